@@ -1,0 +1,80 @@
+//! The one error type of `gep-core`.
+
+use thiserror::Error;
+
+/// Everything that can go wrong in the core data model.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum CoreError {
+    /// A grid was described with impossible numbers.
+    #[error("invalid grid: {reason}; fix the raster's geotransform or the grid parameters")]
+    InvalidGrid {
+        /// What is wrong, with the offending values.
+        reason: String,
+    },
+    /// A window reaches beyond the grid.
+    #[error("window rows {row_off}..{row_end}, cols {col_off}..{col_end} is outside the {rows} x {cols} grid")]
+    WindowOutOfGrid {
+        /// First row of the window.
+        row_off: usize,
+        /// One past the last row.
+        row_end: usize,
+        /// First column of the window.
+        col_off: usize,
+        /// One past the last column.
+        col_end: usize,
+        /// Rows in the grid.
+        rows: usize,
+        /// Columns in the grid.
+        cols: usize,
+    },
+    /// An in-memory raster was given the wrong number of cells.
+    #[error("raster data holds {got} cells but the grid has {rows} x {cols} = {expected}")]
+    CellCountMismatch {
+        /// Cells supplied.
+        got: usize,
+        /// Cells expected.
+        expected: usize,
+        /// Grid rows.
+        rows: usize,
+        /// Grid columns.
+        cols: usize,
+    },
+    /// Two zones share one id.
+    #[error("zone id {id:?} appears twice (levels {first_level} and {second_level}); ids must be unique across all loaded zones: fix the id field or drop the duplicate feature")]
+    DuplicateZone {
+        /// The repeated id.
+        id: String,
+        /// Level of the first occurrence.
+        first_level: String,
+        /// Level of the second occurrence.
+        second_level: String,
+    },
+    /// A zone names a parent that is not loaded, or none can be derived.
+    #[error("zone {id:?} ({level}) has no parent among the loaded zones{}: load the {expected} layer that contains it, fix its parent field, or drop it", parent.as_ref().map(|p| format!(" (its parent field says {p:?})")).unwrap_or_default())]
+    OrphanZone {
+        /// The zone's id.
+        id: String,
+        /// The zone's level.
+        level: String,
+        /// The parent the zone asked for, if any.
+        parent: Option<String>,
+        /// The level(s) expected to hold the parent.
+        expected: String,
+    },
+    /// A parent is not of a higher level than its child.
+    #[error("zone {id:?} ({level}) has parent {parent:?} of level {parent_level}, which is not above it; a parent must be a county for townships and a county or township for villages")]
+    ParentLevel {
+        /// The child zone.
+        id: String,
+        /// The child's level.
+        level: String,
+        /// The parent zone.
+        parent: String,
+        /// The parent's level.
+        parent_level: String,
+    },
+    /// An unknown level name.
+    #[error("unknown zone level {0:?}: use county, township (or street) or village")]
+    UnknownLevel(String),
+}

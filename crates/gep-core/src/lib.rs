@@ -1,0 +1,32 @@
+//! # gep-core
+//!
+//! The data model of the GEP (Gross Ecosystem Product, 生态系统生产总值) accounting engine:
+//! named grids and windows, cell areas (planar or exact ellipsoidal), the [`RasterSource`]
+//! trait that feeds land-cover cells to the engine, administrative zones and their hierarchy,
+//! and the exact, mergeable extent table (zone × class → area).
+//!
+//! This crate is pure Rust: valuation tools can link it without a C toolchain.
+//!
+//! ```
+//! use gep_core::{Grid, CrsInfo};
+//! // A 30 m grid in CGCS2000 / 3-degree Gauss-Kruger CM 120E.
+//! let grid = Grid::new(500_000.0, 3_300_000.0, 30.0, 30.0, 100, 200, CrsInfo::projected("EPSG:4549")).unwrap();
+//! assert_eq!(grid.cell_area_m2(0).0, 900.0);
+//! ```
+#![deny(missing_docs)]
+
+pub mod ellipsoid;
+pub mod error;
+pub mod extent;
+pub mod grid;
+pub mod raster;
+pub mod units;
+pub mod zone;
+
+pub use ellipsoid::Ellipsoid;
+pub use error::CoreError;
+pub use extent::{ExactArea, ExtentTable, ZoneTally};
+pub use grid::{AreaBasis, CrsInfo, CrsKind, Grid, RowCol, Window};
+pub use raster::{Block, ClassCode, MemRaster, RasterSource};
+pub use units::{Hectares, SquareMeters, Yuan};
+pub use zone::{resolve_parents, Level, Zone};

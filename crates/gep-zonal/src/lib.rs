@@ -1,0 +1,2 @@
+//! Exact coverage and tallies (being written).
+#![deny(missing_docs)]

@@ -20,6 +20,7 @@ pub mod error;
 pub mod extent;
 pub mod grid;
 pub mod raster;
+pub mod progress;
 pub mod units;
 pub mod zone;
 
@@ -28,5 +29,6 @@ pub use error::CoreError;
 pub use extent::{ExactArea, ExtentTable, ZoneTally};
 pub use grid::{AreaBasis, CrsInfo, CrsKind, Grid, RowCol, Window};
 pub use raster::{Block, ClassCode, MemRaster, RasterSource};
+pub use progress::{NoProgress, Reporter};
 pub use units::{Hectares, SquareMeters, Yuan};
 pub use zone::{resolve_parents, Level, Zone};

@@ -1,0 +1,2 @@
+//! gep-io
+#![deny(missing_docs)]

@@ -1,0 +1,126 @@
+//! CSV tables. Every table is UTF-8 with a byte-order mark (Excel on a Chinese Windows
+//! otherwise reads it as GBK and garbles names; pandas reads it with `encoding="utf-8-sig"`).
+//! Floats are written at full precision (shortest round-trip representation).
+
+use crate::error::ReportError;
+use serde::Serialize;
+use std::io::Write;
+use std::path::Path;
+
+/// One row of `extent.csv`: a zone × land-cover class area.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExtentRow<'a> {
+    /// Zone id (text).
+    pub zone_id: &'a str,
+    /// county, township or village.
+    pub zone_level: &'a str,
+    /// Land-cover class code as stored in the raster.
+    pub class: i32,
+    /// Covered area in m², full precision.
+    pub area_m2: f64,
+}
+
+/// One row of `zones.csv`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ZoneRow<'a> {
+    /// Zone id (text).
+    pub zone_id: &'a str,
+    /// county, township or village.
+    pub zone_level: &'a str,
+    /// Display name.
+    pub name: &'a str,
+    /// Parent id, empty for roots.
+    pub parent_id: &'a str,
+    /// The zone's polygon area on the grid's area basis, m².
+    pub polygon_area_m2: f64,
+    /// Area over valid land-cover cells, m².
+    pub covered_area_m2: f64,
+    /// Area over nodata cells, m².
+    pub nodata_area_m2: f64,
+    /// Area beyond the raster, m².
+    pub outside_raster_area_m2: f64,
+    /// `planar` or `ellipsoidal`.
+    pub area_basis: &'a str,
+}
+
+/// One row of `checks.csv`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckCsvRow<'a> {
+    /// The parent zone.
+    pub parent_id: &'a str,
+    /// The children's level.
+    pub level: &'a str,
+    /// Class code, or empty for rows over all classes.
+    pub class: Option<i32>,
+    /// Parent's area of the class, m².
+    pub parent_area_m2: f64,
+    /// Σ children's area of the class, m².
+    pub children_sum_m2: f64,
+    /// parent − children, m².
+    pub residual_m2: f64,
+    /// sum, gap, overlap or spill.
+    pub kind: &'a str,
+}
+
+/// One row of `failures.csv`: a unit of work (county) that failed, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct FailureRow {
+    /// The county (or other top-level unit) id.
+    pub unit_id: String,
+    /// Its name.
+    pub name: String,
+    /// What went wrong and how to fix it.
+    pub reason: String,
+}
+
+/// Writes `rows` to `path` as CSV with a UTF-8 BOM and a header row.
+pub fn write_csv<T: Serialize>(path: &Path, rows: impl IntoIterator<Item = T>) -> Result<(), ReportError> {
+    let werr = |source| ReportError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(werr)?);
+    file.write_all("\u{feff}".as_bytes()).map_err(werr)?;
+    let mut w = csv::WriterBuilder::new().has_headers(true).from_writer(file);
+    let mut any = false;
+    for row in rows {
+        any = true;
+        w.serialize(row).map_err(|source| ReportError::Csv {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    }
+    let _ = any;
+    let file = w.into_inner().map_err(|e| ReportError::Write {
+        path: path.to_path_buf(),
+        source: e.into_error(),
+    })?;
+    file.into_inner()
+        .map_err(|e| ReportError::Write {
+            path: path.to_path_buf(),
+            source: e.into_error(),
+        })?
+        .sync_all()
+        .map_err(werr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bom_and_full_precision() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("e.csv");
+        let rows = [ExtentRow {
+            zone_id: "330127",
+            zone_level: "county",
+            class: 5,
+            area_m2: 0.1 + 0.2,
+        }];
+        write_csv(&p, rows.iter()).unwrap();
+        let s = std::fs::read_to_string(&p).unwrap();
+        assert!(s.starts_with('\u{feff}'));
+        assert!(s.contains("330127,county,5,0.30000000000000004"), "{s}");
+    }
+}

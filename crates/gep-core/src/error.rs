@@ -74,6 +74,14 @@ pub enum CoreError {
         /// The parent's level.
         parent_level: String,
     },
+    /// An external raster source (GDAL in `gep-io`, or a caller's own) failed to read cells.
+    #[error("{source_name}: {message}")]
+    SourceRead {
+        /// The file or source that failed (a path for files).
+        source_name: String,
+        /// What went wrong and how to fix it, as the source reported it.
+        message: String,
+    },
     /// An unknown level name.
     #[error("unknown zone level {0:?}: use county, township (or street) or village")]
     UnknownLevel(String),

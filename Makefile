@@ -1,0 +1,45 @@
+# The only commands anyone needs. `make demo` and `make test` work on a fresh Debian machine.
+SHELL := /bin/bash
+CARGO ?= cargo
+APT_PACKAGES := libgdal-dev libproj-dev libclang-dev pkg-config gdal-bin proj-bin
+VENV := .venv
+
+.PHONY: deps build demo test lint bench bench-data fuzz references clean
+
+# Installs the system libraries (Debian's GDAL 3.6 / PROJ 9.1) when they are missing.
+deps:
+	@if ! pkg-config --exists gdal proj 2>/dev/null || ! command -v ogr2ogr >/dev/null || ! dpkg -s libclang-dev >/dev/null 2>&1; then \
+		echo "installing system packages: $(APT_PACKAGES)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_PACKAGES); \
+	fi
+
+build: deps
+	$(CARGO) build --release -p gep-cli
+
+# Runs the whole job on the embedded real data: 26 mountain counties, their townships and villages.
+demo: build
+	./target/release/gep run fixtures/demo/gep.toml
+	@echo
+	@echo "results: fixtures/demo/out/ (extent.csv, zones.csv, checks.csv, accounts.csv, gep.csv, manifest.json)"
+
+test: deps
+	$(CARGO) test --workspace --no-fail-fast
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps
+
+bench-data: deps
+	$(CARGO) run --release -p xtask -- bench-data --res 30
+	$(CARGO) run --release -p xtask -- bench-data --res 10
+
+bench: deps
+	$(CARGO) bench -p gep-zonal
+
+fuzz:
+	@echo "fuzzing needs cargo-fuzz: cargo install cargo-fuzz; see fuzz/README.md"
+
+clean:
+	$(CARGO) clean

@@ -1,2 +1,24 @@
-//! gep-io
+//! # gep-io
+//!
+//! The only crate of GEP that touches GDAL and PROJ: land-cover rasters as
+//! [`gep_core::RasterSource`]s ([`GdalRaster`]), administrative boundaries from any OGR source
+//! ([`read_zones`]), reprojection with densified, shared-edge-preserving edges
+//! ([`reproject_zones`]), the GCJ-02 web-map datum ([`gcj02`]), file descriptions for
+//! `gep info` ([`describe_path`]) and file checksums for the run manifest ([`sha256_file`]).
+//!
+//! Every error is an [`IoError`] naming the file and, where it applies, the feature (FID and
+//! id), field or cell, with the fix.
 #![deny(missing_docs)]
+
+pub mod checksum;
+pub mod crs;
+pub mod error;
+pub mod gcj02;
+pub mod raster;
+pub mod vector;
+
+pub use checksum::sha256_file;
+pub use crs::Crs;
+pub use error::IoError;
+pub use raster::{GdalRaster, RasterOptions};
+pub use vector::{read_zones, Datum, ZoneLayer, ZoneLayerSpec};

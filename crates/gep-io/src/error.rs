@@ -1,0 +1,233 @@
+//! The one error type of `gep-io`. Every message names the file, and where it applies the
+//! feature (FID and id value), field or cell, and says how to fix the input.
+
+use std::path::PathBuf;
+use thiserror::Error;
+
+/// Everything that can go wrong reading, reprojecting or writing geodata.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum IoError {
+    /// GDAL could not open or read a file.
+    #[error("{}: cannot {action}: {message}; check that the file exists, is readable and is a format GDAL reads (`gdalinfo`/`ogrinfo` it)", path.display())]
+    Gdal {
+        /// The file.
+        path: PathBuf,
+        /// What was being done ("open raster", "read window ...").
+        action: String,
+        /// GDAL's message.
+        message: String,
+    },
+    /// A file could not be read or written by the operating system.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The requested band does not exist.
+    #[error("{}: band {band} requested but the raster has {count} band(s); bands are numbered from 1: set `band` to 1..={count}", path.display())]
+    NoSuchBand {
+        /// The raster.
+        path: PathBuf,
+        /// The band asked for (1-based).
+        band: usize,
+        /// Bands in the file.
+        count: usize,
+    },
+    /// The land-cover band is not a small integer type.
+    #[error("{}: band {band} is {data_type}; land cover must be an integer class raster (Byte, Int16, UInt16, Int32 or UInt32 values up to 2147483647): reclassify with gdal_calc/gdal_translate -ot Byte (or -ot Int16)", path.display())]
+    NotIntegerRaster {
+        /// The raster.
+        path: PathBuf,
+        /// The band.
+        band: usize,
+        /// GDAL's name of the band's data type.
+        data_type: String,
+    },
+    /// The geotransform cannot be represented as a north-up [`gep_core::Grid`].
+    #[error("{}: unsupported geotransform {geotransform:?}: {reason}; warp it north-up with `gdalwarp` first", path.display())]
+    UnsupportedGeotransform {
+        /// The raster.
+        path: PathBuf,
+        /// GDAL's six coefficients.
+        geotransform: [f64; 6],
+        /// Rotated, south-up, ...
+        reason: String,
+    },
+    /// A raster or layer has no CRS and none was given.
+    #[error("{}: has no coordinate reference system; give one in the config (`crs = \"EPSG:4549\"` under [landcover] or [[zones]]) or assign it with `gdal_edit.py -a_srs` / `ogr2ogr -a_srs`", path.display())]
+    MissingCrs {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A CRS cannot be used.
+    #[error("{}: CRS {crs} cannot be used: {reason}", path.display())]
+    UnsupportedCrs {
+        /// The file.
+        path: PathBuf,
+        /// The CRS's name or definition.
+        crs: String,
+        /// Why, and the fix.
+        reason: String,
+    },
+    /// A cell value does not fit a class code (i32).
+    #[error("{}: cell row {row}, col {col} holds {value}, which does not fit a class code (at most 2147483647): reclassify the raster to smaller codes", path.display())]
+    ValueOutOfRange {
+        /// The raster.
+        path: PathBuf,
+        /// Cell row.
+        row: usize,
+        /// Cell column.
+        col: usize,
+        /// The value found.
+        value: u64,
+    },
+    /// A grid or window check of `gep-core` failed for this file.
+    #[error("{}: {source}", path.display())]
+    Core {
+        /// The file.
+        path: PathBuf,
+        /// The core error.
+        source: gep_core::CoreError,
+    },
+    /// The layer asked for is not in the file.
+    #[error("{}: no layer {layer:?}; the file has layers: {available}", path.display())]
+    NoSuchLayer {
+        /// The file.
+        path: PathBuf,
+        /// The layer asked for.
+        layer: String,
+        /// Comma-separated layer names.
+        available: String,
+    },
+    /// A file holds several layers and none was chosen.
+    #[error("{}: holds {count} layers ({available}); choose one with `layer = \"...\"`", path.display())]
+    AmbiguousLayer {
+        /// The file.
+        path: PathBuf,
+        /// Number of layers.
+        count: usize,
+        /// Comma-separated layer names.
+        available: String,
+    },
+    /// A layer has no features.
+    #[error("{}: layer {layer:?} has no features; point the config at the layer holding the boundaries", path.display())]
+    EmptyLayer {
+        /// The file.
+        path: PathBuf,
+        /// The layer.
+        layer: String,
+    },
+    /// A field named in the config is not in the layer.
+    #[error("{}: layer {layer:?} has no field {field:?}; fields are: {available}; fix `{role}` in the config", path.display())]
+    MissingField {
+        /// The file.
+        path: PathBuf,
+        /// The layer.
+        layer: String,
+        /// The field asked for.
+        field: String,
+        /// Which setting named it (`id_field`, `name_field`, `parent_field`).
+        role: String,
+        /// Comma-separated field names with their types.
+        available: String,
+    },
+    /// A feature's id field is empty.
+    #[error("{}: feature FID {fid} has an empty id field {field:?}; every zone needs an id: fill it in or drop the feature", path.display())]
+    MissingId {
+        /// The file.
+        path: PathBuf,
+        /// The feature id.
+        fid: u64,
+        /// The id field.
+        field: String,
+    },
+    /// Two features share an id.
+    #[error("{}: id {id:?} appears on FID {first_fid} and FID {second_fid}; ids must be unique within a layer: dissolve them (`ogr2ogr -dialect SQLite -sql \"SELECT id, ST_Union(geometry) ... GROUP BY id\"`) or fix the id", path.display())]
+    DuplicateId {
+        /// The file.
+        path: PathBuf,
+        /// The repeated id.
+        id: String,
+        /// First feature with it.
+        first_fid: u64,
+        /// Second feature with it.
+        second_fid: u64,
+    },
+    /// A feature is not a polygon.
+    #[error("{}: feature FID {fid} (id {id:?}) is a {geometry_type}; zones must be Polygon or MultiPolygon: convert with `ogr2ogr -nlt MULTIPOLYGON` or drop it", path.display())]
+    NotPolygon {
+        /// The file.
+        path: PathBuf,
+        /// The feature id.
+        fid: u64,
+        /// The zone id.
+        id: String,
+        /// The geometry type found.
+        geometry_type: String,
+    },
+    /// A feature's geometry is empty, degenerate or OGC-invalid.
+    #[error("{}: feature FID {fid} (id {id:?}) has a bad geometry: {problem}; repair it with `ogr2ogr -makevalid out.gpkg {}` and check the result", path.display(), path.display())]
+    InvalidGeometry {
+        /// The file.
+        path: PathBuf,
+        /// The feature id.
+        fid: u64,
+        /// The zone id.
+        id: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// PROJ has no transformation between two CRSs.
+    #[error("no coordinate transformation from {from} to {to}: {message}; check both CRSs (`projinfo -s FROM -t TO`) and the PROJ data grids")]
+    NoTransformation {
+        /// Source CRS.
+        from: String,
+        /// Target CRS.
+        to: String,
+        /// PROJ's message.
+        message: String,
+    },
+    /// A coordinate could not be transformed.
+    #[error("zone {id:?}: cannot transform its boundary from {from} to {to}: {message}; are the boundaries in the declared CRS (and inside its area of use)?")]
+    Transform {
+        /// The zone id.
+        id: String,
+        /// Source CRS.
+        from: String,
+        /// Target CRS.
+        to: String,
+        /// PROJ's message.
+        message: String,
+    },
+    /// An option does not apply to this file.
+    #[error("{}: {option}: {reason}", path.display())]
+    BadOption {
+        /// The file.
+        path: PathBuf,
+        /// The option as given.
+        option: String,
+        /// Why it does not apply, and the fix.
+        reason: String,
+    },
+    /// Data given to a writer is inconsistent.
+    #[error("{}: cannot write: {reason}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// What is inconsistent.
+        reason: String,
+    },
+}
+
+impl IoError {
+    pub(crate) fn gdal(path: &std::path::Path, action: impl Into<String>, e: gdal::errors::GdalError) -> IoError {
+        IoError::Gdal {
+            path: path.to_path_buf(),
+            action: action.into(),
+            message: e.to_string(),
+        }
+    }
+}

@@ -85,4 +85,71 @@ pub enum CoreError {
     /// An unknown level name.
     #[error("unknown zone level {0:?}: use county, township (or street) or village")]
     UnknownLevel(String),
+    /// A data file (catalogue, crosswalk, coefficient set, deflator) holds an invalid entry.
+    #[error("{file}:{line}:{column}: {message}; fix: {fix}")]
+    DataFile {
+        /// The file (a path, or `builtin:ID` for embedded data).
+        file: String,
+        /// 1-based line of the offending entry.
+        line: usize,
+        /// 1-based column (CSV: the field number, its header named in `message`).
+        column: usize,
+        /// What is wrong, with the offending value.
+        message: String,
+        /// What to change.
+        fix: String,
+    },
+    /// A data file could not be read.
+    #[error("cannot read {path}: {source}; check the path (relative paths are relative to the config file) and permissions")]
+    Io {
+        /// The path.
+        path: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A built-in id that does not exist (and is not a readable file).
+    #[error("unknown {kind} {id:?}: not a built-in id and not a file path ending in .csv; built-in ids are: {available}")]
+    UnknownBuiltin {
+        /// "crosswalk" or "coefficient set".
+        kind: &'static str,
+        /// The id asked for.
+        id: String,
+        /// The built-in ids, comma-separated.
+        available: String,
+    },
+    /// A deflator table lacks a year needed to restate prices.
+    #[error("{file}: the deflator has no index for year {year} (it covers {available}); fix: add a row `{year},<index>` to the deflator file or choose a covered target price year")]
+    DeflatorYear {
+        /// The deflator file.
+        file: String,
+        /// The missing year.
+        year: i32,
+        /// The years it has.
+        available: String,
+    },
+    /// Land-cover classes present in the extent have no crosswalk entry.
+    #[error("{count} land-cover class(es) are not mapped by crosswalk {crosswalk}: {list}; fix: add a row `code,ecosystem_type,share,note` for each to a crosswalk file (or declare the code as the raster's nodata)")]
+    UnmappedClasses {
+        /// The crosswalk (or stock set) id.
+        crosswalk: String,
+        /// How many.
+        count: usize,
+        /// `code (area m²)` items.
+        list: String,
+    },
+    /// Ecosystem type × service pairs without a value nor an explicit NA.
+    #[error("coefficient set {set} has no value and no explicit NA for {count} ecosystem type x service pair(s) reachable through crosswalk {crosswalk}: {list}; fix: add a row `ecosystem_type,service,value,unit,...` (value NA when the service does not apply) to the coefficient file")]
+    CoverageGaps {
+        /// The coefficient set id.
+        set: String,
+        /// The crosswalk id.
+        crosswalk: String,
+        /// How many.
+        count: usize,
+        /// `type/service` items.
+        list: String,
+    },
+    /// Accounts cannot be computed or combined as asked.
+    #[error("{0}")]
+    Account(String),
 }

@@ -15,6 +15,8 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod catalog;
+pub mod crosswalk;
 pub mod ellipsoid;
 pub mod error;
 pub mod extent;
@@ -24,6 +26,8 @@ pub mod progress;
 pub mod units;
 pub mod zone;
 
+pub use catalog::{Catalog, Category};
+pub use crosswalk::Crosswalk;
 pub use ellipsoid::Ellipsoid;
 pub use error::CoreError;
 pub use extent::{ExactArea, ExtentTable, ZoneTally};

@@ -1,0 +1,414 @@
+//! The catalogue of ecosystem types and services (codes, Chinese and English names, units,
+//! pricing methods), embedded from `data/catalog.toml`, and the helpers that read the engine's
+//! data files.
+//!
+//! # Data-file format (crosswalks, coefficient sets, deflators)
+//! One UTF-8 CSV file per table, optionally preceded by a **metadata preamble**: the leading
+//! lines that start with `#`, which with the `#` (and one following space) removed form a TOML
+//! document (`# id = "xie2015"`, `# price_year = 2010`, ...). The CSV body that follows has a
+//! header row; fields are addressed by header name, so extra columns are allowed. Every error
+//! names the file, the 1-based line and the 1-based column (the CSV field number).
+//!
+//! ```
+//! use gep_core::catalog::{Catalog, Category};
+//! let cat = Catalog::builtin();
+//! assert_eq!(cat.ecosystem("paddy").unwrap().zh, "水田");
+//! assert_eq!(cat.service("water_conservation").unwrap().category, Category::Regulating);
+//! ```
+
+use crate::error::CoreError;
+use serde::{Deserialize, Serialize};
+use std::sync::OnceLock;
+
+/// The GEP category of a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Category {
+    /// 物质产品: material products.
+    Material,
+    /// 调节服务: regulating services.
+    Regulating,
+    /// 文化服务: cultural services.
+    Cultural,
+    /// A stock (e.g. carbon storage): reported as a physical quantity, not part of GEP.
+    Stock,
+}
+
+impl Category {
+    /// The name used in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Material => "material",
+            Category::Regulating => "regulating",
+            Category::Cultural => "cultural",
+            Category::Stock => "stock",
+        }
+    }
+}
+
+impl std::fmt::Display for Category {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An ecosystem type that coefficient sets price.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EcosystemType {
+    /// Stable code (`forest_conifer`).
+    pub code: String,
+    /// Chinese name.
+    pub zh: String,
+    /// English name.
+    pub en: String,
+    /// The broader type, when this is a subtype (`forest` for `forest_conifer`).
+    #[serde(default)]
+    pub parent: Option<String>,
+}
+
+/// An ecosystem service (or stock).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Service {
+    /// Stable code (`water_conservation`).
+    pub code: String,
+    /// GEP category.
+    pub category: Category,
+    /// Chinese name.
+    pub zh: String,
+    /// English name.
+    pub en: String,
+    /// Unit of the physical quantity (empty when the method has none, e.g. equivalent factors).
+    pub physical_unit: String,
+    /// Typical pricing method.
+    pub pricing: String,
+    /// Whether a per-area coefficient can express the service.
+    pub per_area: bool,
+    /// Where the definition comes from.
+    pub source: String,
+}
+
+/// Ecosystem types and services, in a fixed order (the order of accounts rows).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Catalog {
+    /// Ecosystem types.
+    #[serde(rename = "ecosystem", default)]
+    pub ecosystems: Vec<EcosystemType>,
+    /// Services.
+    #[serde(rename = "service", default)]
+    pub services: Vec<Service>,
+}
+
+const CATALOG_TOML: &str = include_str!("../data/catalog.toml");
+
+impl Catalog {
+    /// The built-in catalogue (`data/catalog.toml`).
+    ///
+    /// # Panics
+    /// Never in a released build: the embedded file is checked by a unit test.
+    pub fn builtin() -> &'static Catalog {
+        static CAT: OnceLock<Catalog> = OnceLock::new();
+        CAT.get_or_init(|| {
+            Catalog::from_toml_str(CATALOG_TOML, "builtin:catalog.toml")
+                .expect("embedded catalogue is valid")
+        })
+    }
+
+    /// Parses a catalogue from TOML text (`[[ecosystem]]` and `[[service]]` tables).
+    pub fn from_toml_str(text: &str, file: &str) -> Result<Catalog, CoreError> {
+        let cat: Catalog = toml::from_str(text).map_err(|e| toml_error(text, file, 0, 0, &e))?;
+        let mut seen = std::collections::HashSet::new();
+        for c in cat.ecosystems.iter().map(|e| &e.code).chain(cat.services.iter().map(|s| &s.code)) {
+            if !seen.insert(c.clone()) {
+                return Err(CoreError::DataFile {
+                    file: file.into(),
+                    line: find_line(text, &format!("code = \"{c}\"")),
+                    column: 1,
+                    message: format!("code {c:?} is defined twice"),
+                    fix: "give every ecosystem type and service a unique code".into(),
+                });
+            }
+        }
+        Ok(cat)
+    }
+
+    /// The ecosystem type with this code.
+    pub fn ecosystem(&self, code: &str) -> Option<&EcosystemType> {
+        self.ecosystems.iter().find(|e| e.code == code)
+    }
+
+    /// The service with this code.
+    pub fn service(&self, code: &str) -> Option<&Service> {
+        self.services.iter().find(|s| s.code == code)
+    }
+
+    /// Position of an ecosystem type in the catalogue (the sort order of accounts).
+    pub fn ecosystem_rank(&self, code: &str) -> Option<usize> {
+        self.ecosystems.iter().position(|e| e.code == code)
+    }
+
+    /// Position of a service in the catalogue.
+    pub fn service_rank(&self, code: &str) -> Option<usize> {
+        self.services.iter().position(|s| s.code == code)
+    }
+
+    /// All ecosystem type codes, comma-separated (for error messages).
+    pub fn ecosystem_codes(&self) -> String {
+        self.ecosystems.iter().map(|e| e.code.as_str()).collect::<Vec<_>>().join(", ")
+    }
+}
+
+fn find_line(text: &str, needle: &str) -> usize {
+    text.lines().position(|l| l.contains(needle)).map(|i| i + 1).unwrap_or(1)
+}
+
+/// Converts a TOML error to a [`CoreError::DataFile`]; `line_offset`/`col_offset` map the parsed
+/// text back into the file (for a `#` preamble).
+pub(crate) fn toml_error(text: &str, file: &str, line_offset: usize, col_offset: usize, e: &toml::de::Error) -> CoreError {
+    let (line, column) = match e.span() {
+        Some(span) => line_col(text, span.start),
+        None => (1, 1),
+    };
+    CoreError::DataFile {
+        file: file.into(),
+        line: line + line_offset,
+        column: column + col_offset,
+        message: e.message().to_string(),
+        fix: "correct the TOML syntax or the key's type".into(),
+    }
+}
+
+fn line_col(text: &str, byte: usize) -> (usize, usize) {
+    let before = &text[..byte.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map(|s| s.chars().count()).unwrap_or(0) + 1;
+    (line, col)
+}
+
+/// A parsed data file: TOML preamble, CSV header and records with their line numbers.
+#[derive(Debug)]
+pub(crate) struct DataFile {
+    pub file: String,
+    pub meta: toml::Table,
+    pub header_line: usize,
+    pub headers: Vec<String>,
+    pub records: Vec<(usize, csv::StringRecord)>,
+}
+
+impl DataFile {
+    /// Splits the preamble, parses it as TOML and reads the CSV body.
+    pub fn parse(text: &str, file: &str) -> Result<DataFile, CoreError> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let mut pre = String::new();
+        let mut n_pre = 0usize;
+        let mut body_start = 0usize;
+        for line in text.split_inclusive('\n') {
+            let t = line.trim_start();
+            if t.starts_with('#') {
+                let t = t.trim_start_matches('#');
+                pre.push_str(t.strip_prefix(' ').unwrap_or(t));
+                if !line.ends_with('\n') {
+                    pre.push('\n');
+                }
+                n_pre += 1;
+                body_start += line.len();
+            } else {
+                break;
+            }
+        }
+        let meta: toml::Table = toml::from_str(&pre).map_err(|e| toml_error(&pre, file, 0, 2, &e))?;
+        let body = &text[body_start..];
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .comment(Some(b'#'))
+            .from_reader(body.as_bytes());
+        let mut records = Vec::new();
+        let mut headers: Option<(usize, Vec<String>)> = None;
+        for r in rdr.records() {
+            let r = r.map_err(|e| {
+                let line = e.position().map(|p| p.line() as usize).unwrap_or(1) + n_pre;
+                CoreError::DataFile {
+                    file: file.into(),
+                    line,
+                    column: 1,
+                    message: format!("malformed CSV: {e}"),
+                    fix: "check the quoting and that the file is UTF-8".into(),
+                }
+            })?;
+            // csv's own line counter skips blank lines: count newlines up to the record's byte.
+            let mut byte = r.position().map(|p| p.byte() as usize).unwrap_or(0).min(body.len());
+            while byte < body.len() && matches!(body.as_bytes()[byte], b'\n' | b'\r') {
+                byte += 1;
+            }
+            let line = body.as_bytes()[..byte].iter().filter(|b| **b == b'\n').count() + 1 + n_pre;
+            if r.iter().all(|f| f.trim().is_empty()) {
+                continue;
+            }
+            if headers.is_none() {
+                headers = Some((line, r.iter().map(|h| h.trim().to_string()).collect()));
+            } else {
+                records.push((line, r));
+            }
+        }
+        let (header_line, headers) = headers.ok_or_else(|| CoreError::DataFile {
+            file: file.into(),
+            line: n_pre + 1,
+            column: 1,
+            message: "no CSV header row".into(),
+            fix: "add a header row after the `#` preamble".into(),
+        })?;
+        Ok(DataFile { file: file.into(), meta, header_line, headers, records })
+    }
+
+    /// The 0-based index of a required column.
+    pub fn column(&self, name: &str) -> Result<usize, CoreError> {
+        self.headers.iter().position(|h| h.eq_ignore_ascii_case(name)).ok_or_else(|| CoreError::DataFile {
+            file: self.file.clone(),
+            line: self.header_line,
+            column: self.headers.len() + 1,
+            message: format!("missing column {name:?} (header is {})", self.headers.join(",")),
+            fix: format!("add a column named {name}"),
+        })
+    }
+
+    /// The 0-based index of an optional column.
+    pub fn opt_column(&self, name: &str) -> Option<usize> {
+        self.headers.iter().position(|h| h.eq_ignore_ascii_case(name))
+    }
+
+    /// An error at `line`, field `col` (0-based; reported 1-based with its header name).
+    pub fn err(&self, line: usize, col: usize, message: impl Into<String>, fix: impl Into<String>) -> CoreError {
+        let name = self.headers.get(col).map(String::as_str).unwrap_or("?");
+        CoreError::DataFile {
+            file: self.file.clone(),
+            line,
+            column: col + 1,
+            message: format!("column {name}: {}", message.into()),
+            fix: fix.into(),
+        }
+    }
+
+    /// An error in the preamble (line of the key when present, else line 1).
+    pub fn meta_err(&self, key: &str, message: impl Into<String>, fix: impl Into<String>) -> CoreError {
+        CoreError::DataFile {
+            file: self.file.clone(),
+            line: 1,
+            column: 1,
+            message: format!("preamble key {key:?}: {}", message.into()),
+            fix: fix.into(),
+        }
+    }
+
+    /// A text field, trimmed ("" when the column is absent or the row is short).
+    pub fn field<'r>(rec: &'r csv::StringRecord, col: Option<usize>) -> &'r str {
+        col.and_then(|c| rec.get(c)).map(str::trim).unwrap_or("")
+    }
+
+    /// A string preamble value.
+    pub fn meta_str(&self, key: &str) -> Result<Option<String>, CoreError> {
+        match self.meta.get(key) {
+            None => Ok(None),
+            Some(toml::Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(self.meta_err(key, format!("expected a string, found {other}"), format!("write `# {key} = \"...\"`"))),
+        }
+    }
+
+    /// An integer preamble value.
+    pub fn meta_int(&self, key: &str) -> Result<Option<i64>, CoreError> {
+        match self.meta.get(key) {
+            None => Ok(None),
+            Some(toml::Value::Integer(i)) => Ok(Some(*i)),
+            Some(other) => Err(self.meta_err(key, format!("expected an integer, found {other}"), format!("write `# {key} = 2010`"))),
+        }
+    }
+
+    /// A float preamble value (integers accepted).
+    pub fn meta_f64(&self, key: &str) -> Result<Option<f64>, CoreError> {
+        match self.meta.get(key) {
+            None => Ok(None),
+            Some(toml::Value::Float(f)) if f.is_finite() => Ok(Some(*f)),
+            Some(toml::Value::Integer(i)) => Ok(Some(*i as f64)),
+            Some(other) => Err(self.meta_err(key, format!("expected a finite number, found {other}"), format!("write `# {key} = 3406.5`"))),
+        }
+    }
+
+    /// A list-of-strings preamble value.
+    pub fn meta_list(&self, key: &str) -> Result<Option<Vec<String>>, CoreError> {
+        match self.meta.get(key) {
+            None => Ok(None),
+            Some(toml::Value::Array(a)) => a
+                .iter()
+                .map(|v| v.as_str().map(String::from).ok_or_else(|| self.meta_err(key, "expected a list of strings", format!("write `# {key} = [\"a\", \"b\"]`"))))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(_) => Err(self.meta_err(key, "expected a list of strings", format!("write `# {key} = [\"a\", \"b\"]`"))),
+        }
+    }
+}
+
+/// Parses a finite f64 field; blank and NaN/inf are errors.
+pub(crate) fn parse_number(df: &DataFile, line: usize, col: usize, s: &str) -> Result<f64, CoreError> {
+    if s.is_empty() {
+        return Err(df.err(line, col, "blank value", "enter a number, or NA where the entry does not apply"));
+    }
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        Ok(v) => Err(df.err(line, col, format!("value {s:?} is {v}, not a finite number"), "enter a finite number, or NA where the entry does not apply")),
+        Err(_) => Err(df.err(line, col, format!("{s:?} is not a number"), "enter a decimal number (dot as decimal separator, no thousands separators)")),
+    }
+}
+
+/// Reads a file to text, or the embedded text of a built-in.
+pub(crate) fn read_text(path: &std::path::Path) -> Result<String, CoreError> {
+    std::fs::read_to_string(path).map_err(|source| CoreError::Io { path: path.display().to_string(), source })
+}
+
+/// SHA-256 of a text, hex.
+pub(crate) fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_catalog_loads_and_has_the_required_types() {
+        let c = Catalog::builtin();
+        for t in [
+            "forest", "forest_evergreen_broadleaf", "forest_conifer", "forest_mixed", "forest_bamboo", "shrub", "grassland",
+            "wetland", "paddy", "dry_farmland", "orchard", "tea_garden", "water", "built_up", "bare", "snow_ice",
+        ] {
+            let e = c.ecosystem(t).unwrap_or_else(|| panic!("{t}"));
+            assert!(!e.zh.is_empty() && !e.en.is_empty());
+        }
+        assert_eq!(c.service("carbon_stock").unwrap().category, Category::Stock);
+        assert_eq!(c.service("recreation").unwrap().category, Category::Cultural);
+        assert_eq!(c.service("esv_food").unwrap().category, Category::Material);
+        for e in &c.ecosystems {
+            if let Some(p) = &e.parent {
+                assert!(c.ecosystem(p).is_some(), "{p}");
+            }
+        }
+    }
+
+    #[test]
+    fn duplicate_catalog_code_is_an_error() {
+        let t = "[[ecosystem]]\ncode = \"a\"\nzh = \"甲\"\nen = \"a\"\n[[ecosystem]]\ncode = \"a\"\nzh = \"甲\"\nen = \"a\"\n";
+        let e = Catalog::from_toml_str(t, "cat.toml").unwrap_err().to_string();
+        assert!(e.contains("cat.toml:2:1") && e.contains("twice"), "{e}");
+    }
+
+    #[test]
+    fn preamble_and_lines() {
+        let t = "# id = \"x\"\n# version = \"1\"\ncode,ecosystem_type\n1,forest\n\n2,water\n";
+        let df = DataFile::parse(t, "f.csv").unwrap();
+        assert_eq!(df.meta["id"].as_str(), Some("x"));
+        assert_eq!(df.header_line, 3);
+        assert_eq!(df.records.iter().map(|r| r.0).collect::<Vec<_>>(), vec![4, 6]);
+        let bad = "# id = \n# version = \"1\"\ncode\n";
+        let e = DataFile::parse(bad, "f.csv").unwrap_err().to_string();
+        assert!(e.starts_with("f.csv:1:"), "{e}");
+    }
+}

@@ -12,13 +12,17 @@
 
 pub mod checksum;
 pub mod crs;
+pub mod describe;
 pub mod error;
 pub mod gcj02;
 pub mod raster;
+pub mod reproject;
 pub mod vector;
 
 pub use checksum::sha256_file;
 pub use crs::Crs;
+pub use describe::describe_path;
 pub use error::IoError;
 pub use raster::{GdalRaster, RasterOptions};
+pub use reproject::{reproject_zones, Densify};
 pub use vector::{read_zones, Datum, ZoneLayer, ZoneLayerSpec};

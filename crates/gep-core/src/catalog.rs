@@ -117,7 +117,12 @@ impl Catalog {
     pub fn from_toml_str(text: &str, file: &str) -> Result<Catalog, CoreError> {
         let cat: Catalog = toml::from_str(text).map_err(|e| toml_error(text, file, 0, 0, &e))?;
         let mut seen = std::collections::HashSet::new();
-        for c in cat.ecosystems.iter().map(|e| &e.code).chain(cat.services.iter().map(|s| &s.code)) {
+        for c in cat
+            .ecosystems
+            .iter()
+            .map(|e| &e.code)
+            .chain(cat.services.iter().map(|s| &s.code))
+        {
             if !seen.insert(c.clone()) {
                 return Err(CoreError::DataFile {
                     file: file.into(),
@@ -153,17 +158,30 @@ impl Catalog {
 
     /// All ecosystem type codes, comma-separated (for error messages).
     pub fn ecosystem_codes(&self) -> String {
-        self.ecosystems.iter().map(|e| e.code.as_str()).collect::<Vec<_>>().join(", ")
+        self.ecosystems
+            .iter()
+            .map(|e| e.code.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
 fn find_line(text: &str, needle: &str) -> usize {
-    text.lines().position(|l| l.contains(needle)).map(|i| i + 1).unwrap_or(1)
+    text.lines()
+        .position(|l| l.contains(needle))
+        .map(|i| i + 1)
+        .unwrap_or(1)
 }
 
 /// Converts a TOML error to a [`CoreError::DataFile`]; `line_offset`/`col_offset` map the parsed
 /// text back into the file (for a `#` preamble).
-pub(crate) fn toml_error(text: &str, file: &str, line_offset: usize, col_offset: usize, e: &toml::de::Error) -> CoreError {
+pub(crate) fn toml_error(
+    text: &str,
+    file: &str,
+    line_offset: usize,
+    col_offset: usize,
+    e: &toml::de::Error,
+) -> CoreError {
     let (line, column) = match e.span() {
         Some(span) => line_col(text, span.start),
         None => (1, 1),
@@ -180,7 +198,12 @@ pub(crate) fn toml_error(text: &str, file: &str, line_offset: usize, col_offset:
 fn line_col(text: &str, byte: usize) -> (usize, usize) {
     let before = &text[..byte.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map(|s| s.chars().count()).unwrap_or(0) + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|s| s.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, col)
 }
 
@@ -215,7 +238,8 @@ impl DataFile {
                 break;
             }
         }
-        let meta: toml::Table = toml::from_str(&pre).map_err(|e| toml_error(&pre, file, 0, 2, &e))?;
+        let meta: toml::Table =
+            toml::from_str(&pre).map_err(|e| toml_error(&pre, file, 0, 2, &e))?;
         let body = &text[body_start..];
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(false)
@@ -236,11 +260,20 @@ impl DataFile {
                 }
             })?;
             // csv's own line counter skips blank lines: count newlines up to the record's byte.
-            let mut byte = r.position().map(|p| p.byte() as usize).unwrap_or(0).min(body.len());
+            let mut byte = r
+                .position()
+                .map(|p| p.byte() as usize)
+                .unwrap_or(0)
+                .min(body.len());
             while byte < body.len() && matches!(body.as_bytes()[byte], b'\n' | b'\r') {
                 byte += 1;
             }
-            let line = body.as_bytes()[..byte].iter().filter(|b| **b == b'\n').count() + 1 + n_pre;
+            let line = body.as_bytes()[..byte]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count()
+                + 1
+                + n_pre;
             if r.iter().all(|f| f.trim().is_empty()) {
                 continue;
             }
@@ -257,27 +290,47 @@ impl DataFile {
             message: "no CSV header row".into(),
             fix: "add a header row after the `#` preamble".into(),
         })?;
-        Ok(DataFile { file: file.into(), meta, header_line, headers, records })
+        Ok(DataFile {
+            file: file.into(),
+            meta,
+            header_line,
+            headers,
+            records,
+        })
     }
 
     /// The 0-based index of a required column.
     pub fn column(&self, name: &str) -> Result<usize, CoreError> {
-        self.headers.iter().position(|h| h.eq_ignore_ascii_case(name)).ok_or_else(|| CoreError::DataFile {
-            file: self.file.clone(),
-            line: self.header_line,
-            column: self.headers.len() + 1,
-            message: format!("missing column {name:?} (header is {})", self.headers.join(",")),
-            fix: format!("add a column named {name}"),
-        })
+        self.headers
+            .iter()
+            .position(|h| h.eq_ignore_ascii_case(name))
+            .ok_or_else(|| CoreError::DataFile {
+                file: self.file.clone(),
+                line: self.header_line,
+                column: self.headers.len() + 1,
+                message: format!(
+                    "missing column {name:?} (header is {})",
+                    self.headers.join(",")
+                ),
+                fix: format!("add a column named {name}"),
+            })
     }
 
     /// The 0-based index of an optional column.
     pub fn opt_column(&self, name: &str) -> Option<usize> {
-        self.headers.iter().position(|h| h.eq_ignore_ascii_case(name))
+        self.headers
+            .iter()
+            .position(|h| h.eq_ignore_ascii_case(name))
     }
 
     /// An error at `line`, field `col` (0-based; reported 1-based with its header name).
-    pub fn err(&self, line: usize, col: usize, message: impl Into<String>, fix: impl Into<String>) -> CoreError {
+    pub fn err(
+        &self,
+        line: usize,
+        col: usize,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> CoreError {
         let name = self.headers.get(col).map(String::as_str).unwrap_or("?");
         CoreError::DataFile {
             file: self.file.clone(),
@@ -289,7 +342,12 @@ impl DataFile {
     }
 
     /// An error in the preamble (line of the key when present, else line 1).
-    pub fn meta_err(&self, key: &str, message: impl Into<String>, fix: impl Into<String>) -> CoreError {
+    pub fn meta_err(
+        &self,
+        key: &str,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> CoreError {
         CoreError::DataFile {
             file: self.file.clone(),
             line: 1,
@@ -309,7 +367,11 @@ impl DataFile {
         match self.meta.get(key) {
             None => Ok(None),
             Some(toml::Value::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(self.meta_err(key, format!("expected a string, found {other}"), format!("write `# {key} = \"...\"`"))),
+            Some(other) => Err(self.meta_err(
+                key,
+                format!("expected a string, found {other}"),
+                format!("write `# {key} = \"...\"`"),
+            )),
         }
     }
 
@@ -318,7 +380,11 @@ impl DataFile {
         match self.meta.get(key) {
             None => Ok(None),
             Some(toml::Value::Integer(i)) => Ok(Some(*i)),
-            Some(other) => Err(self.meta_err(key, format!("expected an integer, found {other}"), format!("write `# {key} = 2010`"))),
+            Some(other) => Err(self.meta_err(
+                key,
+                format!("expected an integer, found {other}"),
+                format!("write `# {key} = 2010`"),
+            )),
         }
     }
 
@@ -328,7 +394,11 @@ impl DataFile {
             None => Ok(None),
             Some(toml::Value::Float(f)) if f.is_finite() => Ok(Some(*f)),
             Some(toml::Value::Integer(i)) => Ok(Some(*i as f64)),
-            Some(other) => Err(self.meta_err(key, format!("expected a finite number, found {other}"), format!("write `# {key} = 3406.5`"))),
+            Some(other) => Err(self.meta_err(
+                key,
+                format!("expected a finite number, found {other}"),
+                format!("write `# {key} = 3406.5`"),
+            )),
         }
     }
 
@@ -338,29 +408,64 @@ impl DataFile {
             None => Ok(None),
             Some(toml::Value::Array(a)) => a
                 .iter()
-                .map(|v| v.as_str().map(String::from).ok_or_else(|| self.meta_err(key, "expected a list of strings", format!("write `# {key} = [\"a\", \"b\"]`"))))
+                .map(|v| {
+                    v.as_str().map(String::from).ok_or_else(|| {
+                        self.meta_err(
+                            key,
+                            "expected a list of strings",
+                            format!("write `# {key} = [\"a\", \"b\"]`"),
+                        )
+                    })
+                })
                 .collect::<Result<Vec<_>, _>>()
                 .map(Some),
-            Some(_) => Err(self.meta_err(key, "expected a list of strings", format!("write `# {key} = [\"a\", \"b\"]`"))),
+            Some(_) => Err(self.meta_err(
+                key,
+                "expected a list of strings",
+                format!("write `# {key} = [\"a\", \"b\"]`"),
+            )),
         }
     }
 }
 
 /// Parses a finite f64 field; blank and NaN/inf are errors.
-pub(crate) fn parse_number(df: &DataFile, line: usize, col: usize, s: &str) -> Result<f64, CoreError> {
+pub(crate) fn parse_number(
+    df: &DataFile,
+    line: usize,
+    col: usize,
+    s: &str,
+) -> Result<f64, CoreError> {
     if s.is_empty() {
-        return Err(df.err(line, col, "blank value", "enter a number, or NA where the entry does not apply"));
+        return Err(df.err(
+            line,
+            col,
+            "blank value",
+            "enter a number, or NA where the entry does not apply",
+        ));
     }
     match s.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
-        Ok(v) => Err(df.err(line, col, format!("value {s:?} is {v}, not a finite number"), "enter a finite number, or NA where the entry does not apply")),
-        Err(_) => Err(df.err(line, col, format!("{s:?} is not a number"), "enter a decimal number (dot as decimal separator, no thousands separators)")),
+        Ok(v) => Err(df.err(
+            line,
+            col,
+            format!("value {s:?} is {v}, not a finite number"),
+            "enter a finite number, or NA where the entry does not apply",
+        )),
+        Err(_) => Err(df.err(
+            line,
+            col,
+            format!("{s:?} is not a number"),
+            "enter a decimal number (dot as decimal separator, no thousands separators)",
+        )),
     }
 }
 
 /// Reads a file to text, or the embedded text of a built-in.
 pub(crate) fn read_text(path: &std::path::Path) -> Result<String, CoreError> {
-    std::fs::read_to_string(path).map_err(|source| CoreError::Io { path: path.display().to_string(), source })
+    std::fs::read_to_string(path).map_err(|source| CoreError::Io {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 /// SHA-256 of a text, hex.
@@ -377,14 +482,31 @@ mod tests {
     fn builtin_catalog_loads_and_has_the_required_types() {
         let c = Catalog::builtin();
         for t in [
-            "forest", "forest_evergreen_broadleaf", "forest_conifer", "forest_mixed", "forest_bamboo", "shrub", "grassland",
-            "wetland", "paddy", "dry_farmland", "orchard", "tea_garden", "water", "built_up", "bare", "snow_ice",
+            "forest",
+            "forest_evergreen_broadleaf",
+            "forest_conifer",
+            "forest_mixed",
+            "forest_bamboo",
+            "shrub",
+            "grassland",
+            "wetland",
+            "paddy",
+            "dry_farmland",
+            "orchard",
+            "tea_garden",
+            "water",
+            "built_up",
+            "bare",
+            "snow_ice",
         ] {
             let e = c.ecosystem(t).unwrap_or_else(|| panic!("{t}"));
             assert!(!e.zh.is_empty() && !e.en.is_empty());
         }
         assert_eq!(c.service("carbon_stock").unwrap().category, Category::Stock);
-        assert_eq!(c.service("recreation").unwrap().category, Category::Cultural);
+        assert_eq!(
+            c.service("recreation").unwrap().category,
+            Category::Cultural
+        );
         assert_eq!(c.service("esv_food").unwrap().category, Category::Material);
         for e in &c.ecosystems {
             if let Some(p) = &e.parent {
@@ -396,7 +518,9 @@ mod tests {
     #[test]
     fn duplicate_catalog_code_is_an_error() {
         let t = "[[ecosystem]]\ncode = \"a\"\nzh = \"甲\"\nen = \"a\"\n[[ecosystem]]\ncode = \"a\"\nzh = \"甲\"\nen = \"a\"\n";
-        let e = Catalog::from_toml_str(t, "cat.toml").unwrap_err().to_string();
+        let e = Catalog::from_toml_str(t, "cat.toml")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("cat.toml:2:1") && e.contains("twice"), "{e}");
     }
 
@@ -406,7 +530,10 @@ mod tests {
         let df = DataFile::parse(t, "f.csv").unwrap();
         assert_eq!(df.meta["id"].as_str(), Some("x"));
         assert_eq!(df.header_line, 3);
-        assert_eq!(df.records.iter().map(|r| r.0).collect::<Vec<_>>(), vec![4, 6]);
+        assert_eq!(
+            df.records.iter().map(|r| r.0).collect::<Vec<_>>(),
+            vec![4, 6]
+        );
         let bad = "# id = \n# version = \"1\"\ncode\n";
         let e = DataFile::parse(bad, "f.csv").unwrap_err().to_string();
         assert!(e.starts_with("f.csv:1:"), "{e}");

@@ -33,11 +33,23 @@ pub const SHARE_TOLERANCE: f64 = 1e-9;
 
 const BUILTIN: &[(&str, &str)] = &[
     ("clcd", include_str!("../data/crosswalks/clcd.csv")),
-    ("esa-worldcover", include_str!("../data/crosswalks/esa-worldcover.csv")),
-    ("globeland30", include_str!("../data/crosswalks/globeland30.csv")),
-    ("modis-igbp-mcd12c1", include_str!("../data/crosswalks/modis-igbp-mcd12c1.csv")),
+    (
+        "esa-worldcover",
+        include_str!("../data/crosswalks/esa-worldcover.csv"),
+    ),
+    (
+        "globeland30",
+        include_str!("../data/crosswalks/globeland30.csv"),
+    ),
+    (
+        "modis-igbp-mcd12c1",
+        include_str!("../data/crosswalks/modis-igbp-mcd12c1.csv"),
+    ),
     ("cnlucc", include_str!("../data/crosswalks/cnlucc.csv")),
-    ("gbt21010-sandiao", include_str!("../data/crosswalks/gbt21010-sandiao.csv")),
+    (
+        "gbt21010-sandiao",
+        include_str!("../data/crosswalks/gbt21010-sandiao.csv"),
+    ),
 ];
 
 /// How one land-cover code maps.
@@ -82,7 +94,11 @@ impl Crosswalk {
     pub fn builtin(id: &str) -> Result<Crosswalk, CoreError> {
         match BUILTIN.iter().find(|(i, _)| *i == id) {
             Some((i, text)) => Crosswalk::from_csv_str(text, &format!("builtin:{i}")),
-            None => Err(CoreError::UnknownBuiltin { kind: "crosswalk", id: id.into(), available: Crosswalk::builtin_ids().join(", ") }),
+            None => Err(CoreError::UnknownBuiltin {
+                kind: "crosswalk",
+                id: id.into(),
+                available: Crosswalk::builtin_ids().join(", "),
+            }),
         }
     }
 
@@ -108,8 +124,12 @@ impl Crosswalk {
     pub fn from_csv_str(text: &str, file: &str) -> Result<Crosswalk, CoreError> {
         let cat = Catalog::builtin();
         let df = DataFile::parse(text, file)?;
-        let id = df.meta_str("id")?.ok_or_else(|| df.meta_err("id", "missing", "add `# id = \"my-crosswalk\"` at the top"))?;
-        let version = df.meta_str("version")?.ok_or_else(|| df.meta_err("version", "missing", "add `# version = \"1\"` at the top"))?;
+        let id = df.meta_str("id")?.ok_or_else(|| {
+            df.meta_err("id", "missing", "add `# id = \"my-crosswalk\"` at the top")
+        })?;
+        let version = df.meta_str("version")?.ok_or_else(|| {
+            df.meta_err("version", "missing", "add `# version = \"1\"` at the top")
+        })?;
         let c_code = df.column("code")?;
         let c_type = df.column("ecosystem_type")?;
         let c_share = df.opt_column("share");
@@ -119,17 +139,37 @@ impl Crosswalk {
             let line = *line;
             let code_text = DataFile::field(rec, Some(c_code));
             if code_text.is_empty() {
-                return Err(df.err(line, c_code, "blank code", "enter the land-cover class code"));
+                return Err(df.err(
+                    line,
+                    c_code,
+                    "blank code",
+                    "enter the land-cover class code",
+                ));
             }
             let code: ClassCode = code_text.parse().map_err(|_| {
-                df.err(line, c_code, format!("code {code_text:?} is not an integer raster value"), "write the class code as digits (leading zeros allowed, e.g. 0101)")
+                df.err(
+                    line,
+                    c_code,
+                    format!("code {code_text:?} is not an integer raster value"),
+                    "write the class code as digits (leading zeros allowed, e.g. 0101)",
+                )
             })?;
             let ty = DataFile::field(rec, Some(c_type));
             if ty.is_empty() {
-                return Err(df.err(line, c_type, "blank ecosystem type", format!("enter one of: {}", cat.ecosystem_codes())));
+                return Err(df.err(
+                    line,
+                    c_type,
+                    "blank ecosystem type",
+                    format!("enter one of: {}", cat.ecosystem_codes()),
+                ));
             }
             if cat.ecosystem(ty).is_none() {
-                return Err(df.err(line, c_type, format!("unknown ecosystem type {ty:?}"), format!("use one of: {}", cat.ecosystem_codes())));
+                return Err(df.err(
+                    line,
+                    c_type,
+                    format!("unknown ecosystem type {ty:?}"),
+                    format!("use one of: {}", cat.ecosystem_codes()),
+                ));
             }
             let share_s = DataFile::field(rec, c_share);
             let share = if share_s.is_empty() {
@@ -153,12 +193,27 @@ impl Crosswalk {
                 }
                 Some(m) => {
                     if m.targets.iter().any(|(t, _)| t == ty) {
-                        return Err(df.err(line, c_type, format!("code {code_text} maps to {ty:?} twice (first on line {})", m.line), "merge the two rows into one with the summed share"));
+                        return Err(df.err(
+                            line,
+                            c_type,
+                            format!(
+                                "code {code_text} maps to {ty:?} twice (first on line {})",
+                                m.line
+                            ),
+                            "merge the two rows into one with the summed share",
+                        ));
                     }
                     m.targets.push((ty.to_string(), share));
                 }
                 None => {
-                    classes.insert(code, ClassMapping { code_text: code_text.to_string(), targets: vec![(ty.to_string(), share)], line });
+                    classes.insert(
+                        code,
+                        ClassMapping {
+                            code_text: code_text.to_string(),
+                            targets: vec![(ty.to_string(), share)],
+                            line,
+                        },
+                    );
                     share_lines.insert(code, (line, c_share));
                 }
             }
@@ -176,7 +231,12 @@ impl Crosswalk {
             }
         }
         if classes.is_empty() {
-            return Err(df.err(df.header_line, 0, "no rows", "add one row per land-cover code"));
+            return Err(df.err(
+                df.header_line,
+                0,
+                "no rows",
+                "add one row per land-cover code",
+            ));
         }
         Ok(Crosswalk {
             id,
@@ -241,10 +301,16 @@ mod tests {
 
     #[test]
     fn text_codes_colliding_as_integers_are_rejected() {
-        let t = "# id = \"x\"\n# version = \"1\"\ncode,ecosystem_type\n0101,paddy\n101,dry_farmland\n";
-        let e = Crosswalk::from_csv_str(t, "sd.csv").unwrap_err().to_string();
+        let t =
+            "# id = \"x\"\n# version = \"1\"\ncode,ecosystem_type\n0101,paddy\n101,dry_farmland\n";
+        let e = Crosswalk::from_csv_str(t, "sd.csv")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("sd.csv:5:1:"), "{e}");
-        assert!(e.contains("\"101\"") && e.contains("\"0101\"") && e.contains("line 4"), "{e}");
+        assert!(
+            e.contains("\"101\"") && e.contains("\"0101\"") && e.contains("line 4"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -265,24 +331,37 @@ mod tests {
         assert!(e.contains("sum to 0.8") && e.contains("sum to 1"), "{e}");
         let t = "# id = \"split\"\n# version = \"2\"\ncode,ecosystem_type,share\n2,forest,1.5\n";
         let e = Crosswalk::from_csv_str(t, "s.csv").unwrap_err().to_string();
-        assert!(e.starts_with("s.csv:4:3:") && e.contains("outside (0, 1]"), "{e}");
+        assert!(
+            e.starts_with("s.csv:4:3:") && e.contains("outside (0, 1]"),
+            "{e}"
+        );
     }
 
     #[test]
     fn unknown_type_blank_and_bad_code_are_rejected() {
         let t = "# id = \"x\"\n# version = \"1\"\ncode,ecosystem_type\n1,jungle\n";
         let e = Crosswalk::from_csv_str(t, "x.csv").unwrap_err().to_string();
-        assert!(e.starts_with("x.csv:4:2:") && e.contains("unknown ecosystem type \"jungle\"") && e.contains("forest_conifer"), "{e}");
+        assert!(
+            e.starts_with("x.csv:4:2:")
+                && e.contains("unknown ecosystem type \"jungle\"")
+                && e.contains("forest_conifer"),
+            "{e}"
+        );
         let t = "# id = \"x\"\n# version = \"1\"\ncode,ecosystem_type\n1,\n";
         let e = Crosswalk::from_csv_str(t, "x.csv").unwrap_err().to_string();
         assert!(e.starts_with("x.csv:4:2:") && e.contains("blank"), "{e}");
         let t = "# id = \"x\"\n# version = \"1\"\ncode,ecosystem_type\nA1,forest\n";
         let e = Crosswalk::from_csv_str(t, "x.csv").unwrap_err().to_string();
-        assert!(e.starts_with("x.csv:4:1:") && e.contains("not an integer"), "{e}");
+        assert!(
+            e.starts_with("x.csv:4:1:") && e.contains("not an integer"),
+            "{e}"
+        );
         let t = "# id = \"x\"\n# version = \"1\"\ncode,ecosystem_type\n1,forest\n1,forest\n";
         let e = Crosswalk::from_csv_str(t, "x.csv").unwrap_err().to_string();
         assert!(e.starts_with("x.csv:5:2:") && e.contains("twice"), "{e}");
-        let e = Crosswalk::from_csv_str("code,ecosystem_type\n1,forest\n", "x.csv").unwrap_err().to_string();
+        let e = Crosswalk::from_csv_str("code,ecosystem_type\n1,forest\n", "x.csv")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("x.csv:1:1") && e.contains("\"id\""), "{e}");
         let e = Crosswalk::load("no-such-id").unwrap_err().to_string();
         assert!(e.contains("clcd") && e.contains("no-such-id"), "{e}");

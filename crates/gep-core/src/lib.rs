@@ -15,24 +15,28 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod account;
 pub mod catalog;
+pub mod coefficients;
 pub mod crosswalk;
 pub mod ellipsoid;
 pub mod error;
 pub mod extent;
 pub mod grid;
-pub mod raster;
 pub mod progress;
+pub mod raster;
 pub mod units;
 pub mod zone;
 
+pub use account::{compute_accounts, roll_up, AccountRow, Accounts, GepRow};
 pub use catalog::{Catalog, Category};
+pub use coefficients::{CoefficientSet, Deflator, ValuationParams};
 pub use crosswalk::Crosswalk;
 pub use ellipsoid::Ellipsoid;
 pub use error::CoreError;
 pub use extent::{ExactArea, ExtentTable, ZoneTally};
 pub use grid::{AreaBasis, CrsInfo, CrsKind, Grid, RowCol, Window};
-pub use raster::{Block, ClassCode, MemRaster, RasterSource};
 pub use progress::{NoProgress, Reporter};
+pub use raster::{Block, ClassCode, MemRaster, RasterSource};
 pub use units::{Hectares, SquareMeters, Yuan};
 pub use zone::{resolve_parents, Level, Zone};

@@ -1,0 +1,556 @@
+//! The account: extent table × zones × crosswalk × coefficient set → one row per
+//! zone × ecosystem type × service, and per zone GEP with its category subtotals.
+//!
+//! Values are `area_ha × unit_value` (元/ha/a); per-zone sums run in the fixed row order with
+//! compensated (Neumaier) summation. Areas per ecosystem type are summed exactly
+//! ([`ExactArea`]), so a roll-up of children has bit-identical areas to the parent computed
+//! directly from the merged extent.
+
+use crate::catalog::{Catalog, Category};
+use crate::coefficients::{CoefficientSet, SetKey, ValuationParams};
+use crate::crosswalk::Crosswalk;
+use crate::error::CoreError;
+use crate::extent::{ExactArea, ExtentTable};
+use crate::raster::ClassCode;
+use crate::units::M2_PER_HA;
+use crate::zone::{Level, Zone};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// One row of `accounts.csv` (fields in column order).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AccountRow {
+    /// Zone id (text).
+    pub zone_id: String,
+    /// Zone level.
+    pub zone_level: Level,
+    /// Accounting year.
+    pub year: i32,
+    /// Ecosystem type code (for class-keyed stock sets: `class:N`).
+    pub ecosystem_type: String,
+    /// Service code.
+    pub service: String,
+    /// GEP category of the service.
+    pub category: Category,
+    /// Area of the ecosystem type in the zone (ha).
+    pub area_ha: f64,
+    /// Physical quantity (per year for flows; the stock for stocks), when the set gives one.
+    pub quantity: Option<f64>,
+    /// Unit of `quantity`.
+    pub quantity_unit: Option<String>,
+    /// Value per ha per year (元/ha/a), or the stock per ha (t C/ha) for stocks; blank for NA.
+    pub unit_value: Option<f64>,
+    /// Unit of `unit_value`.
+    pub unit: String,
+    /// Price year of `unit_value` (blank for stocks).
+    pub price_year: Option<i32>,
+    /// Value in 元 at full precision; blank for stocks and NA entries.
+    pub value_yuan: Option<f64>,
+    /// How the unit value was formed.
+    pub method: String,
+    /// Coefficient set id@version, file line and citation.
+    pub source: String,
+    /// `;`-separated flags: not_applicable, unverified, derived, example, negative, stock.
+    pub flags: String,
+    /// The exact area (m², fixed point), for roll-ups.
+    #[serde(skip)]
+    pub area: ExactArea,
+}
+
+/// One row of `gep.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GepRow {
+    /// Zone id.
+    pub zone_id: String,
+    /// Zone level.
+    pub zone_level: Level,
+    /// GEP = material + regulating + cultural (元).
+    pub gep_yuan: f64,
+    /// Material products (元).
+    pub material_yuan: f64,
+    /// Regulating services (元).
+    pub regulating_yuan: f64,
+    /// Cultural services (元).
+    pub cultural_yuan: f64,
+}
+
+/// The account of a set of zones.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Accounts {
+    /// Rows in zone order, then ecosystem type (catalogue order, or class code), then service.
+    pub rows: Vec<AccountRow>,
+    /// One GEP row per zone, in zone order.
+    pub gep: Vec<GepRow>,
+    /// Coefficient set id@version (sha256).
+    pub coefficient_set: String,
+    /// Crosswalk id@version (sha256), if one was used.
+    pub crosswalk: Option<String>,
+}
+
+/// A land-cover class found in the extent without a mapping.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UnmappedClass {
+    /// The class code.
+    pub class: ClassCode,
+    /// Its total area over all zones (m²).
+    pub area_m2: f64,
+    /// What to do.
+    pub fix: String,
+}
+
+/// An ecosystem type × service pair with neither a value nor an explicit NA.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CoverageGap {
+    /// Ecosystem type.
+    pub ecosystem_type: String,
+    /// Service.
+    pub service: String,
+    /// The land-cover codes that reach the type.
+    pub classes: Vec<ClassCode>,
+    /// What to do.
+    pub fix: String,
+}
+
+/// Total area of each class over all zones of an extent table.
+pub fn class_totals(extent: &ExtentTable) -> BTreeMap<ClassCode, ExactArea> {
+    let mut out: BTreeMap<ClassCode, ExactArea> = BTreeMap::new();
+    for z in &extent.zones {
+        for (c, a) in &z.classes {
+            *out.entry(*c).or_default() += *a;
+        }
+    }
+    out
+}
+
+/// Pre-flight: classes (with their areas) that the crosswalk does not map.
+pub fn check_mapping(
+    classes: &BTreeMap<ClassCode, ExactArea>,
+    crosswalk: &Crosswalk,
+) -> Vec<UnmappedClass> {
+    classes
+        .iter()
+        .filter(|(c, _)| crosswalk.lookup(**c).is_none())
+        .map(|(c, a)| UnmappedClass {
+            class: *c,
+            area_m2: a.to_m2(),
+            fix: format!("add a row `{c},<ecosystem_type>,,<note>` to a copy of crosswalk {} ({}), or declare {c} as the raster's nodata", crosswalk.id, crosswalk.origin),
+        })
+        .collect()
+}
+
+/// Pre-flight for class-keyed sets: classes without an entry in the set.
+pub fn check_class_keys(
+    classes: &BTreeMap<ClassCode, ExactArea>,
+    set: &CoefficientSet,
+) -> Vec<UnmappedClass> {
+    classes
+        .iter()
+        .filter(|(c, _)| set.services.iter().any(|s| set.get(&c.to_string(), s).is_none()))
+        .map(|(c, a)| UnmappedClass {
+            class: *c,
+            area_m2: a.to_m2(),
+            fix: format!("add a row for class {c} to the table {} (InVEST: `{c},c_above,c_below,c_soil,c_dead`)", set.origin),
+        })
+        .collect()
+}
+
+/// Pre-flight: every ecosystem type reachable through the crosswalk needs a value or an
+/// explicit NA for every service of the set.
+pub fn check_coverage(crosswalk: &Crosswalk, set: &CoefficientSet) -> Vec<CoverageGap> {
+    let mut out = Vec::new();
+    if set.key == SetKey::Class {
+        return out;
+    }
+    for (t, classes) in crosswalk.ecosystem_types() {
+        for s in &set.services {
+            if set.get(&t, s).is_none() {
+                out.push(CoverageGap {
+                    ecosystem_type: t.clone(),
+                    service: s.clone(),
+                    classes: classes.iter().copied().collect(),
+                    fix: format!("add `{t},{s},<value>,<unit>` (or `{t},{s},NA,`) to a copy of coefficient set {} ({})", set.id, set.origin),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Compensated sum in the given order (Neumaier), so that per-zone totals do not depend on
+/// cancellation between large positive and negative values.
+pub fn neumaier_sum(values: impl IntoIterator<Item = f64>) -> f64 {
+    let mut sum = 0.0f64;
+    let mut c = 0.0f64;
+    for v in values {
+        let t = sum + v;
+        if sum.abs() >= v.abs() {
+            c += (sum - t) + v;
+        } else {
+            c += (v - t) + sum;
+        }
+        sum = t;
+    }
+    sum + c
+}
+
+fn type_sort_key(cat: &Catalog, t: &str) -> (usize, i64, String) {
+    match cat.ecosystem_rank(t) {
+        Some(r) => (r, 0, String::new()),
+        None => (
+            usize::MAX,
+            t.strip_prefix("class:")
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(i64::MAX),
+            t.to_string(),
+        ),
+    }
+}
+
+/// Computes the account of `zones` (in the order of `extent.zones`).
+///
+/// Flow sets keyed by ecosystem type need `crosswalk`; class-keyed sets (InVEST carbon) use the
+/// land-cover codes directly and ignore it. Fails when a class is unmapped or a reachable
+/// ecosystem type lacks a value or NA for a service (see [`check_mapping`], [`check_coverage`]).
+///
+/// # Units
+/// `area_ha` in ha; `value_yuan` in 元 per year at `price_year`; stock quantities in t C.
+pub fn compute_accounts(
+    zones: &[Zone],
+    extent: &ExtentTable,
+    year: i32,
+    crosswalk: Option<&Crosswalk>,
+    set: &CoefficientSet,
+    params: &ValuationParams,
+) -> Result<Accounts, CoreError> {
+    if zones.len() != extent.zones.len() {
+        return Err(CoreError::Account(format!(
+            "{} zones but the extent table has {} tallies; fix: compute the extent over the same zone list",
+            zones.len(),
+            extent.zones.len()
+        )));
+    }
+    let cat = Catalog::builtin();
+    let totals = class_totals(extent);
+    let cw = match set.key {
+        SetKey::Class => {
+            let missing = check_class_keys(&totals, set);
+            if !missing.is_empty() {
+                return Err(unmapped_error(&set.id, &missing));
+            }
+            None
+        }
+        SetKey::EcosystemType => {
+            let cw = crosswalk.ok_or_else(|| {
+                CoreError::Account(format!("coefficient set {} is keyed by ecosystem type and needs a crosswalk; fix: set `[valuation] crosswalk = ...`", set.id))
+            })?;
+            let missing = check_mapping(&totals, cw);
+            if !missing.is_empty() {
+                return Err(unmapped_error(&cw.id, &missing));
+            }
+            let gaps = check_coverage(cw, set);
+            if !gaps.is_empty() {
+                return Err(CoreError::CoverageGaps {
+                    set: set.id.clone(),
+                    crosswalk: cw.id.clone(),
+                    count: gaps.len(),
+                    list: gaps
+                        .iter()
+                        .map(|g| format!("{}/{}", g.ecosystem_type, g.service))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            }
+            Some(cw)
+        }
+    };
+    // Resolve each (key, service) once.
+    let mut resolved = HashMap::new();
+    for e in &set.entries {
+        resolved.insert(
+            (e.key.clone(), e.service.clone()),
+            (e, set.unit_value(e, params)?),
+        );
+    }
+    let mut rows = Vec::new();
+    for (zone, tally) in zones.iter().zip(&extent.zones) {
+        // Area by key (ecosystem type, or class), exact.
+        let mut areas: BTreeMap<(usize, i64, String), (String, ExactArea)> = BTreeMap::new();
+        for (class, area) in &tally.classes {
+            match cw {
+                None => {
+                    let k = class.to_string();
+                    let sk = (usize::MAX, *class as i64, String::new());
+                    areas.entry(sk).or_insert_with(|| (k, ExactArea::ZERO)).1 += *area;
+                }
+                Some(cw) => {
+                    for (t, share) in cw.lookup(*class).unwrap_or(&[]) {
+                        let part = if *share == 1.0 {
+                            *area
+                        } else {
+                            ExactArea::from_m2(area.to_m2() * share)
+                        };
+                        areas
+                            .entry(type_sort_key(cat, t))
+                            .or_insert_with(|| (t.clone(), ExactArea::ZERO))
+                            .1 += part;
+                    }
+                }
+            }
+        }
+        for (key, area) in areas.into_values() {
+            let area_ha = area.to_m2() / M2_PER_HA;
+            for s in &set.services {
+                let Some((entry, uv)) = resolved.get(&(key.clone(), s.clone())) else {
+                    continue; // class-keyed set without this service for the class (checked above)
+                };
+                let svc = cat.service(s).expect("services checked at load");
+                let mut flags = Vec::new();
+                let display_type = if cw.is_none() {
+                    format!("class:{key}")
+                } else {
+                    key.clone()
+                };
+                let (quantity, unit_value, unit, price_year, value, method) = match uv {
+                    None => {
+                        flags.push("not_applicable".to_string());
+                        (
+                            None,
+                            None,
+                            String::new(),
+                            None,
+                            None,
+                            "not applicable".to_string(),
+                        )
+                    }
+                    Some(uv) => {
+                        let q = entry.quantity_per_ha.map(|q| area_ha * q);
+                        if let Some(stock) = uv.stock_per_ha {
+                            flags.push("stock".to_string());
+                            (
+                                Some(area_ha * stock),
+                                Some(stock),
+                                "t C/ha".to_string(),
+                                None,
+                                None,
+                                uv.method.clone(),
+                            )
+                        } else {
+                            let u = uv.yuan_per_ha.expect("flow value");
+                            if u < 0.0 {
+                                flags.push("negative".to_string());
+                            }
+                            (
+                                q,
+                                Some(u),
+                                "元/ha/a".to_string(),
+                                uv.price_year,
+                                Some(area_ha * u),
+                                uv.method.clone(),
+                            )
+                        }
+                    }
+                };
+                if !entry.verified {
+                    flags.push("unverified".into());
+                }
+                flags.extend(entry.flags.iter().cloned());
+                let mut source = format!("{}@{} line {}", set.id, set.version, entry.line);
+                if !entry.citation.is_empty() {
+                    source.push_str(": ");
+                    source.push_str(&entry.citation);
+                }
+                rows.push(AccountRow {
+                    zone_id: zone.id.clone(),
+                    zone_level: zone.level,
+                    year,
+                    ecosystem_type: display_type,
+                    service: s.clone(),
+                    category: svc.category,
+                    area_ha,
+                    quantity,
+                    quantity_unit: if quantity.is_some() {
+                        entry.quantity_unit.clone()
+                    } else {
+                        None
+                    },
+                    unit_value,
+                    unit,
+                    price_year,
+                    value_yuan: value,
+                    method,
+                    source,
+                    flags: flags.join(";"),
+                    area,
+                });
+            }
+        }
+    }
+    let gep = gep_rows(zones.iter().map(|z| (z.id.clone(), z.level)), &rows);
+    Ok(Accounts {
+        rows,
+        gep,
+        coefficient_set: format!("{}@{} (sha256 {})", set.id, set.version, set.sha256),
+        crosswalk: cw.map(|c| format!("{}@{} (sha256 {})", c.id, c.version, c.sha256)),
+    })
+}
+
+fn unmapped_error(id: &str, missing: &[UnmappedClass]) -> CoreError {
+    CoreError::UnmappedClasses {
+        crosswalk: id.to_string(),
+        count: missing.len(),
+        list: missing
+            .iter()
+            .map(|m| format!("{} ({} m²)", m.class, m.area_m2))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+/// GEP rows for the given zones from their rows, summing in row order (Neumaier).
+pub fn gep_rows(
+    zones: impl IntoIterator<Item = (String, Level)>,
+    rows: &[AccountRow],
+) -> Vec<GepRow> {
+    let mut by_zone: HashMap<&str, Vec<&AccountRow>> = HashMap::new();
+    for r in rows {
+        by_zone.entry(r.zone_id.as_str()).or_default().push(r);
+    }
+    zones
+        .into_iter()
+        .map(|(id, level)| {
+            let rs = by_zone.get(id.as_str()).map(Vec::as_slice).unwrap_or(&[]);
+            let cat_sum = |c: Category| {
+                neumaier_sum(
+                    rs.iter()
+                        .filter(|r| r.category == c)
+                        .filter_map(|r| r.value_yuan),
+                )
+            };
+            let material_yuan = cat_sum(Category::Material);
+            let regulating_yuan = cat_sum(Category::Regulating);
+            let cultural_yuan = cat_sum(Category::Cultural);
+            let gep_yuan = neumaier_sum(
+                rs.iter()
+                    .filter(|r| r.category != Category::Stock)
+                    .filter_map(|r| r.value_yuan),
+            );
+            GepRow {
+                zone_id: id,
+                zone_level: level,
+                gep_yuan,
+                material_yuan,
+                regulating_yuan,
+                cultural_yuan,
+            }
+        })
+        .collect()
+}
+
+/// Sums the accounts of children into their parents of `parent_level` (village → township,
+/// township → county). Parents come from `zones` (resolved [`Zone::parent`]); the result has the
+/// zones of `parent_level` in `zones` order. Areas add exactly; quantities and values add in
+/// child order with compensated summation. A row's unit value is kept when all children agree
+/// (else blank, flagged `mixed_unit_values`).
+pub fn roll_up(
+    accounts: &Accounts,
+    zones: &[Zone],
+    parent_level: Level,
+) -> Result<Accounts, CoreError> {
+    let cat = Catalog::builtin();
+    let parent_of: HashMap<&str, &str> = zones
+        .iter()
+        .filter_map(|z| z.parent.as_deref().map(|p| (z.id.as_str(), p)))
+        .collect();
+    let services: Vec<String> = {
+        let mut seen = BTreeSet::new();
+        accounts
+            .rows
+            .iter()
+            .filter(|r| seen.insert(r.service.clone()))
+            .map(|r| r.service.clone())
+            .collect()
+    };
+    let svc_rank = |s: &str| services.iter().position(|x| x == s).unwrap_or(usize::MAX);
+    let parents: Vec<&Zone> = zones.iter().filter(|z| z.level == parent_level).collect();
+    if parents.is_empty() {
+        return Err(CoreError::Account(format!(
+            "no zones of level {parent_level} to roll up into; fix: load that level"
+        )));
+    }
+    type Key = ((usize, i64, String), usize, String, String);
+    let mut groups: HashMap<&str, BTreeMap<Key, Vec<&AccountRow>>> = HashMap::new();
+    for r in &accounts.rows {
+        let Some(p) = parent_of.get(r.zone_id.as_str()) else {
+            continue;
+        };
+        let k = (
+            type_sort_key(cat, &r.ecosystem_type),
+            svc_rank(&r.service),
+            r.ecosystem_type.clone(),
+            r.service.clone(),
+        );
+        groups.entry(p).or_default().entry(k).or_default().push(r);
+    }
+    let mut rows = Vec::new();
+    for p in &parents {
+        let Some(g) = groups.get(p.id.as_str()) else {
+            continue;
+        };
+        for children in g.values() {
+            let first = children[0];
+            let area: ExactArea = children.iter().map(|r| r.area).sum();
+            let opt_sum = |f: &dyn Fn(&AccountRow) -> Option<f64>| {
+                if children.iter().all(|r| f(r).is_none()) {
+                    None
+                } else {
+                    Some(neumaier_sum(children.iter().filter_map(|r| f(r))))
+                }
+            };
+            let same_uv = children
+                .iter()
+                .all(|r| r.unit_value == first.unit_value && r.price_year == first.price_year);
+            let mut flags: Vec<&str> = Vec::new();
+            for r in children {
+                for f in r.flags.split(';').filter(|f| !f.is_empty()) {
+                    if !flags.contains(&f) {
+                        flags.push(f);
+                    }
+                }
+            }
+            if !same_uv {
+                flags.push("mixed_unit_values");
+            }
+            rows.push(AccountRow {
+                zone_id: p.id.clone(),
+                zone_level: p.level,
+                year: first.year,
+                ecosystem_type: first.ecosystem_type.clone(),
+                service: first.service.clone(),
+                category: first.category,
+                area_ha: area.to_m2() / M2_PER_HA,
+                quantity: opt_sum(&|r| r.quantity),
+                quantity_unit: first.quantity_unit.clone(),
+                unit_value: if same_uv { first.unit_value } else { None },
+                unit: first.unit.clone(),
+                price_year: if same_uv { first.price_year } else { None },
+                value_yuan: opt_sum(&|r| r.value_yuan),
+                method: format!(
+                    "sum of {} {} accounts; {}",
+                    children.len(),
+                    first.zone_level,
+                    first.method
+                ),
+                source: first.source.clone(),
+                flags: flags.join(";"),
+                area,
+            });
+        }
+    }
+    let gep = gep_rows(parents.iter().map(|z| (z.id.clone(), z.level)), &rows);
+    Ok(Accounts {
+        rows,
+        gep,
+        coefficient_set: accounts.coefficient_set.clone(),
+        crosswalk: accounts.crosswalk.clone(),
+    })
+}

@@ -25,7 +25,6 @@ impl SplitMix64 {
     }
 
     /// A generator seeded from a number.
-    #[allow(dead_code)]
     pub fn new(seed: u64) -> Self {
         Self { state: seed }
     }
@@ -46,7 +45,6 @@ impl SplitMix64 {
 }
 
 /// One SplitMix64 step as a pure hash of a 64-bit value (used for lattice noise).
-#[allow(dead_code)]
 pub fn mix64(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);

@@ -358,7 +358,7 @@ impl DataFile {
     }
 
     /// A text field, trimmed ("" when the column is absent or the row is short).
-    pub fn field<'r>(rec: &'r csv::StringRecord, col: Option<usize>) -> &'r str {
+    pub fn field(rec: &csv::StringRecord, col: Option<usize>) -> &str {
         col.and_then(|c| rec.get(c)).map(str::trim).unwrap_or("")
     }
 

@@ -1,2 +1,22 @@
-//! Exact coverage and tallies (being written).
+//! # gep-zonal
+//!
+//! Exact pixel-polygon coverage fractions and per-zone extent tallies for GEP accounting.
+//! Pure Rust: no GDAL, no PROJ. Zones must already be in the raster grid's CRS.
+//!
+//! * [`coverage`](mod@coverage): the exact covered fraction of each cell by a polygon.
+//! * [`tally`](mod@tally): one streaming, parallel pass over a raster, giving each zone's
+//!   area per land-cover class, bit-identical for any thread count or window size.
+//! * [`checks`]: hierarchy checks (children sum to parent; gaps, overlaps, spills).
 #![deny(missing_docs)]
+
+pub mod checks;
+pub mod coverage;
+pub mod error;
+pub mod tally;
+
+pub use checks::{hierarchy_checks, sum_checks, CheckKind, CheckOptions, CheckRow};
+pub use coverage::{
+    coverage, CellRange, CoverageBuffer, CoverageWindow, PreparedPolygon, SNAP_TO_ONE,
+};
+pub use error::ZonalError;
+pub use tally::{polygon_area_m2, tally, tally_windows, TallyOptions};

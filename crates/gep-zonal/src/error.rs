@@ -1,0 +1,72 @@
+//! The one error type of `gep-zonal`.
+
+use gep_core::{CoreError, Window};
+use thiserror::Error;
+
+/// Everything that can go wrong while computing coverage, tallies and checks.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ZonalError {
+    /// A polygon vertex is NaN or infinite (usually a failed reprojection).
+    #[error("zone {}: vertex ({x}, {y}) is not finite; check the boundary's reprojection or drop the feature", zone.as_deref().unwrap_or("<unnamed>"))]
+    NonFiniteCoordinate {
+        /// The zone whose boundary holds the vertex, when known.
+        zone: Option<String>,
+        /// X coordinate of the vertex.
+        x: f64,
+        /// Y coordinate of the vertex.
+        y: f64,
+    },
+    /// Reading the raster failed.
+    #[error("reading raster window rows {}..{}, cols {}..{}: {source}", window.row_off, window.row_end(), window.col_off, window.col_end())]
+    Raster {
+        /// The window being read.
+        window: Window,
+        /// The reader's error (boxed: it is large and rare).
+        #[source]
+        source: Box<CoreError>,
+    },
+    /// A second reader for a worker thread could not be opened.
+    #[error("opening a raster reader for a worker thread: {0}")]
+    CloneSource(#[source] Box<CoreError>),
+    /// The worker thread pool could not be built.
+    #[error("building a pool of {threads} worker threads: {reason}")]
+    ThreadPool {
+        /// Threads asked for.
+        threads: usize,
+        /// Why rayon refused.
+        reason: String,
+    },
+    /// A zone's parent id does not name a zone of the list given to the checks.
+    #[error("zone {zone:?} names parent {parent:?}, which is not in the zone list given to the hierarchy checks; pass all levels or resolve parents first")]
+    MissingParent {
+        /// The child zone.
+        zone: String,
+        /// The parent id it names.
+        parent: String,
+    },
+    /// The extent table does not have one tally per zone.
+    #[error("extent table holds {got} zone tallies but {expected} zones were given; tally the same zone list you check")]
+    TableMismatch {
+        /// Tallies in the table.
+        got: usize,
+        /// Zones given.
+        expected: usize,
+    },
+}
+
+impl ZonalError {
+    /// Attaches a zone id to errors that carry one.
+    pub fn with_zone(self, id: &str) -> ZonalError {
+        match self {
+            ZonalError::NonFiniteCoordinate { zone: None, x, y } => {
+                ZonalError::NonFiniteCoordinate {
+                    zone: Some(id.to_string()),
+                    x,
+                    y,
+                }
+            }
+            other => other,
+        }
+    }
+}

@@ -73,7 +73,9 @@ pub(crate) fn resolve(
         crs: name.clone(),
         reason,
     };
-    let label = epsg.map(|c| format!("EPSG:{c}")).unwrap_or_else(|| name.clone());
+    let label = epsg
+        .map(|c| format!("EPSG:{c}"))
+        .unwrap_or_else(|| name.clone());
     let info = if srs.is_projected() {
         let unit = srs.linear_units();
         if (unit - 1.0).abs() > 1e-12 {

@@ -60,14 +60,25 @@ fn describe_raster(path: &Path, ds: &Dataset) -> Result<String, IoError> {
     let (cols, rows) = ds.raster_size();
     let _ = writeln!(s, "raster: {}", path.display());
     let _ = writeln!(s, "driver: {} ({})", d.short_name(), d.long_name());
-    let _ = writeln!(s, "size: {cols} columns x {rows} rows, {} band(s)", ds.raster_count());
+    let _ = writeln!(
+        s,
+        "size: {cols} columns x {rows} rows, {} band(s)",
+        ds.raster_count()
+    );
     let _ = writeln!(s, "crs: {}", crs_line(ds.spatial_ref().ok()));
     match ds.geo_transform() {
         Ok(gt) => {
             let _ = writeln!(s, "geotransform: {gt:?}");
-            let _ = writeln!(s, "origin: ({}, {}), cell size: {} x {}", gt[0], gt[3], gt[1], gt[5]);
+            let _ = writeln!(
+                s,
+                "origin: ({}, {}), cell size: {} x {}",
+                gt[0], gt[3], gt[1], gt[5]
+            );
             if gt[2] != 0.0 || gt[4] != 0.0 {
-                let _ = writeln!(s, "warning: rotated geotransform (gep needs north-up: gdalwarp it)");
+                let _ = writeln!(
+                    s,
+                    "warning: rotated geotransform (gep needs north-up: gdalwarp it)"
+                );
             }
         }
         Err(_) => {
@@ -85,7 +96,9 @@ fn describe_raster(path: &Path, ds: &Dataset) -> Result<String, IoError> {
             s,
             "band {b}: {}, block {bx} x {by} (cols x rows), nodata {}",
             dt.name(),
-            nodata.map(|v| v.to_string()).unwrap_or_else(|| "none".into())
+            nodata
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "none".into())
         );
         if !dt.is_integer() || dt.bits() > 32 {
             let _ = writeln!(s, "  not an integer class raster: no value counts");
@@ -100,7 +113,9 @@ fn describe_raster(path: &Path, ds: &Dataset) -> Result<String, IoError> {
             let n = step.min(rows - row);
             let buf = band
                 .read_as::<f64>((0, row as isize), (cols, n), (cols, n), None)
-                .map_err(|e| IoError::gdal(path, format!("read band {b} rows {row}..{}", row + n), e))?;
+                .map_err(|e| {
+                    IoError::gdal(path, format!("read band {b} rows {row}..{}", row + n), e)
+                })?;
             for &v in buf.data() {
                 if nodata == Some(v) {
                     nodata_cells += 1;
@@ -112,7 +127,10 @@ fn describe_raster(path: &Path, ds: &Dataset) -> Result<String, IoError> {
         }
         let _ = writeln!(s, "  nodata cells: {nodata_cells}");
         if counts.len() >= MAX_CLASSES {
-            let _ = writeln!(s, "  {MAX_CLASSES}+ distinct values (counts below are partial)");
+            let _ = writeln!(
+                s,
+                "  {MAX_CLASSES}+ distinct values (counts below are partial)"
+            );
         }
         let _ = writeln!(s, "  value counts ({} classes):", counts.len());
         for (v, c) in &counts {
@@ -145,14 +163,27 @@ fn describe_vector(path: &Path, ds: &Dataset) -> Result<String, IoError> {
     for mut layer in ds.layers() {
         let _ = writeln!(s, "layer {:?}:", layer.name());
         let _ = writeln!(s, "  features: {}", layer.feature_count());
-        let _ = writeln!(s, "  geometry: {}", geometry_type_to_name(layer.defn().geometry_type()));
+        let _ = writeln!(
+            s,
+            "  geometry: {}",
+            geometry_type_to_name(layer.defn().geometry_type())
+        );
         let _ = writeln!(s, "  crs: {}", crs_line(layer.spatial_ref()));
         if let Ok(e) = layer.get_extent() {
-            let _ = writeln!(s, "  extent: ({}, {}) - ({}, {})", e.MinX, e.MinY, e.MaxX, e.MaxY);
+            let _ = writeln!(
+                s,
+                "  extent: ({}, {}) - ({}, {})",
+                e.MinX, e.MinY, e.MaxX, e.MaxY
+            );
         }
         let _ = writeln!(s, "  fields:");
         for f in layer.defn().fields() {
-            let _ = writeln!(s, "    {} ({})", f.name(), field_type_to_name(f.field_type()));
+            let _ = writeln!(
+                s,
+                "    {} ({})",
+                f.name(),
+                field_type_to_name(f.field_type())
+            );
         }
         // Touch the features so that unreadable layers show up here rather than at run time.
         let _ = layer.features().count();

@@ -89,8 +89,8 @@ pub enum IoError {
     Core {
         /// The file.
         path: PathBuf,
-        /// The core error.
-        source: gep_core::CoreError,
+        /// The core error (boxed: it is large and rare).
+        source: Box<gep_core::CoreError>,
     },
     /// The layer asked for is not in the file.
     #[error("{}: no layer {layer:?}; the file has layers: {available}", path.display())]
@@ -223,7 +223,11 @@ pub enum IoError {
 }
 
 impl IoError {
-    pub(crate) fn gdal(path: &std::path::Path, action: impl Into<String>, e: gdal::errors::GdalError) -> IoError {
+    pub(crate) fn gdal(
+        path: &std::path::Path,
+        action: impl Into<String>,
+        e: gdal::errors::GdalError,
+    ) -> IoError {
         IoError::Gdal {
             path: path.to_path_buf(),
             action: action.into(),

@@ -77,33 +77,40 @@ impl GdalRaster {
         }
         let nodata = options.nodata.or_else(|| band.no_data_value());
         let file_block = band.block_size();
-        let gt = dataset
-            .geo_transform()
-            .map_err(|e| IoError::gdal(path, "read the geotransform (the raster is not georeferenced?)", e))?;
+        let gt = dataset.geo_transform().map_err(|e| {
+            IoError::gdal(
+                path,
+                "read the geotransform (the raster is not georeferenced?)",
+                e,
+            )
+        })?;
         let bad_gt = |reason: &str| IoError::UnsupportedGeotransform {
             path: path.to_path_buf(),
             geotransform: gt,
             reason: reason.to_string(),
         };
         if gt[2] != 0.0 || gt[4] != 0.0 {
-            return Err(bad_gt("the grid is rotated or sheared (coefficients 2 and 4 must be 0)"));
+            return Err(bad_gt(
+                "the grid is rotated or sheared (coefficients 2 and 4 must be 0)",
+            ));
         }
         if gt[5] > 0.0 {
             return Err(bad_gt("the grid is south-up (positive pixel height)"));
         }
         if gt[1] <= 0.0 || gt[5] == 0.0 {
-            return Err(bad_gt("the pixel width must be positive and the pixel height negative"));
+            return Err(bad_gt(
+                "the pixel width must be positive and the pixel height negative",
+            ));
         }
         let crs = resolve(path, dataset.spatial_ref().ok(), options.crs.as_deref())?;
         let (cols, rows) = dataset.raster_size();
-        let grid = Grid::new(gt[0], gt[3], gt[1], -gt[5], rows, cols, crs.info.clone()).map_err(|source| {
-            IoError::Core {
+        let grid = Grid::new(gt[0], gt[3], gt[1], -gt[5], rows, cols, crs.info.clone()).map_err(
+            |source| IoError::Core {
                 path: path.to_path_buf(),
-                source,
-            }
-        })?;
+                source: Box::new(source),
+            },
+        )?;
         let block = scaled_block(file_block, rows, cols);
-        drop(band);
         Ok(GdalRaster {
             path: path.to_path_buf(),
             options,
@@ -184,17 +191,21 @@ impl GdalRaster {
 
     /// Reads the cells of `window`, mapping the nodata value to `None`.
     pub fn read(&self, window: Window) -> Result<Block, IoError> {
-        self.grid.check_window(&window).map_err(|source| IoError::Core {
-            path: self.path.clone(),
-            source,
-        })?;
+        self.grid
+            .check_window(&window)
+            .map_err(|source| IoError::Core {
+                path: self.path.clone(),
+                source: Box::new(source),
+            })?;
         if window.is_empty() {
-            return Ok(Block { window, cells: Vec::new() });
+            return Ok(Block {
+                window,
+                cells: Vec::new(),
+            });
         }
-        let band = self
-            .dataset
-            .rasterband(self.options.band)
-            .map_err(|e| IoError::gdal(&self.path, format!("read band {}", self.options.band), e))?;
+        let band = self.dataset.rasterband(self.options.band).map_err(|e| {
+            IoError::gdal(&self.path, format!("read band {}", self.options.band), e)
+        })?;
         let at = (window.col_off as isize, window.row_off as isize);
         let size = (window.cols, window.rows);
         let action = || {

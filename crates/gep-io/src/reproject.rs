@@ -43,7 +43,10 @@ pub fn same_crs(a: &Crs, b: &Crs) -> bool {
     if a.definition == b.definition {
         return true;
     }
-    match (SpatialRef::from_definition(&a.definition), SpatialRef::from_definition(&b.definition)) {
+    match (
+        SpatialRef::from_definition(&a.definition),
+        SpatialRef::from_definition(&b.definition),
+    ) {
         (Ok(x), Ok(y)) => x == y,
         _ => false,
     }
@@ -54,7 +57,12 @@ pub fn same_crs(a: &Crs, b: &Crs) -> bool {
 ///
 /// Errors when PROJ has no transformation between the CRSs (naming both) or a coordinate
 /// cannot be transformed (naming the zone).
-pub fn reproject_zones(zones: &mut [Zone], from: &Crs, to: &Crs, densify: Densify) -> Result<(), IoError> {
+pub fn reproject_zones(
+    zones: &mut [Zone],
+    from: &Crs,
+    to: &Crs,
+    densify: Densify,
+) -> Result<(), IoError> {
     if same_crs(from, to) {
         return Ok(());
     }
@@ -126,7 +134,10 @@ pub fn densify_multipolygon(mp: &MultiPolygon<f64>, step: f64) -> MultiPolygon<f
             .map(|p| {
                 Polygon::new(
                     densify_ring(p.exterior(), step),
-                    p.interiors().iter().map(|r| densify_ring(r, step)).collect(),
+                    p.interiors()
+                        .iter()
+                        .map(|r| densify_ring(r, step))
+                        .collect(),
                 )
             })
             .collect(),
@@ -173,7 +184,10 @@ mod tests {
 
     #[test]
     fn shared_edge_is_identical_both_ways() {
-        let a = Coord { x: 119.123, y: 29.456 };
+        let a = Coord {
+            x: 119.123,
+            y: 29.456,
+        };
         let b = Coord { x: 119.2, y: 29.3 };
         let f = densify_ring(&LineString::new(vec![a, b]), 0.001);
         let r = densify_ring(&LineString::new(vec![b, a]), 0.001);

@@ -5,8 +5,8 @@ use crate::crs::{resolve, Crs};
 use crate::error::IoError;
 use crate::gcj02::gcj02_to_wgs84;
 use gdal::vector::{
-    field_type_to_name, geometry_type_flatten, geometry_type_to_name, Defn, FieldValue, LayerAccess,
-    OGRwkbGeometryType,
+    field_type_to_name, geometry_type_flatten, geometry_type_to_name, Defn, FieldValue,
+    LayerAccess, OGRwkbGeometryType,
 };
 use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
 use geo::{Area, MapCoords, Validation};
@@ -54,7 +54,11 @@ pub struct ZoneLayerSpec {
 
 impl ZoneLayerSpec {
     /// A spec with the required parts; everything else at its default.
-    pub fn new(path: impl Into<PathBuf>, level: Level, id_field: impl Into<String>) -> ZoneLayerSpec {
+    pub fn new(
+        path: impl Into<PathBuf>,
+        level: Level,
+        id_field: impl Into<String>,
+    ) -> ZoneLayerSpec {
         ZoneLayerSpec {
             path: path.into(),
             layer: None,
@@ -152,7 +156,9 @@ pub fn read_zones(spec: &ZoneLayerSpec) -> Result<ZoneLayer, IoError> {
             layer: name.clone(),
             available: names.join(", "),
         })?,
-        None if names.len() == 1 => ds.layer(0).map_err(|e| IoError::gdal(path, "open layer 0", e))?,
+        None if names.len() == 1 => ds
+            .layer(0)
+            .map_err(|e| IoError::gdal(path, "open layer 0", e))?,
         None => {
             return Err(IoError::AmbiguousLayer {
                 path: path.to_path_buf(),
@@ -173,7 +179,11 @@ pub fn read_zones(spec: &ZoneLayerSpec) -> Result<ZoneLayer, IoError> {
         })
     };
     let id_idx = field_idx(&spec.id_field, "id_field")?;
-    let name_idx = spec.name_field.as_deref().map(|f| field_idx(f, "name_field")).transpose()?;
+    let name_idx = spec
+        .name_field
+        .as_deref()
+        .map(|f| field_idx(f, "name_field"))
+        .transpose()?;
     let parent_idx = spec
         .parent_field
         .as_deref()
@@ -190,7 +200,8 @@ pub fn read_zones(spec: &ZoneLayerSpec) -> Result<ZoneLayer, IoError> {
             } else {
                 None
             };
-            if let Some(d) = declared.filter(|d| d.info.area_basis() == gep_core::AreaBasis::Planar) {
+            if let Some(d) = declared.filter(|d| d.info.area_basis() == gep_core::AreaBasis::Planar)
+            {
                 return Err(IoError::UnsupportedCrs {
                     path: path.to_path_buf(),
                     crs: d.label(),
@@ -206,12 +217,16 @@ pub fn read_zones(spec: &ZoneLayerSpec) -> Result<ZoneLayer, IoError> {
     let mut seen: HashMap<String, u64> = HashMap::new();
     for (n, feature) in layer.features().enumerate() {
         let fid = feature.fid().unwrap_or(n as u64);
-        let id = field_text(feature.field(id_idx).map_err(|e| IoError::gdal(path, format!("read FID {fid}"), e))?)
-            .ok_or_else(|| IoError::MissingId {
-                path: path.to_path_buf(),
-                fid,
-                field: spec.id_field.clone(),
-            })?;
+        let id = field_text(
+            feature
+                .field(id_idx)
+                .map_err(|e| IoError::gdal(path, format!("read FID {fid}"), e))?,
+        )
+        .ok_or_else(|| IoError::MissingId {
+            path: path.to_path_buf(),
+            fid,
+            field: spec.id_field.clone(),
+        })?;
         if let Some(first) = seen.insert(id.clone(), fid) {
             return Err(IoError::DuplicateId {
                 path: path.to_path_buf(),
@@ -223,9 +238,11 @@ pub fn read_zones(spec: &ZoneLayerSpec) -> Result<ZoneLayer, IoError> {
         let text = |idx: Option<usize>| -> Result<Option<String>, IoError> {
             match idx {
                 None => Ok(None),
-                Some(i) => Ok(field_text(
-                    feature.field(i).map_err(|e| IoError::gdal(path, format!("read FID {fid}"), e))?,
-                )),
+                Some(i) => {
+                    Ok(field_text(feature.field(i).map_err(|e| {
+                        IoError::gdal(path, format!("read FID {fid}"), e)
+                    })?))
+                }
             }
         };
         let name = text(name_idx)?.unwrap_or_default();
@@ -236,7 +253,9 @@ pub fn read_zones(spec: &ZoneLayerSpec) -> Result<ZoneLayer, IoError> {
             id: id.clone(),
             problem,
         };
-        let geom = feature.geometry().ok_or_else(|| bad("no geometry (null)".into()))?;
+        let geom = feature
+            .geometry()
+            .ok_or_else(|| bad("no geometry (null)".into()))?;
         let gtype = geometry_type_flatten(geom.geometry_type());
         if gtype != OGRwkbGeometryType::wkbPolygon && gtype != OGRwkbGeometryType::wkbMultiPolygon {
             return Err(IoError::NotPolygon {
@@ -255,7 +274,9 @@ pub fn read_zones(spec: &ZoneLayerSpec) -> Result<ZoneLayer, IoError> {
             Ok(_) => return Err(bad("unexpected geometry after conversion".into())),
             Err(e) => return Err(bad(format!("cannot convert: {e}"))),
         };
-        check_geometry(&mp).map_err(bad)?;
+        // GEOS (through GDAL) decides validity in O(n log n); geo's `Validation` explains
+        // the problem of the (rare) invalid feature.
+        check_geometry(&mp, geos_validity(geom)).map_err(bad)?;
         let geometry = match spec.datum {
             Datum::AsDeclared => mp,
             Datum::Gcj02 => mp.map_coords(|c: Coord<f64>| {
@@ -286,23 +307,78 @@ pub fn read_zones(spec: &ZoneLayerSpec) -> Result<ZoneLayer, IoError> {
     })
 }
 
-/// Checks a boundary: OGC validity (geo's `Validation`), no empty or zero-area polygon.
-fn check_geometry(mp: &MultiPolygon<f64>) -> Result<(), String> {
+thread_local! {
+    static GDAL_MESSAGE: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Collects the GDAL error/warning message of the current thread instead of printing it.
+unsafe extern "C" fn collect_message(
+    _class: gdal_sys::CPLErr::Type,
+    _num: gdal_sys::CPLErrorNum,
+    msg: *const std::ffi::c_char,
+) {
+    if msg.is_null() {
+        return;
+    }
+    // SAFETY: GDAL passes a NUL-terminated string valid for the duration of the call.
+    let text = unsafe { std::ffi::CStr::from_ptr(msg) }
+        .to_string_lossy()
+        .into_owned();
+    GDAL_MESSAGE.with(|m| *m.borrow_mut() = Some(text));
+}
+
+/// GEOS's verdict through GDAL's `IsValid`: `None` when GDAL has no GEOS, else whether the
+/// geometry is valid and GEOS's reason (e.g. "Ring Self-intersection at or near point ...").
+/// The reason, which GDAL would print as a warning, is captured with a thread-local handler.
+fn geos_validity(geom: &gdal::vector::Geometry) -> Option<(bool, Option<String>)> {
+    static HAS_GEOS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if !*HAS_GEOS.get_or_init(gdal::version::VersionInfo::has_geos) {
+        return None;
+    }
+    GDAL_MESSAGE.with(|m| m.borrow_mut().take());
+    // SAFETY: the handler is pushed and popped on this thread around one call; GDAL's
+    // handler stack is thread-local and the handler only touches a thread-local.
+    unsafe { gdal_sys::CPLPushErrorHandler(Some(collect_message)) };
+    let valid = geom.is_valid();
+    // SAFETY: pops the handler pushed just above, on the same thread.
+    unsafe { gdal_sys::CPLPopErrorHandler() };
+    Some((valid, GDAL_MESSAGE.with(|m| m.borrow_mut().take())))
+}
+
+/// Checks a boundary: no empty or zero-area polygon, and OGC validity. GEOS (through GDAL)
+/// decides in O(n log n) and names the problem; geo's `Validation` adds its description, and
+/// decides alone when GDAL was built without GEOS.
+fn check_geometry(
+    mp: &MultiPolygon<f64>,
+    geos: Option<(bool, Option<String>)>,
+) -> Result<(), String> {
     if mp.0.is_empty() {
         return Err("the geometry is empty".into());
     }
     if let Some(i) = mp.0.iter().position(|p| p.unsigned_area() == 0.0) {
         return Err(format!("polygon {i} has zero area"));
     }
+    let geos_reason = match geos {
+        Some((true, _)) => return Ok(()),
+        Some((false, reason)) => Some(reason.unwrap_or_else(|| "invalid according to GEOS".into())),
+        None => None,
+    };
     let errors = mp.validation_errors();
-    if !errors.is_empty() {
-        let shown: Vec<String> = errors.iter().take(3).map(|e| e.to_string()).collect();
-        let more = if errors.len() > 3 {
-            format!(" (and {} more problems)", errors.len() - 3)
-        } else {
-            String::new()
+    if errors.is_empty() {
+        return match geos_reason {
+            Some(r) => Err(format!("OGC-invalid: {r}")),
+            None => Ok(()),
         };
-        return Err(format!("OGC-invalid: {}{more}", shown.join("; ")));
     }
-    Ok(())
+    let geos_reason = geos_reason.map(|r| format!("{r}; ")).unwrap_or_default();
+    let shown: Vec<String> = errors.iter().take(3).map(|e| e.to_string()).collect();
+    let more = if errors.len() > 3 {
+        format!(" (and {} more problems)", errors.len() - 3)
+    } else {
+        String::new()
+    };
+    Err(format!(
+        "OGC-invalid: {geos_reason}{}{more}",
+        shown.join("; ")
+    ))
 }

@@ -10,7 +10,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 fn modis() -> GdalRaster {
-    GdalRaster::open(fixture("mcd12c1_2019_igbp_zhejiang.tif"), RasterOptions::default()).unwrap()
+    GdalRaster::open(
+        fixture("mcd12c1_2019_igbp_zhejiang.tif"),
+        RasterOptions::default(),
+    )
+    .unwrap()
 }
 
 fn histogram(r: &mut dyn RasterSource, block: (usize, usize)) -> (BTreeMap<i32, u64>, u64) {
@@ -32,7 +36,10 @@ fn modis_grid_matches_gdalinfo() {
     let r = modis();
     let g = r.grid();
     // gdalinfo: Origin = (118, 31.25), Pixel Size = (0.05, -0.05), Size is 100, 85.
-    assert_eq!((g.left, g.top, g.cell_width, g.cell_height), (118.0, 31.25, 0.05, 0.05));
+    assert_eq!(
+        (g.left, g.top, g.cell_width, g.cell_height),
+        (118.0, 31.25, 0.05, 0.05)
+    );
     assert_eq!((g.rows, g.cols), (85, 100));
     assert_eq!(g.crs.kind, CrsKind::Geographic(Ellipsoid::WGS84));
     assert_eq!(r.epsg(), Some(4326));
@@ -79,7 +86,11 @@ fn windows_match_a_full_read() {
         let b = clone.read_window(w).unwrap();
         for i in 0..w.rows {
             for j in 0..w.cols {
-                assert_eq!(b.get(i, j), full.get(w.row_off + i, w.col_off + j), "{w:?} ({i}, {j})");
+                assert_eq!(
+                    b.get(i, j),
+                    full.get(w.row_off + i, w.col_off + j),
+                    "{w:?} ({i}, {j})"
+                );
             }
         }
     }
@@ -88,7 +99,11 @@ fn windows_match_a_full_read() {
 
 #[test]
 fn willamette_utm_nodata_255() {
-    let mut r = GdalRaster::open(fixture("reference/willamette_lulc_30m.tif"), RasterOptions::default()).unwrap();
+    let mut r = GdalRaster::open(
+        fixture("reference/willamette_lulc_30m.tif"),
+        RasterOptions::default(),
+    )
+    .unwrap();
     let g = r.grid().clone();
     assert_eq!(g.crs.kind, CrsKind::Projected);
     assert_eq!(r.epsg(), Some(26910));
@@ -101,7 +116,10 @@ fn willamette_utm_nodata_255() {
     assert_eq!(nodata, 1325 * 1889 - 1_641_621);
     assert!(!h.contains_key(&255));
     // With nodata overridden to none, 255 becomes a class.
-    let opts = RasterOptions { nodata: Some(-1.0), ..Default::default() };
+    let opts = RasterOptions {
+        nodata: Some(-1.0),
+        ..Default::default()
+    };
     let mut r2 = GdalRaster::open(fixture("reference/willamette_lulc_30m.tif"), opts).unwrap();
     let (h2, nodata2) = histogram(&mut r2, block);
     assert_eq!((h2[&255], nodata2), (nodata, 0));
@@ -112,28 +130,49 @@ fn float_raster_is_rejected_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("float_landcover.tif");
     let src = fixture("mcd12c1_2019_igbp_zhejiang.tif");
-    run("gdal_translate", &["-q", "-ot", "Float32", src.to_str().unwrap(), out.to_str().unwrap()]);
+    run(
+        "gdal_translate",
+        &[
+            "-q",
+            "-ot",
+            "Float32",
+            src.to_str().unwrap(),
+            out.to_str().unwrap(),
+        ],
+    );
     let e = GdalRaster::open(&out, RasterOptions::default()).unwrap_err();
     assert!(matches!(e, IoError::NotIntegerRaster { .. }), "{e}");
     let msg = e.to_string();
-    assert!(msg.contains("float_landcover.tif") && msg.contains("Float32"), "{msg}");
+    assert!(
+        msg.contains("float_landcover.tif") && msg.contains("Float32"),
+        "{msg}"
+    );
     assert!(msg.contains("gdal_translate -ot Byte"), "{msg}");
 }
 
 #[test]
 fn band_out_of_range() {
-    let opts = RasterOptions { band: 2, ..Default::default() };
+    let opts = RasterOptions {
+        band: 2,
+        ..Default::default()
+    };
     let e = GdalRaster::open(fixture("mcd12c1_2019_igbp_zhejiang.tif"), opts).unwrap_err();
     assert!(e.to_string().contains("has 1 band"), "{e}");
 }
 
 /// Writes a 3 x 4 GeoTIFF with the given geotransform, CRS and cells.
-fn write_tif<T: gdal::raster::GdalType + Copy>(path: &Path, gt: [f64; 6], epsg: Option<u32>, cells: Vec<T>) {
+fn write_tif<T: gdal::raster::GdalType + Copy>(
+    path: &Path,
+    gt: [f64; 6],
+    epsg: Option<u32>,
+    cells: Vec<T>,
+) {
     let drv = DriverManager::get_driver_by_name("GTiff").unwrap();
     let mut ds = drv.create_with_band_type::<T, _>(path, 4, 3, 1).unwrap();
     ds.set_geo_transform(&gt).unwrap();
     if let Some(c) = epsg {
-        ds.set_spatial_ref(&SpatialRef::from_epsg(c).unwrap()).unwrap();
+        ds.set_spatial_ref(&SpatialRef::from_epsg(c).unwrap())
+            .unwrap();
     }
     let mut band = ds.rasterband(1).unwrap();
     let mut buf = Buffer::new((4, 3), cells);
@@ -144,11 +183,19 @@ fn write_tif<T: gdal::raster::GdalType + Copy>(path: &Path, gt: [f64; 6], epsg: 
 fn missing_crs_is_rejected_unless_overridden() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("no_crs.tif");
-    write_tif::<u8>(&p, [500_000.0, 30.0, 0.0, 3_300_000.0, 0.0, -30.0], None, (0..12).collect());
+    write_tif::<u8>(
+        &p,
+        [500_000.0, 30.0, 0.0, 3_300_000.0, 0.0, -30.0],
+        None,
+        (0..12).collect(),
+    );
     let e = GdalRaster::open(&p, RasterOptions::default()).unwrap_err();
     assert!(matches!(e, IoError::MissingCrs { .. }), "{e}");
     assert!(e.to_string().contains("no_crs.tif"), "{e}");
-    let opts = RasterOptions { crs: Some("EPSG:4549".into()), ..Default::default() };
+    let opts = RasterOptions {
+        crs: Some("EPSG:4549".into()),
+        ..Default::default()
+    };
     let mut r = GdalRaster::open(&p, opts).unwrap();
     assert_eq!(r.epsg(), Some(4549));
     assert_eq!(r.grid().crs.kind, CrsKind::Projected);
@@ -160,17 +207,38 @@ fn missing_crs_is_rejected_unless_overridden() {
 fn rotated_south_up_and_feet_are_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let rot = dir.path().join("rotated.tif");
-    write_tif::<u8>(&rot, [0.0, 30.0, 1.0, 0.0, 0.0, -30.0], Some(32650), vec![1; 12]);
-    let e = GdalRaster::open(&rot, RasterOptions::default()).unwrap_err().to_string();
+    write_tif::<u8>(
+        &rot,
+        [0.0, 30.0, 1.0, 0.0, 0.0, -30.0],
+        Some(32650),
+        vec![1; 12],
+    );
+    let e = GdalRaster::open(&rot, RasterOptions::default())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("rotated") && e.contains("rotated.tif"), "{e}");
     let south = dir.path().join("south_up.tif");
-    write_tif::<u8>(&south, [0.0, 30.0, 0.0, 0.0, 0.0, 30.0], Some(32650), vec![1; 12]);
-    let e = GdalRaster::open(&south, RasterOptions::default()).unwrap_err().to_string();
+    write_tif::<u8>(
+        &south,
+        [0.0, 30.0, 0.0, 0.0, 0.0, 30.0],
+        Some(32650),
+        vec![1; 12],
+    );
+    let e = GdalRaster::open(&south, RasterOptions::default())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("south-up"), "{e}");
     let feet = dir.path().join("feet.tif");
     // EPSG:2230 (NAD83 / California zone 6, US survey feet).
-    write_tif::<u8>(&feet, [6e6, 30.0, 0.0, 2e6, 0.0, -30.0], Some(2230), vec![1; 12]);
-    let e = GdalRaster::open(&feet, RasterOptions::default()).unwrap_err().to_string();
+    write_tif::<u8>(
+        &feet,
+        [6e6, 30.0, 0.0, 2e6, 0.0, -30.0],
+        Some(2230),
+        vec![1; 12],
+    );
+    let e = GdalRaster::open(&feet, RasterOptions::default())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("not metres"), "{e}");
 }
 
@@ -182,7 +250,16 @@ fn uint32_beyond_i32_names_the_cell() {
     cells[6] = 3_000_000_000; // row 1, col 2
     write_tif::<u32>(&p, [0.0, 30.0, 0.0, 90.0, 0.0, -30.0], Some(32650), cells);
     let mut r = GdalRaster::open(&p, RasterOptions::default()).unwrap();
-    assert_eq!(r.read_window(Window::new(0, 0, 1, 4)).unwrap().cells, vec![Some(7); 4]);
-    let e = r.read_window(r.grid().full_window()).unwrap_err().to_string();
-    assert!(e.contains("row 1, col 2") && e.contains("3000000000") && e.contains("big.tif"), "{e}");
+    assert_eq!(
+        r.read_window(Window::new(0, 0, 1, 4)).unwrap().cells,
+        vec![Some(7); 4]
+    );
+    let e = r
+        .read_window(r.grid().full_window())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("row 1, col 2") && e.contains("3000000000") && e.contains("big.tif"),
+        "{e}"
+    );
 }

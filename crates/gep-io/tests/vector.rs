@@ -21,29 +21,48 @@ fn reads_the_26_counties() {
     let l = read_zones(&counties_spec(&fixture("zj26_counties_cgcs2000.geojson"))).unwrap();
     assert_eq!(l.zones.len(), 26);
     assert_eq!(l.crs.epsg, Some(4490));
-    assert!(matches!(l.crs.info.kind, CrsKind::Geographic(e) if e == gep_core::Ellipsoid::CGCS2000));
+    assert!(
+        matches!(l.crs.info.kind, CrsKind::Geographic(e) if e == gep_core::Ellipsoid::CGCS2000)
+    );
     let chunan = l.zones.iter().find(|z| z.id == "330127").unwrap();
     assert_eq!(chunan.name, "淳安县");
     assert_eq!(chunan.level, Level::County);
     // x is longitude (traditional GIS order), whatever EPSG:4490's official axis order.
     let c = chunan.geometry.0[0].exterior().0[0];
-    assert!((118.0..120.0).contains(&c.x) && (29.0..30.5).contains(&c.y), "{c:?}");
+    assert!(
+        (118.0..120.0).contains(&c.x) && (29.0..30.5).contains(&c.y),
+        "{c:?}"
+    );
 }
 
 #[test]
 fn missing_field_lists_the_fields() {
-    let spec = ZoneLayerSpec::new(fixture("zj26_counties_cgcs2000.geojson"), Level::County, "code");
+    let spec = ZoneLayerSpec::new(
+        fixture("zj26_counties_cgcs2000.geojson"),
+        Level::County,
+        "code",
+    );
     let e = read_zones(&spec).unwrap_err();
     assert!(matches!(e, IoError::MissingField { .. }), "{e}");
     let m = e.to_string();
-    assert!(m.contains("\"code\"") && m.contains("adcode (String)") && m.contains("id_field"), "{m}");
+    assert!(
+        m.contains("\"code\"") && m.contains("adcode (String)") && m.contains("id_field"),
+        "{m}"
+    );
 }
 
 #[test]
 fn duplicate_ids_are_rejected() {
-    let spec = ZoneLayerSpec::new(fixture("zj26_counties_cgcs2000.geojson"), Level::County, "province");
+    let spec = ZoneLayerSpec::new(
+        fixture("zj26_counties_cgcs2000.geojson"),
+        Level::County,
+        "province",
+    );
     let e = read_zones(&spec).unwrap_err().to_string();
-    assert!(e.contains("浙江省") && e.contains("FID 0") && e.contains("FID 1"), "{e}");
+    assert!(
+        e.contains("浙江省") && e.contains("FID 0") && e.contains("FID 1"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -59,13 +78,21 @@ fn numeric_ids_have_no_decimal_part_and_text_keeps_leading_zeros() {
             s(&out), s(&src),
         ],
     );
-    for (field, want) in [("code_i", "330127"), ("code_r", "330127"), ("code_t", "00330127")] {
+    for (field, want) in [
+        ("code_i", "330127"),
+        ("code_r", "330127"),
+        ("code_t", "00330127"),
+    ] {
         let spec = ZoneLayerSpec {
             layer: Some("c".into()),
             ..ZoneLayerSpec::new(&out, Level::County, field)
         };
         let l = read_zones(&spec).unwrap();
-        assert!(l.zones.iter().any(|z| z.id == want), "{field}: {:?}", l.zones[0].id);
+        assert!(
+            l.zones.iter().any(|z| z.id == want),
+            "{field}: {:?}",
+            l.zones[0].id
+        );
     }
     let spec = ZoneLayerSpec {
         layer: Some("nope".into()),
@@ -106,7 +133,15 @@ fn gbk_shapefile_without_cpg_needs_the_encoding_option() {
 fn missing_crs_is_rejected_unless_given() {
     let dir = tempfile::tempdir().unwrap();
     let shp = dir.path().join("no_prj.shp");
-    run("ogr2ogr", &["-lco", "ENCODING=UTF-8", s(&shp), s(&fixture("zj26_counties_cgcs2000.geojson"))]);
+    run(
+        "ogr2ogr",
+        &[
+            "-lco",
+            "ENCODING=UTF-8",
+            s(&shp),
+            s(&fixture("zj26_counties_cgcs2000.geojson")),
+        ],
+    );
     std::fs::remove_file(shp.with_extension("prj")).unwrap();
     let mut spec = counties_spec(&shp);
     let e = read_zones(&spec).unwrap_err();
@@ -126,8 +161,16 @@ fn invalid_polygons_are_rejected_naming_fid_and_id() {
     let e = read_zones(&spec).unwrap_err();
     assert!(matches!(e, IoError::InvalidGeometry { .. }), "{e}");
     let m = e.to_string();
-    assert!(m.contains("FID 0") && m.contains("(id \"3311") && m.contains("ogr2ogr -makevalid"), "{m}");
-    assert!(m.contains("lishui_counties_quantized_invalid_gcj02.geojson"), "{m}");
+    assert!(
+        m.contains("FID 0") && m.contains("(id \"3311") && m.contains("ogr2ogr -makevalid"),
+        "{m}"
+    );
+    assert!(
+        m.contains("lishui_counties_quantized_invalid_gcj02.geojson"),
+        "{m}"
+    );
+    assert!(m.contains("Self-intersection"), "{m}");
+    eprintln!("{m}");
 }
 
 #[test]
@@ -137,12 +180,29 @@ fn points_and_empty_layers_are_rejected() {
     let pts = dir.path().join("points.gpkg");
     run(
         "ogr2ogr",
-        &["-dialect", "SQLite", "-nln", "p", "-sql", "SELECT adcode, ST_Centroid(geometry) AS geometry FROM zj26_counties_cgcs2000", s(&pts), s(&src)],
+        &[
+            "-dialect",
+            "SQLite",
+            "-nln",
+            "p",
+            "-sql",
+            "SELECT adcode, ST_Centroid(geometry) AS geometry FROM zj26_counties_cgcs2000",
+            s(&pts),
+            s(&src),
+        ],
     );
-    let e = read_zones(&ZoneLayerSpec::new(&pts, Level::County, "adcode")).unwrap_err().to_string();
-    assert!(e.contains("FID 1") && e.contains("330127") && e.contains("Point"), "{e}");
+    let e = read_zones(&ZoneLayerSpec::new(&pts, Level::County, "adcode"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("FID 1") && e.contains("330127") && e.contains("Point"),
+        "{e}"
+    );
     let empty = dir.path().join("empty.gpkg");
-    run("ogr2ogr", &["-where", "adcode = 'none'", "-nln", "e", s(&empty), s(&src)]);
+    run(
+        "ogr2ogr",
+        &["-where", "adcode = 'none'", "-nln", "e", s(&empty), s(&src)],
+    );
     let e = read_zones(&ZoneLayerSpec::new(&empty, Level::County, "adcode")).unwrap_err();
     assert!(matches!(e, IoError::EmptyLayer { .. }), "{e}");
 }

@@ -1,0 +1,188 @@
+//! Hierarchy checks on hand-made counties.
+
+use geo_types::{LineString, MultiPolygon, Polygon};
+use gep_core::{ClassCode, CrsInfo, Grid, Level, MemRaster, NoProgress, Zone};
+use gep_zonal::{hierarchy_checks, sum_checks, tally, CheckKind, CheckOptions, TallyOptions};
+
+fn zone(id: &str, level: Level, parent: Option<&str>, rings: &[&[(f64, f64)]]) -> Zone {
+    let polys = rings
+        .iter()
+        .map(|r| {
+            let mut pts = r.to_vec();
+            pts.push(r[0]);
+            Polygon::new(LineString::from(pts), vec![])
+        })
+        .collect();
+    Zone {
+        id: id.into(),
+        name: id.into(),
+        level,
+        parent: parent.map(Into::into),
+        geometry: MultiPolygon::new(polys),
+    }
+}
+
+fn raster(uniform: bool) -> MemRaster {
+    // 12 x 12 cells of 10 m from (0, 0) to (120, 120).
+    let g = Grid::new(0.0, 120.0, 10.0, 10.0, 12, 12, CrsInfo::projected("local")).unwrap();
+    MemRaster::from_fn(g, move |r, c| {
+        if uniform {
+            Some(1)
+        } else if (r * 7 + c * 3) % 11 == 0 {
+            None
+        } else {
+            Some(((r / 2 + c / 3) % 4) as ClassCode + 1)
+        }
+    })
+}
+
+#[test]
+fn perfect_tiling_has_no_residual_gap_or_overlap() {
+    // A county (0..100)² split into 4 villages at an off-grid point, one boundary bent.
+    let m = (47.3, 52.1);
+    let zones = vec![
+        zone(
+            "c",
+            Level::County,
+            None,
+            &[&[(0.0, 0.0), (100.0, 0.0), (100.0, 100.0), (0.0, 100.0)]],
+        ),
+        zone(
+            "v1",
+            Level::Village,
+            Some("c"),
+            &[&[(0.0, 0.0), (50.0, 0.0), m, (0.0, 50.0)]],
+        ),
+        zone(
+            "v2",
+            Level::Village,
+            Some("c"),
+            &[&[(50.0, 0.0), (100.0, 0.0), (100.0, 50.0), m]],
+        ),
+        zone(
+            "v3",
+            Level::Village,
+            Some("c"),
+            &[&[
+                m,
+                (100.0, 50.0),
+                (100.0, 100.0),
+                (63.7, 100.0),
+                (55.5, 77.7),
+            ]],
+        ),
+        zone(
+            "v4",
+            Level::Village,
+            Some("c"),
+            &[&[(0.0, 50.0), m, (55.5, 77.7), (63.7, 100.0), (0.0, 100.0)]],
+        ),
+    ];
+    let src = raster(false);
+    let table = tally(&src, &zones, &TallyOptions::default(), &NoProgress).unwrap();
+    let rows =
+        hierarchy_checks(&zones, &table, &src, &CheckOptions::default(), &NoProgress).unwrap();
+    assert!(rows.iter().all(|r| r.kind == CheckKind::Sum), "{rows:#?}");
+    assert!(rows.len() >= 4);
+    for r in &rows {
+        assert!(r.residual_m2.abs() <= 1e-9 * 10_000.0, "{r:?}");
+    }
+    let total: f64 = rows.iter().map(|r| r.parent_area_m2).sum();
+    assert!((total - 10_000.0).abs() < 1e-9);
+}
+
+#[test]
+fn gap_overlap_and_spill_by_hand() {
+    let zones = vec![
+        zone(
+            "c",
+            Level::County,
+            None,
+            &[&[(0.0, 0.0), (100.0, 0.0), (100.0, 100.0), (0.0, 100.0)]],
+        ),
+        // v1 = [0, 60] x [0, 100]; v2 = [50, 110] x [0, 90].
+        zone(
+            "v1",
+            Level::Village,
+            Some("c"),
+            &[&[(0.0, 0.0), (60.0, 0.0), (60.0, 100.0), (0.0, 100.0)]],
+        ),
+        zone(
+            "v2",
+            Level::Village,
+            Some("c"),
+            &[&[(50.0, 0.0), (110.0, 0.0), (110.0, 90.0), (50.0, 90.0)]],
+        ),
+    ];
+    let src = raster(true);
+    let table = tally(&src, &zones, &TallyOptions::default(), &NoProgress).unwrap();
+    let rows =
+        hierarchy_checks(&zones, &table, &src, &CheckOptions::default(), &NoProgress).unwrap();
+    let get = |k: CheckKind| -> Vec<f64> {
+        rows.iter()
+            .filter(|r| r.kind == k && r.class == Some(1))
+            .map(|r| r.residual_m2)
+            .collect()
+    };
+    // Gap: [60, 100] x [90, 100] = 400 m². Overlap: [50, 60] x [0, 90] = 900 m².
+    // Spill: [100, 110] x [0, 90] = 900 m². Parent 10,000; children 6,000 + 5,400.
+    let close = |v: Vec<f64>, e: f64| v.len() == 1 && (v[0] - e).abs() < 1e-6;
+    assert!(close(get(CheckKind::Gap), 400.0), "{rows:#?}");
+    assert!(close(get(CheckKind::Overlap), -900.0), "{rows:#?}");
+    assert!(close(get(CheckKind::Spill), -900.0), "{rows:#?}");
+    let sum = get(CheckKind::Sum);
+    assert!(close(sum.clone(), 10_000.0 - 11_400.0), "{sum:?}");
+    // residual = gap − overlap − spill.
+    assert!((sum[0] - (400.0 - 900.0 - 900.0)).abs() < 1e-6);
+    let ov = rows.iter().find(|r| r.kind == CheckKind::Overlap).unwrap();
+    assert_eq!(ov.children, vec!["v1".to_string(), "v2".to_string()]);
+    // Without geometry, only sum rows.
+    let only = sum_checks(&zones, &table).unwrap();
+    assert!(only.iter().all(|r| r.kind == CheckKind::Sum));
+}
+
+#[test]
+fn residual_identity_per_class() {
+    // Patchy classes: per class, residual = gap − overlap − spill.
+    let zones = vec![
+        zone(
+            "c",
+            Level::County,
+            None,
+            &[&[(3.0, 2.0), (97.0, 5.0), (93.0, 96.0), (8.0, 91.0)]],
+        ),
+        zone(
+            "v1",
+            Level::Village,
+            Some("c"),
+            &[&[(0.0, 0.0), (61.3, 0.0), (57.2, 100.0), (0.0, 100.0)]],
+        ),
+        zone(
+            "v2",
+            Level::Village,
+            Some("c"),
+            &[&[(50.4, 1.0), (112.0, 3.0), (108.0, 87.6), (52.2, 88.1)]],
+        ),
+    ];
+    let src = raster(false);
+    let table = tally(&src, &zones, &TallyOptions::default(), &NoProgress).unwrap();
+    let rows =
+        hierarchy_checks(&zones, &table, &src, &CheckOptions::default(), &NoProgress).unwrap();
+    let mut classes: Vec<Option<ClassCode>> = rows.iter().map(|r| r.class).collect();
+    classes.sort();
+    classes.dedup();
+    for class in classes {
+        let of = |k: CheckKind| -> f64 {
+            rows.iter()
+                .filter(|r| r.kind == k && r.class == class)
+                .map(|r| r.residual_m2)
+                .sum()
+        };
+        let parts = of(CheckKind::Gap) + of(CheckKind::Overlap) + of(CheckKind::Spill);
+        assert!(
+            (of(CheckKind::Sum) - parts).abs() < 1e-3,
+            "class {class:?}: {} vs {parts}",
+            of(CheckKind::Sum)
+        );
+    }
+}

@@ -1,0 +1,177 @@
+//! Properties of coverage and tallies on random polygons.
+
+use geo::Area;
+use geo_types::{Coord, LineString, MultiPolygon, Polygon};
+use gep_core::{ClassCode, CrsInfo, ExtentTable, Grid, Level, MemRaster, NoProgress, Zone};
+use gep_zonal::{coverage, polygon_area_m2, tally, tally_windows, TallyOptions};
+use proptest::prelude::*;
+
+/// A 30 m grid at CGCS2000 3° GK-like coordinates, so offsets are realistic.
+fn grid(rows: usize, cols: usize) -> Grid {
+    Grid::new(
+        500_000.0,
+        3_300_000.0,
+        30.0,
+        30.0,
+        rows,
+        cols,
+        CrsInfo::projected("EPSG:4549"),
+    )
+    .unwrap()
+}
+
+/// A star-shaped (hence simple) polygon around `(cx, cy)` in cell units of `g`.
+fn star(g: &Grid, cx: f64, cy: f64, radii: &[f64], angle_jitter: &[f64]) -> MultiPolygon<f64> {
+    let n = radii.len();
+    let mut pts: Vec<Coord<f64>> = (0..n)
+        .map(|i| {
+            let a = (i as f64 + 0.9 * angle_jitter[i]) / n as f64 * std::f64::consts::TAU;
+            let (u, v) = (cx + radii[i] * a.cos(), cy + radii[i] * a.sin());
+            Coord {
+                x: g.left + u * g.cell_width,
+                y: g.top - v * g.cell_height,
+            }
+        })
+        .collect();
+    pts.push(pts[0]);
+    MultiPolygon::new(vec![Polygon::new(LineString(pts), vec![])])
+}
+
+fn star_strategy(max_r: f64) -> impl Strategy<Value = (f64, f64, Vec<f64>, Vec<f64>)> {
+    (3usize..24).prop_flat_map(move |n| {
+        (
+            max_r..(20.0 - max_r),
+            max_r..(20.0 - max_r),
+            prop::collection::vec(0.01..max_r, n),
+            prop::collection::vec(0.0..1.0f64, n),
+        )
+    })
+}
+
+fn patchy(g: &Grid, seed: u64) -> MemRaster {
+    MemRaster::from_fn(g.clone(), move |r, c| {
+        let h = (r as u64 / 3)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .wrapping_add((c as u64 / 2).wrapping_mul(0xC2B2_AE3D_27D4_EB4F))
+            .wrapping_add(seed);
+        let h = h ^ (h >> 29);
+        match h % 7 {
+            0 => None,
+            k => Some(k as ClassCode * 10),
+        }
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn fractions_in_unit_interval_and_sum_to_area((cx, cy, radii, jit) in star_strategy(9.5)) {
+        let g = grid(20, 20);
+        let p = star(&g, cx, cy, &radii, &jit);
+        let cov = coverage(&p, &g, g.full_window()).unwrap();
+        prop_assert!(cov.fractions.iter().all(|f| (0.0..=1.0).contains(f)));
+        let area: f64 = cov.fractions.iter().sum::<f64>() * g.cell_area_m2(0).0;
+        let expect = p.unsigned_area();
+        prop_assert!((area - expect).abs() <= 1e-9 * expect, "{area} vs {expect}");
+        let a2 = polygon_area_m2(&p, &g);
+        prop_assert!((a2 - expect).abs() <= 1e-9 * expect, "{a2} vs {expect}");
+    }
+
+    #[test]
+    fn complementary_halves_sum_to_one(ys in prop::collection::vec(0.0..8.0f64, 2..12), xs in prop::collection::vec(0.0..1.0f64, 12)) {
+        // An 8 x 8 square cut by a polyline running left to right.
+        let g = grid(8, 8);
+        let n = ys.len();
+        let mut xs: Vec<f64> = xs[..n].to_vec();
+        xs.sort_by(f64::total_cmp);
+        xs[0] = 0.0;
+        xs[n - 1] = 1.0;
+        let to = |u: f64, v: f64| Coord { x: g.left + u * 30.0, y: g.top - v * 30.0 };
+        let line: Vec<Coord<f64>> = (0..n).map(|i| to(8.0 * xs[i], ys[i])).collect();
+        let mut top = line.clone();
+        top.extend([to(8.0, 0.0), to(0.0, 0.0), line[0]]);
+        let mut bottom = line.clone();
+        bottom.extend([to(8.0, 8.0), to(0.0, 8.0), line[0]]);
+        let a = coverage(&MultiPolygon::new(vec![Polygon::new(LineString(top), vec![])]), &g, g.full_window()).unwrap();
+        let b = coverage(&MultiPolygon::new(vec![Polygon::new(LineString(bottom), vec![])]), &g, g.full_window()).unwrap();
+        for (x, y) in a.fractions.iter().zip(&b.fractions) {
+            prop_assert!((x + y - 1.0).abs() < 1e-12, "{x} + {y}");
+        }
+    }
+
+    #[test]
+    fn tallies_do_not_depend_on_threads_or_windows(
+        stars in prop::collection::vec(star_strategy(7.0), 1..5),
+        seed in any::<u64>(),
+        wr in 1usize..9, wc in 1usize..9,
+    ) {
+        let g = grid(20, 20);
+        let zones: Vec<Zone> = stars.iter().enumerate().map(|(i, (cx, cy, r, j))| Zone {
+            id: format!("z{i}"),
+            name: String::new(),
+            level: Level::Village,
+            parent: None,
+            // Shift some zones partly off the raster.
+            geometry: star(&g, cx - 5.0 * (i % 2) as f64, *cy, r, j),
+        }).collect();
+        let src = patchy(&g, seed);
+        let base = tally(&src, &zones, &TallyOptions { window_rows: 20, window_cols: 20, threads: 1 }, &NoProgress).unwrap();
+        for (threads, r, c) in [(2, wr, wc), (4, wr, wc), (1, wc, wr), (3, 7, 3)] {
+            let t = tally(&src, &zones, &TallyOptions { window_rows: r, window_cols: c, threads }, &NoProgress).unwrap();
+            prop_assert_eq!(&t, &base);
+        }
+        // Conservation: classes + nodata + outside = polygon area on the grid basis.
+        for (z, t) in zones.iter().zip(&base.zones) {
+            let a = polygon_area_m2(&z.geometry, &g);
+            prop_assert!((t.total().to_m2() - a).abs() <= 1e-9 * a, "{} vs {a}", t.total().to_m2());
+        }
+        // Disjoint windows tallied separately merge into the cell part of the whole tally.
+        let mut merged = ExtentTable::new(zones.len());
+        let ws = g.windows(wr, wc);
+        let (w1, w2) = ws.split_at(ws.len() / 2);
+        for part in [w1, w2] {
+            merged.merge(&tally_windows(&src, &zones, part, &TallyOptions { threads: 2, ..Default::default() }, &NoProgress).unwrap());
+        }
+        for (m, b) in merged.zones.iter_mut().zip(&base.zones) {
+            m.outside = b.outside;
+        }
+        prop_assert_eq!(&merged, &base);
+    }
+}
+
+#[test]
+fn tally_by_hand() {
+    // 3 x 3 cells of 10 m; class = column (0, 1, 2) with row 1 col 2 nodata.
+    let g = Grid::new(0.0, 30.0, 10.0, 10.0, 3, 3, CrsInfo::projected("local")).unwrap();
+    let src = MemRaster::from_fn(g.clone(), |r, c| {
+        if (r, c) == (1, 2) {
+            None
+        } else {
+            Some(c as ClassCode)
+        }
+    });
+    // The square from (5, 5) to (25, 25) plus a strip beyond the right edge (x 30..40).
+    let sq = |x0: f64, y0: f64, x1: f64, y1: f64| {
+        Polygon::new(
+            LineString::from(vec![(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]),
+            vec![],
+        )
+    };
+    let zone = Zone {
+        id: "a".into(),
+        name: "a".into(),
+        level: Level::Village,
+        parent: None,
+        geometry: MultiPolygon::new(vec![sq(5.0, 5.0, 25.0, 25.0), sq(30.0, 0.0, 40.0, 30.0)]),
+    };
+    let t = tally(&src, &[zone], &TallyOptions::default(), &NoProgress).unwrap();
+    let z = &t.zones[0];
+    // Column 0: 0.25 + 0.5 + 0.25 cells = 100 m²; column 1: 0.5 + 1 + 0.5 = 200 m²;
+    // column 2: 0.25 + 0.25 = 50 m² of class 2 and 50 m² nodata; 300 m² outside.
+    assert_eq!(z.classes[&0].to_m2(), 100.0);
+    assert_eq!(z.classes[&1].to_m2(), 200.0);
+    assert_eq!(z.classes[&2].to_m2(), 50.0);
+    assert_eq!(z.nodata.to_m2(), 50.0);
+    assert_eq!(z.outside.to_m2(), 300.0);
+}

@@ -4,7 +4,19 @@
 //! [`gep_core::RasterSource`]s ([`GdalRaster`]), administrative boundaries from any OGR source
 //! ([`read_zones`]), reprojection with densified, shared-edge-preserving edges
 //! ([`reproject_zones`]), the GCJ-02 web-map datum ([`gcj02`]), file descriptions for
-//! `gep info` ([`describe_path`]) and file checksums for the run manifest ([`sha256_file`]).
+//! `gep info` ([`describe_path`]), file checksums for the run manifest ([`sha256_file`]), and
+//! writers for zone layers ([`write_zones_gpkg`]) and value rasters ([`write_value_geotiff`]).
+//!
+//! ```no_run
+//! use gep_core::{Level, RasterSource};
+//! use gep_io::{read_zones, reproject_zones, Densify, GdalRaster, RasterOptions, ZoneLayerSpec};
+//! let raster = GdalRaster::open("landcover.tif", RasterOptions::default())?;
+//! let layer = read_zones(&ZoneLayerSpec::new("counties.gpkg", Level::County, "adcode"))?;
+//! let mut zones = layer.zones;
+//! reproject_zones(&mut zones, &layer.crs, raster.crs(), Densify::Default)?;
+//! assert_eq!(raster.grid().crs, raster.crs().info);
+//! # Ok::<(), gep_io::IoError>(())
+//! ```
 //!
 //! Every error is an [`IoError`] naming the file and, where it applies, the feature (FID and
 //! id), field or cell, with the fix.
@@ -18,6 +30,7 @@ pub mod gcj02;
 pub mod raster;
 pub mod reproject;
 pub mod vector;
+pub mod write;
 
 pub use checksum::sha256_file;
 pub use crs::Crs;
@@ -26,3 +39,4 @@ pub use error::IoError;
 pub use raster::{GdalRaster, RasterOptions};
 pub use reproject::{reproject_zones, Densify};
 pub use vector::{read_zones, Datum, ZoneLayer, ZoneLayerSpec};
+pub use write::{write_value_geotiff, write_zones_gpkg, GeoTiffWriter, ZoneLayerOut};

@@ -66,7 +66,7 @@ pub fn reproject_zones(
     if same_crs(from, to) {
         return Ok(());
     }
-    let proj = Proj::new_known_crs(&from.definition, &to.definition, None).map_err(|e| {
+    let proj = quiet_new_known_crs(&from.definition, &to.definition).map_err(|e| {
         IoError::NoTransformation {
             from: from.label(),
             to: to.label(),
@@ -106,6 +106,26 @@ pub fn reproject_zones(
         z.geometry = MultiPolygon::new(out);
     }
     Ok(())
+}
+
+/// `Proj::new_known_crs` without PROJ writing its messages to stderr (libraries never print:
+/// the message is returned in the error instead).
+///
+/// The `proj` crate creates a fresh PROJ context per transformer, and PROJ copies new contexts
+/// from its default context, so the default context's log level is lowered around the call
+/// (and restored after it). The lock keeps our own calls from interleaving.
+fn quiet_new_known_crs(from: &str, to: &str) -> Result<Proj, proj::ProjCreateError> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    // SAFETY: a null context selects PROJ's default context; setting its log level is a
+    // plain field write that PROJ documents as allowed at any time.
+    let old = unsafe {
+        proj_sys::proj_log_level(std::ptr::null_mut(), proj_sys::PJ_LOG_LEVEL_PJ_LOG_NONE)
+    };
+    let result = Proj::new_known_crs(from, to, None);
+    // SAFETY: as above; restores the level read before.
+    unsafe { proj_sys::proj_log_level(std::ptr::null_mut(), old) };
+    result
 }
 
 fn transform_ring(proj: &Proj, ring: &LineString<f64>) -> Result<LineString<f64>, String> {

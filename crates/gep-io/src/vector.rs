@@ -268,6 +268,16 @@ pub fn read_zones(spec: &ZoneLayerSpec) -> Result<ZoneLayer, IoError> {
         if geom.is_empty() {
             return Err(bad("the geometry is empty".into()));
         }
+        // Z and M are dropped: zones are 2-D (the gdal crate converts only 2-D types).
+        let flat;
+        let geom = if geom.geometry_type() != gtype {
+            let mut g = geom.clone();
+            g.flatten_to_2d();
+            flat = g;
+            &flat
+        } else {
+            geom
+        };
         let mp: MultiPolygon<f64> = match geom.to_geo() {
             Ok(geo_types::Geometry::Polygon(p)) => MultiPolygon::new(vec![p]),
             Ok(geo_types::Geometry::MultiPolygon(mp)) => mp,
@@ -381,4 +391,31 @@ fn check_geometry(
         "OGC-invalid: {geos_reason}{}{more}",
         shown.join("; ")
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_text_without_decimal_parts() {
+        assert_eq!(
+            field_text(Some(FieldValue::RealValue(331_123_100_201.0))).as_deref(),
+            Some("331123100201")
+        );
+        assert_eq!(
+            field_text(Some(FieldValue::RealValue(12.5))).as_deref(),
+            Some("12.5")
+        );
+        assert_eq!(
+            field_text(Some(FieldValue::Integer64Value(330_127))).as_deref(),
+            Some("330127")
+        );
+        assert_eq!(
+            field_text(Some(FieldValue::StringValue(" 0033 ".into()))).as_deref(),
+            Some("0033")
+        );
+        assert_eq!(field_text(Some(FieldValue::StringValue("".into()))), None);
+        assert_eq!(field_text(None), None);
+    }
 }

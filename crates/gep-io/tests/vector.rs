@@ -206,3 +206,14 @@ fn points_and_empty_layers_are_rejected() {
     let e = read_zones(&ZoneLayerSpec::new(&empty, Level::County, "adcode")).unwrap_err();
     assert!(matches!(e, IoError::EmptyLayer { .. }), "{e}");
 }
+
+#[test]
+fn polygons_with_z_are_read_in_2d() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("z.gpkg");
+    let src = fixture("zj26_counties_cgcs2000.geojson");
+    run("ogr2ogr", &["-dim", "XYZ", "-nln", "z", s(&out), s(&src)]);
+    let z = read_zones(&counties_spec(&out)).unwrap();
+    let flat = read_zones(&counties_spec(&src)).unwrap();
+    assert_eq!(z.zones[5].geometry, flat.zones[5].geometry);
+}

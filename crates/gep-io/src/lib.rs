@@ -20,6 +20,21 @@
 //!
 //! Every error is an [`IoError`] naming the file and, where it applies, the feature (FID and
 //! id), field or cell, with the fix.
+//!
+//! ## Decisions
+//! - **Axis order**: coordinates are always x = longitude/easting, y = latitude/northing
+//!   (GDAL's traditional GIS order on reading; PROJ transformers are normalised with
+//!   `proj_normalize_for_visualization`), although EPSG:4490/4326 are latitude-first and
+//!   EPSG:4549 northing-first by definition.
+//! - **Densification** before reprojection: 0.001° for geographic sources, 100 m for projected
+//!   ones ([`reproject::Densify`]); an edge is cut into `ceil(len / step)` equal parts computed
+//!   from its lexicographically smaller endpoint, so shared edges stay bit-identical.
+//! - **Validity** is decided by GEOS through GDAL's `IsValid` (O(n log n)); geo's `Validation`
+//!   adds a description, and decides alone if GDAL lacks GEOS.
+//! - **Ids** are text: integers and integral reals are written without `.0`; text keeps
+//!   leading zeros (surrounding spaces are trimmed).
+//! - **GCJ-02** input ([`Datum::Gcj02`]) is corrected with the iterated inverse and then treated
+//!   as EPSG:4326.
 #![deny(missing_docs)]
 
 pub mod checksum;

@@ -263,3 +263,31 @@ fn uint32_beyond_i32_names_the_cell() {
         "{e}"
     );
 }
+
+#[test]
+fn one_reader_per_thread() {
+    let r = modis();
+    let (mut expected, _) = histogram(&mut modis(), (85, 100));
+    let windows = r.grid().windows(10, 100);
+    let handles: Vec<_> = (0..4)
+        .map(|t| {
+            let mut src = r.try_clone_source().unwrap();
+            let mine: Vec<Window> = windows.iter().copied().skip(t).step_by(4).collect();
+            std::thread::spawn(move || {
+                let mut h = BTreeMap::<i32, u64>::new();
+                for w in mine {
+                    for c in src.read_window(w).unwrap().cells.into_iter().flatten() {
+                        *h.entry(c).or_default() += 1;
+                    }
+                }
+                h
+            })
+        })
+        .collect();
+    for h in handles {
+        for (k, v) in h.join().unwrap() {
+            *expected.get_mut(&k).unwrap() -= v;
+        }
+    }
+    assert!(expected.values().all(|v| *v == 0), "{expected:?}");
+}

@@ -193,3 +193,15 @@ fn gcj02_correction_moves_amap_counties_onto_cgcs2000() {
         "median uncorrected distance {m} m"
     );
 }
+
+#[test]
+fn links_the_system_proj_not_a_bundled_build() {
+    // proj-sys is pinned to 0.23.1 so that it links the system PROJ found by pkg-config; a
+    // newer proj-sys would silently build its own PROJ from source.
+    let info = proj::ProjBuilder::new().lib_info().unwrap();
+    let out = std::process::Command::new("pkg-config")
+        .args(["--modversion", "proj"])
+        .output()
+        .unwrap();
+    assert_eq!(info.version, String::from_utf8_lossy(&out.stdout).trim());
+}

@@ -76,7 +76,9 @@ impl GdalRaster {
             });
         }
         let nodata = options.nodata.or_else(|| band.no_data_value());
-        let file_block = band.block_size();
+        // GDAL gives (cols, rows); kept as (rows, cols) like every other size here.
+        let (bx, by) = band.block_size();
+        let file_block = (by, bx);
         let gt = dataset.geo_transform().map_err(|e| {
             IoError::gdal(
                 path,
@@ -110,7 +112,7 @@ impl GdalRaster {
                 source: Box::new(source),
             },
         )?;
-        let block = scaled_block(file_block, rows, cols);
+        let block = scaled_block((bx, by), rows, cols);
         Ok(GdalRaster {
             path: path.to_path_buf(),
             options,

@@ -46,7 +46,7 @@ fn modis_grid_matches_gdalinfo() {
     assert_eq!(r.crs_definition(), "EPSG:4326");
     assert_eq!(r.nodata(), Some(255.0));
     assert_eq!(r.data_type(), "Byte");
-    assert_eq!(r.file_block_size(), (100, 81));
+    assert_eq!(r.file_block_size(), (81, 100));
     assert_eq!(r.block_size(), (85, 100));
     assert!(r.describe().contains("EPSG:4326"), "{}", r.describe());
 }

@@ -76,6 +76,7 @@ impl Ellipsoid {
 }
 
 /// Nodes and weights of 8-point Gauss–Legendre quadrature on [−1, 1].
+#[allow(clippy::excessive_precision)] // Tabulated to 17+ digits on purpose.
 const GL8: [(f64, f64); 8] = [
     (-0.960_289_856_497_536_3, 0.101_228_536_290_376_26),
     (-0.796_666_477_413_626_7, 0.222_381_034_453_374_47),
@@ -106,7 +107,8 @@ mod tests {
     fn matches_closed_form_on_degree_cells() {
         for lat in [0.0, 27.0, 29.5, 45.0, 60.0, 89.0] {
             let q = Ellipsoid::WGS84.quadrangle_area(lat, lat + 1.0, 1.0).0;
-            let c = (closed_form(&Ellipsoid::WGS84, lat + 1.0) - closed_form(&Ellipsoid::WGS84, lat))
+            let c = (closed_form(&Ellipsoid::WGS84, lat + 1.0)
+                - closed_form(&Ellipsoid::WGS84, lat))
                 * 1f64.to_radians();
             assert!(((q - c) / c).abs() < 1e-12, "lat {lat}: {q} vs {c}");
         }
@@ -117,6 +119,9 @@ mod tests {
         // Known total surface area of the WGS 84 ellipsoid: 510,065,621.724 km²
         // (GeographicLib, Geodesic.WGS84.EllipsoidArea()).
         let total = Ellipsoid::WGS84.quadrangle_area(-90.0, 90.0, 360.0).0;
-        assert!((total / 1e6 - 510_065_621.724_088_5).abs() < 1e-3, "{total}");
+        assert!(
+            (total / 1e6 - 510_065_621.724_088_5).abs() < 1e-3,
+            "{total}"
+        );
     }
 }

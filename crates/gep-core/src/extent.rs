@@ -16,7 +16,9 @@ const SCALE: f64 = (1u64 << EXACT_AREA_FRACTION_BITS) as f64;
 /// Each cell contribution is rounded once to this grid and then summed **exactly**, so
 /// the sum does not depend on the order of additions: any thread count or sharding gives
 /// the same bits. The range (±1.5e26 m²) far exceeds the Earth's surface.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 pub struct ExactArea(pub i128);
 
 impl ExactArea {
@@ -132,7 +134,11 @@ impl ExtentTable {
     /// # Panics
     /// When the two tables have different zone counts (a programming error).
     pub fn merge(&mut self, other: &ExtentTable) {
-        assert_eq!(self.zones.len(), other.zones.len(), "extent tables over different zone lists");
+        assert_eq!(
+            self.zones.len(),
+            other.zones.len(),
+            "extent tables over different zone lists"
+        );
         for (a, b) in self.zones.iter_mut().zip(&other.zones) {
             a.merge(b);
         }

@@ -169,7 +169,11 @@ impl Grid {
                 reason: format!("origin ({left}, {top}) is not finite"),
             });
         }
-        if !(cell_width.is_finite() && cell_width > 0.0 && cell_height.is_finite() && cell_height > 0.0) {
+        if !(cell_width.is_finite()
+            && cell_width > 0.0
+            && cell_height.is_finite()
+            && cell_height > 0.0)
+        {
             return Err(CoreError::InvalidGrid {
                 reason: format!(
                     "cell size {cell_width} x {cell_height} must be finite and positive (north-up grids only)"
@@ -272,7 +276,9 @@ impl Grid {
     /// # Units
     /// m², as [`Grid::cell_area_m2`].
     pub fn row_areas_m2(&self, row_off: i64, n: usize) -> Vec<f64> {
-        (0..n as i64).map(|i| self.cell_area_m2(row_off + i).0).collect()
+        (0..n as i64)
+            .map(|i| self.cell_area_m2(row_off + i).0)
+            .collect()
     }
 
     /// The area basis used for this grid's cells.
@@ -333,7 +339,10 @@ mod tests {
             Window::new(0, 0, 2, 2).intersection(&Window::new(1, 1, 5, 5)),
             Some(Window::new(1, 1, 1, 1))
         );
-        assert_eq!(Window::new(0, 0, 1, 1).intersection(&Window::new(1, 1, 1, 1)), None);
+        assert_eq!(
+            Window::new(0, 0, 1, 1).intersection(&Window::new(1, 1, 1, 1)),
+            None
+        );
     }
 
     #[test]

@@ -124,7 +124,13 @@ mod tests {
     #[test]
     fn reads_windows() {
         let g = Grid::new(0.0, 3.0, 1.0, 1.0, 3, 3, CrsInfo::projected("x")).unwrap();
-        let mut r = MemRaster::from_fn(g, |r, c| if r == c { None } else { Some((r * 3 + c) as i32) });
+        let mut r = MemRaster::from_fn(g, |r, c| {
+            if r == c {
+                None
+            } else {
+                Some((r * 3 + c) as i32)
+            }
+        });
         let b = r.read_window(Window::new(1, 1, 2, 2)).unwrap();
         assert_eq!(b.cells, vec![None, Some(5), Some(7), None]);
         assert_eq!(b.get(0, 1), Some(5));

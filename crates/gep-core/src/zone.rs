@@ -178,15 +178,33 @@ mod tests {
 
     #[test]
     fn orphan_and_duplicate_are_errors() {
-        let mut zs = vec![z("331123", Level::County, None), z("330100001001", Level::Village, None)];
+        let mut zs = vec![
+            z("331123", Level::County, None),
+            z("330100001001", Level::Village, None),
+        ];
         let e = resolve_parents(&mut zs).unwrap_err().to_string();
         assert!(e.contains("330100001001"), "{e}");
         let mut zs = vec![z("1", Level::County, None), z("1", Level::Village, None)];
-        assert!(matches!(resolve_parents(&mut zs), Err(CoreError::DuplicateZone { .. })));
-        let mut zs = vec![z("1", Level::County, None), z("2", Level::Village, Some("9"))];
-        assert!(matches!(resolve_parents(&mut zs), Err(CoreError::OrphanZone { .. })));
-        let mut zs = vec![z("1", Level::Village, None), z("2", Level::Village, Some("1"))];
-        assert!(matches!(resolve_parents(&mut zs), Err(CoreError::ParentLevel { .. })));
+        assert!(matches!(
+            resolve_parents(&mut zs),
+            Err(CoreError::DuplicateZone { .. })
+        ));
+        let mut zs = vec![
+            z("1", Level::County, None),
+            z("2", Level::Village, Some("9")),
+        ];
+        assert!(matches!(
+            resolve_parents(&mut zs),
+            Err(CoreError::OrphanZone { .. })
+        ));
+        let mut zs = vec![
+            z("1", Level::Village, None),
+            z("2", Level::Village, Some("1")),
+        ];
+        assert!(matches!(
+            resolve_parents(&mut zs),
+            Err(CoreError::ParentLevel { .. })
+        ));
     }
 
     #[test]

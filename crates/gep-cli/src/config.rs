@@ -1,0 +1,362 @@
+//! The run configuration (`gep run CONFIG.toml`): the raw TOML schema, and its resolution
+//! into a [`RunPlan`] with absolute paths and validated values.
+//!
+//! The full schema is documented in `docs/config.md`.
+
+use anyhow::{bail, Context, Result};
+use gep_core::Level;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// The config file as written by the user.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Accounting year, carried into every output row.
+    pub year: Option<i32>,
+    /// The land-cover raster.
+    pub landcover: Option<RawLandcover>,
+    /// Boundary layers, one per level.
+    #[serde(default)]
+    pub zones: Vec<RawZones>,
+    /// Valuation settings.
+    pub valuation: Option<RawValuation>,
+    /// Hierarchy checks.
+    #[serde(default)]
+    pub checks: RawChecks,
+    /// Run settings.
+    #[serde(default)]
+    pub run: RawRun,
+    /// Output settings.
+    pub output: Option<RawOutput>,
+}
+
+/// `[landcover]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLandcover {
+    /// Raster path (relative to the config file).
+    pub path: PathBuf,
+    /// 1-based band.
+    pub band: Option<usize>,
+    /// Nodata override.
+    pub nodata: Option<f64>,
+    /// CRS override when the file has none.
+    pub crs: Option<String>,
+}
+
+/// `[[zones]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawZones {
+    /// Vector path.
+    pub path: PathBuf,
+    /// Layer name (default: the first layer).
+    pub layer: Option<String>,
+    /// county, township or village.
+    pub level: String,
+    /// Field holding the zone id.
+    pub id_field: String,
+    /// Field holding the name.
+    pub name_field: Option<String>,
+    /// Field holding the parent id (else derived from code prefixes).
+    pub parent_field: Option<String>,
+    /// Attribute encoding for `.dbf` files without `.cpg` (e.g. GBK).
+    pub encoding: Option<String>,
+    /// `gcj02` when the coordinates come from Chinese web maps.
+    pub datum: Option<String>,
+    /// CRS override when the file has none.
+    pub crs: Option<String>,
+}
+
+/// `[valuation]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawValuation {
+    /// Built-in coefficient-set id or a file path.
+    pub coefficients: String,
+    /// Built-in crosswalk id or a file path (not needed for stock sets keyed by class).
+    pub crosswalk: Option<String>,
+    /// Value of one standard equivalent, 元/hm² (equivalent-factor sets).
+    pub d: Option<f64>,
+    /// Restate prices in this year (needs `deflator`).
+    pub target_price_year: Option<i32>,
+    /// Deflator table (CSV year,index).
+    pub deflator: Option<PathBuf>,
+}
+
+/// `[checks]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawChecks {
+    /// Compute geometric gap/overlap rows (slower for thousands of villages).
+    #[serde(default = "yes")]
+    pub geometry: bool,
+}
+
+impl Default for RawChecks {
+    fn default() -> Self {
+        RawChecks { geometry: true }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `[run]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRun {
+    /// Worker threads (0 or absent = all cores).
+    pub threads: Option<usize>,
+    /// Only these county ids.
+    pub counties: Option<Vec<String>>,
+}
+
+/// `[output]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutput {
+    /// Output directory.
+    pub dir: PathBuf,
+}
+
+/// Boundary datum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatumChoice {
+    /// Coordinates are in the CRS the file declares (or the override).
+    AsDeclared,
+    /// GCJ-02 offset coordinates: undo the offset first.
+    Gcj02,
+}
+
+/// A zone layer after validation.
+#[derive(Debug, Clone)]
+pub struct ZonesPlan {
+    /// Absolute path.
+    pub path: PathBuf,
+    /// Layer name.
+    pub layer: Option<String>,
+    /// Level.
+    pub level: Level,
+    /// Id field.
+    pub id_field: String,
+    /// Name field.
+    pub name_field: Option<String>,
+    /// Parent field.
+    pub parent_field: Option<String>,
+    /// Encoding.
+    pub encoding: Option<String>,
+    /// Datum.
+    pub datum: DatumChoice,
+    /// CRS override.
+    pub crs: Option<String>,
+}
+
+/// Valuation after validation.
+#[derive(Debug, Clone)]
+pub struct ValuationPlan {
+    /// Coefficient-set id or absolute path.
+    pub coefficients: String,
+    /// Crosswalk id or absolute path.
+    pub crosswalk: Option<String>,
+    /// D override.
+    pub d: Option<f64>,
+    /// Target price year.
+    pub target_price_year: Option<i32>,
+    /// Deflator path.
+    pub deflator: Option<PathBuf>,
+}
+
+/// A validated run: everything resolved, paths absolute.
+#[derive(Debug, Clone)]
+pub struct RunPlan {
+    /// The config file, if any.
+    pub config_path: Option<PathBuf>,
+    /// Accounting year.
+    pub year: Option<i32>,
+    /// Raster path.
+    pub landcover: PathBuf,
+    /// Band.
+    pub band: usize,
+    /// Nodata override.
+    pub nodata: Option<f64>,
+    /// Raster CRS override.
+    pub landcover_crs: Option<String>,
+    /// Zone layers.
+    pub zones: Vec<ZonesPlan>,
+    /// Valuation.
+    pub valuation: Option<ValuationPlan>,
+    /// Geometric checks on.
+    pub geometry_checks: bool,
+    /// Threads (0 = all).
+    pub threads: usize,
+    /// County filter.
+    pub counties: Option<Vec<String>>,
+    /// Output directory.
+    pub out_dir: PathBuf,
+}
+
+/// Reads and parses a config file (syntax errors name the line and column).
+pub fn load(path: &Path) -> Result<RawConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config {}", path.display()))?;
+    toml::from_str(&text).map_err(|e| anyhow::anyhow!("config {}: {e}", path.display()))
+}
+
+/// A built-in id (no path separator, no extension) or a path relative to the config.
+fn id_or_path(value: &str, base: &Path) -> String {
+    let looks_like_path = value.contains('/') || value.contains('\\') || value.contains('.');
+    if looks_like_path {
+        base.join(value).to_string_lossy().into_owned()
+    } else {
+        value.to_string()
+    }
+}
+
+/// Validates a raw config into a plan. `config_path` anchors relative paths (the current
+/// directory when the run is given by flags only).
+pub fn resolve(raw: RawConfig, config_path: Option<&Path>) -> Result<RunPlan> {
+    let base = match config_path {
+        Some(p) => p
+            .parent()
+            .map(|d| {
+                if d.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    d
+                }
+            })
+            .unwrap_or(Path::new("."))
+            .to_path_buf(),
+        None => std::env::current_dir()?,
+    };
+    let where_ = config_path
+        .map(|p| format!("config {}", p.display()))
+        .unwrap_or_else(|| "command line".into());
+    let Some(lc) = raw.landcover else {
+        bail!("{where_}: no land-cover raster: add a [landcover] table with path = \"...\" (or pass --landcover)");
+    };
+    if raw.zones.is_empty() {
+        bail!("{where_}: no boundaries: add at least one [[zones]] table with path, level and id_field (or pass --zones)");
+    }
+    let Some(out) = raw.output else {
+        bail!("{where_}: no output directory: add [output] dir = \"out\" (or pass --out)");
+    };
+    let band = lc.band.unwrap_or(1);
+    if band == 0 {
+        bail!("{where_}: [landcover] band = 0: bands are numbered from 1");
+    }
+    let mut zones = Vec::new();
+    for (i, z) in raw.zones.into_iter().enumerate() {
+        let level: Level = z
+            .level
+            .parse()
+            .with_context(|| format!("{where_}: [[zones]] #{} ({})", i + 1, z.path.display()))?;
+        let datum = match z.datum.as_deref().map(|d| d.trim().to_ascii_lowercase()) {
+            None => DatumChoice::AsDeclared,
+            Some(d) if d == "gcj02" || d == "gcj-02" => DatumChoice::Gcj02,
+            Some(d) if d == "declared" || d.is_empty() => DatumChoice::AsDeclared,
+            Some(d) => bail!(
+                "{where_}: [[zones]] #{} datum = {d:?} is unknown: use \"gcj02\" for AMap/Gaode or Tencent web-map coordinates, or leave it out",
+                i + 1
+            ),
+        };
+        zones.push(ZonesPlan {
+            path: base.join(&z.path),
+            layer: z.layer,
+            level,
+            id_field: z.id_field,
+            name_field: z.name_field,
+            parent_field: z.parent_field,
+            encoding: z.encoding,
+            datum,
+            crs: z.crs,
+        });
+    }
+    let mut levels: Vec<Level> = zones.iter().map(|z| z.level).collect();
+    levels.sort();
+    if levels.windows(2).any(|w| w[0] == w[1]) {
+        bail!("{where_}: two [[zones]] layers have the same level; merge them into one file or give each its own level");
+    }
+    let valuation = raw.valuation.map(|v| ValuationPlan {
+        coefficients: id_or_path(&v.coefficients, &base),
+        crosswalk: v.crosswalk.as_deref().map(|c| id_or_path(c, &base)),
+        d: v.d,
+        target_price_year: v.target_price_year,
+        deflator: v.deflator.map(|p| base.join(p)),
+    });
+    if let Some(v) = &valuation {
+        if v.target_price_year.is_some() != v.deflator.is_some() {
+            bail!("{where_}: [valuation] target_price_year and deflator go together: give both (a deflator table CSV with year,index) or neither");
+        }
+        if let Some(d) = v.d {
+            if !(d.is_finite() && d > 0.0) {
+                bail!("{where_}: [valuation] d = {d} must be a positive number of 元/hm² (Xie 2015 default 3406.5)");
+            }
+        }
+    }
+    if let Some(y) = raw.year {
+        if !(1900..=2200).contains(&y) {
+            bail!("{where_}: year = {y} is not a plausible accounting year");
+        }
+    }
+    Ok(RunPlan {
+        config_path: config_path.map(Path::to_path_buf),
+        year: raw.year,
+        landcover: base.join(&lc.path),
+        band,
+        nodata: lc.nodata,
+        landcover_crs: lc.crs,
+        zones,
+        valuation,
+        geometry_checks: raw.checks.geometry,
+        threads: raw.run.threads.unwrap_or(0),
+        counties: raw.run.counties,
+        out_dir: base.join(out.dir),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_relative_to_the_config() {
+        let raw: RawConfig = toml::from_str(
+            r#"
+            year = 2020
+            [landcover]
+            path = "lc.tif"
+            [[zones]]
+            path = "c.geojson"
+            level = "county"
+            id_field = "adcode"
+            [output]
+            dir = "out"
+            "#,
+        )
+        .unwrap();
+        let plan = resolve(raw, Some(Path::new("/data/run/gep.toml"))).unwrap();
+        assert_eq!(plan.landcover, Path::new("/data/run/lc.tif"));
+        assert_eq!(plan.out_dir, Path::new("/data/run/out"));
+        assert_eq!(plan.zones[0].level, Level::County);
+    }
+
+    #[test]
+    fn typos_are_caught() {
+        let e = toml::from_str::<RawConfig>("[landcover]\npaht = \"x\"\n").unwrap_err();
+        assert!(e.to_string().contains("paht"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_are_explained() {
+        let raw: RawConfig = toml::from_str(
+            "[landcover]\npath='a'\n[[zones]]\npath='b'\nlevel='province'\nid_field='x'\n[output]\ndir='o'\n",
+        )
+        .unwrap();
+        let e = format!("{:#}", resolve(raw, None).unwrap_err());
+        assert!(e.contains("province"), "{e}");
+    }
+}

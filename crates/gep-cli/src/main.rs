@@ -1,0 +1,220 @@
+//! `gep`: exact GEP accounting by county, township and village.
+//!
+//! Exit codes: 0 all units succeeded; 1 the run finished but some units (counties) failed
+//! (listed in `failures.csv` and on stderr); 2 the config or command line is wrong, or an
+//! input cannot be read at all.
+
+mod config;
+mod progress;
+mod run;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exact Gross Ecosystem Product (GEP, 生态系统生产总值) accounting from land-cover rasters
+/// and administrative boundaries.
+#[derive(Debug, Parser)]
+#[command(name = "gep", version, about, long_about = None)]
+struct Cli {
+    /// Hide progress bars and status lines (errors and warnings still go to stderr).
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Flags that override or replace a config file.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunFlags {
+    /// The run configuration (TOML). Optional when --landcover, --zones and --out are given.
+    pub config: Option<PathBuf>,
+    /// Land-cover raster (overrides [landcover] path).
+    #[arg(long)]
+    pub landcover: Option<PathBuf>,
+    /// Boundary file for quick runs, as PATH:LEVEL:ID_FIELD[:NAME_FIELD]; repeat per level.
+    #[arg(long = "zones", value_name = "PATH:LEVEL:ID_FIELD[:NAME_FIELD]")]
+    pub zones: Vec<String>,
+    /// Output directory (overrides [output] dir).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Worker threads (0 = all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Accounting year.
+    #[arg(long)]
+    pub year: Option<i32>,
+    /// Coefficient set: built-in id or file (overrides [valuation] coefficients).
+    #[arg(long)]
+    pub coefficients: Option<String>,
+    /// Crosswalk: built-in id or file (overrides [valuation] crosswalk).
+    #[arg(long)]
+    pub crosswalk: Option<String>,
+    /// Only these counties (comma-separated ids).
+    #[arg(long, value_delimiter = ',')]
+    pub counties: Option<Vec<String>>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the accounting: extent by zone and class, hierarchy checks, GEP accounts.
+    Run(RunFlags),
+    /// Pre-flight only: CRS, extents, classes, geometry validity, hierarchy. Writes nothing.
+    Validate(RunFlags),
+    /// Describe a raster or vector file.
+    Info {
+        /// The file.
+        file: PathBuf,
+    },
+    /// Coefficient sets: list the built-in ones, show one, or check a file.
+    #[command(subcommand)]
+    Coefficients(CoefCommand),
+    /// Crosswalks: list the built-in ones or show one.
+    #[command(subcommand)]
+    Crosswalks(CrosswalkCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum CoefCommand {
+    /// List built-in coefficient sets.
+    List,
+    /// Show a built-in set (or a file) in full.
+    Show {
+        /// Built-in id or path.
+        id: String,
+    },
+    /// Check a coefficient-set file and report every problem.
+    Check {
+        /// The file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CrosswalkCommand {
+    /// List built-in crosswalks.
+    List,
+    /// Show a built-in crosswalk (or a file).
+    Show {
+        /// Built-in id or path.
+        id: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let outcome = std::panic::catch_unwind(|| dispatch(&cli));
+    match outcome {
+        Ok(Ok(code)) => ExitCode::from(code),
+        Ok(Err(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+        Err(_) => {
+            eprintln!("error: internal error (a bug in gep); please report it with the command and inputs");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn dispatch(cli: &Cli) -> anyhow::Result<u8> {
+    match &cli.command {
+        Command::Run(flags) => run::run(flags, cli.quiet),
+        Command::Validate(flags) => run::validate(flags, cli.quiet),
+        Command::Info { file } => {
+            println!("{}", gep_io::describe_path(file)?);
+            Ok(0)
+        }
+        Command::Coefficients(c) => match c {
+            CoefCommand::List => {
+                for s in gep_core::coefficients::list_builtin_sets()? {
+                    println!(
+                        "{:<28} v{:<8} {:?} {:?}, price year {}, {} services, {} entries{}",
+                        s.id,
+                        s.version,
+                        s.kind,
+                        s.key,
+                        s.price_year
+                            .map(|y| y.to_string())
+                            .unwrap_or_else(|| "-".into()),
+                        s.services,
+                        s.entries,
+                        if s.example { " [example defaults]" } else { "" }
+                    );
+                }
+                Ok(0)
+            }
+            CoefCommand::Show { id } => {
+                println!("{}", gep_core::coefficients::show_set(id)?);
+                Ok(0)
+            }
+            CoefCommand::Check { file } => {
+                let (s, warnings) = gep_core::coefficients::check_set_file(file)?;
+                println!(
+                    "{}: ok — {} v{}, {} services, {} entries ({} not applicable, {} unverified, {} negative), sha256 {}",
+                    file.display(),
+                    s.id,
+                    s.version,
+                    s.services,
+                    s.entries,
+                    s.not_applicable,
+                    s.unverified,
+                    s.negative,
+                    s.sha256
+                );
+                for w in warnings {
+                    println!("warning: {w}");
+                }
+                Ok(0)
+            }
+        },
+        Command::Crosswalks(c) => match c {
+            CrosswalkCommand::List => {
+                for id in gep_core::crosswalk::Crosswalk::builtin_ids() {
+                    let c = gep_core::crosswalk::Crosswalk::builtin(id)?;
+                    println!(
+                        "{:<22} v{:<8} {} ({} codes)",
+                        c.id,
+                        c.version,
+                        c.scheme,
+                        c.classes.len()
+                    );
+                }
+                Ok(0)
+            }
+            CrosswalkCommand::Show { id } => {
+                let c = gep_core::crosswalk::Crosswalk::load(id)?;
+                println!(
+                    "{} v{} — {}\nsource: {}\nsha256: {}",
+                    c.id, c.version, c.scheme, c.source, c.sha256
+                );
+                if !c.notes.is_empty() {
+                    println!("notes: {}", c.notes);
+                }
+                for code in c.classes.keys() {
+                    let parts: Vec<String> = c
+                        .lookup(*code)
+                        .unwrap_or(&[])
+                        .iter()
+                        .map(|(t, share)| {
+                            if *share == 1.0 {
+                                t.clone()
+                            } else {
+                                format!("{t} × {share}")
+                            }
+                        })
+                        .collect();
+                    println!("{code:>6} → {}", parts.join(" + "));
+                }
+                Ok(0)
+            }
+        },
+    }
+}

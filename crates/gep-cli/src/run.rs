@@ -1,0 +1,472 @@
+//! `gep run` and `gep validate`: thin wiring of the libraries.
+//!
+//! Parse (flags + config) → resolve ([`crate::config::resolve`]) → prepare (open the raster,
+//! read and reproject boundaries, resolve the hierarchy, pre-flight each county) → tally →
+//! checks → accounts → write into a staging directory → rename into place.
+//!
+//! The unit of work is a county (more generally, a zone of the top loaded level, with all
+//! its descendants). A county that fails pre-flight is listed in `failures.csv` and on
+//! stderr; the others are still computed and published; the exit code is then 1.
+
+use crate::config::{self, DatumChoice, RawConfig, RawLandcover, RawOutput, RawZones, RunPlan};
+use crate::progress::CliProgress;
+use crate::RunFlags;
+use anyhow::{bail, Context, Result};
+use gep_core::coefficients::{CoefficientSet, Deflator, SetKey, ValuationParams};
+use gep_core::crosswalk::Crosswalk;
+use gep_core::{ExtentTable, Level, RasterSource, Reporter, Zone};
+use gep_io::{Datum, GdalRaster, RasterOptions, ZoneLayerSpec};
+use gep_report::{write_csv, CheckCsvRow, ExtentRow, FailureRow, StagedDir, ZoneRow};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::time::Instant;
+
+/// Builds the plan from an optional config file and the command-line overrides.
+pub fn plan_from(flags: &RunFlags) -> Result<RunPlan> {
+    let mut raw = match &flags.config {
+        Some(p) => config::load(p)?,
+        None => RawConfig::default(),
+    };
+    // Flag values are relative to the current directory; make them absolute so that
+    // resolution against the config's directory leaves them alone.
+    let cwd = std::env::current_dir()?;
+    if let Some(lc) = &flags.landcover {
+        let path = cwd.join(lc);
+        match &mut raw.landcover {
+            Some(l) => l.path = path,
+            None => {
+                raw.landcover = Some(RawLandcover {
+                    path,
+                    band: None,
+                    nodata: None,
+                    crs: None,
+                })
+            }
+        }
+    }
+    if !flags.zones.is_empty() {
+        raw.zones.clear();
+        for z in &flags.zones {
+            let parts: Vec<&str> = z.split(':').collect();
+            if !(3..=4).contains(&parts.len()) {
+                bail!("--zones {z:?}: expected PATH:LEVEL:ID_FIELD[:NAME_FIELD], e.g. villages.gpkg:village:code:name");
+            }
+            raw.zones.push(RawZones {
+                path: cwd.join(parts[0]),
+                layer: None,
+                level: parts[1].to_string(),
+                id_field: parts[2].to_string(),
+                name_field: parts.get(3).map(|s| s.to_string()),
+                parent_field: None,
+                encoding: None,
+                datum: None,
+                crs: None,
+            });
+        }
+    }
+    if let Some(o) = &flags.out {
+        raw.output = Some(RawOutput { dir: cwd.join(o) });
+    }
+    if let Some(t) = flags.threads {
+        raw.run.threads = Some(t);
+    }
+    if let Some(y) = flags.year {
+        raw.year = Some(y);
+    }
+    if let Some(c) = &flags.counties {
+        raw.run.counties = Some(c.clone());
+    }
+    if flags.coefficients.is_some() || flags.crosswalk.is_some() {
+        let v = raw.valuation.get_or_insert(config::RawValuation {
+            coefficients: String::new(),
+            crosswalk: None,
+            d: None,
+            target_price_year: None,
+            deflator: None,
+        });
+        if let Some(c) = &flags.coefficients {
+            v.coefficients = c.clone();
+        }
+        if let Some(c) = &flags.crosswalk {
+            v.crosswalk = Some(c.clone());
+        }
+        if v.coefficients.is_empty() {
+            bail!("--crosswalk needs a coefficient set too: add --coefficients ID or [valuation] coefficients");
+        }
+    }
+    config::resolve(raw, flags.config.as_deref())
+}
+
+/// One county (or other top-level zone) and everything below it.
+#[derive(Debug, Clone)]
+pub struct Unit {
+    /// Index of the unit's root zone.
+    pub root: usize,
+    /// Indices of all its zones (root first).
+    pub members: Vec<usize>,
+    /// Why it cannot be computed, if it cannot.
+    pub failure: Option<String>,
+}
+
+/// Everything read and checked before the tally.
+pub struct Prepared {
+    /// The land-cover raster.
+    pub raster: GdalRaster,
+    /// All zones, in the raster's CRS, parents resolved.
+    pub zones: Vec<Zone>,
+    /// Units of work.
+    pub units: Vec<Unit>,
+    /// Lines describing what was read, for the report.
+    pub notes: Vec<String>,
+    /// Coefficient set, crosswalk and parameters, when valuing.
+    pub valuation: Option<Valuation>,
+}
+
+/// The loaded valuation inputs.
+pub struct Valuation {
+    /// The coefficient set.
+    pub set: CoefficientSet,
+    /// The crosswalk (absent for class-keyed stock sets).
+    pub crosswalk: Option<Crosswalk>,
+    /// D, target price year, deflator.
+    pub params: ValuationParams,
+}
+
+fn load_valuation(plan: &RunPlan) -> Result<Option<Valuation>> {
+    let Some(v) = &plan.valuation else {
+        return Ok(None);
+    };
+    let set = CoefficientSet::load(&v.coefficients)?;
+    let crosswalk = match &v.crosswalk {
+        Some(c) => Some(Crosswalk::load(c)?),
+        None => None,
+    };
+    if crosswalk.is_none() && set.key == SetKey::EcosystemType {
+        bail!(
+            "[valuation] coefficient set {:?} is keyed by ecosystem type and needs a crosswalk from the raster's classes: add crosswalk = \"<id or file>\" (see `gep crosswalks list`)",
+            set.id
+        );
+    }
+    let deflator = match &v.deflator {
+        Some(p) => Some(Deflator::from_path(p)?),
+        None => None,
+    };
+    Ok(Some(Valuation {
+        set,
+        crosswalk,
+        params: ValuationParams {
+            equivalent_value: v.d,
+            target_price_year: v.target_price_year,
+            deflator,
+        },
+    }))
+}
+
+fn open_raster(plan: &RunPlan) -> Result<GdalRaster> {
+    Ok(GdalRaster::open(
+        &plan.landcover,
+        RasterOptions {
+            band: plan.band,
+            nodata: plan.nodata,
+            crs: plan.landcover_crs.clone(),
+        },
+    )?)
+}
+
+/// Reads the inputs and runs every pre-flight check.
+pub fn prepare(plan: &RunPlan, progress: &CliProgress) -> Result<Prepared> {
+    let valuation = load_valuation(plan)?;
+    let raster = open_raster(plan)?;
+    let target = raster.crs().clone();
+    let mut notes = vec![format!(
+        "land cover: {} ({} x {} cells, {}, {})",
+        plan.landcover.display(),
+        raster.grid().cols,
+        raster.grid().rows,
+        target.label(),
+        raster.grid().area_basis().as_str()
+    )];
+    let mut zones: Vec<Zone> = Vec::new();
+    for zp in &plan.zones {
+        let spec = ZoneLayerSpec {
+            path: zp.path.clone(),
+            layer: zp.layer.clone(),
+            level: zp.level,
+            id_field: zp.id_field.clone(),
+            name_field: zp.name_field.clone(),
+            parent_field: zp.parent_field.clone(),
+            encoding: zp.encoding.clone(),
+            datum: match zp.datum {
+                DatumChoice::AsDeclared => Datum::AsDeclared,
+                DatumChoice::Gcj02 => Datum::Gcj02,
+            },
+            crs: zp.crs.clone(),
+        };
+        progress.status(&format!("reading {} ({})", zp.path.display(), zp.level));
+        let mut layer = gep_io::read_zones(&spec)?;
+        gep_io::reproject_zones(
+            &mut layer.zones,
+            &layer.crs,
+            &target,
+            gep_io::Densify::Default,
+        )
+        .with_context(|| format!("reprojecting {}", zp.path.display()))?;
+        notes.push(format!(
+            "{}: {} {} zones, {} → {}",
+            zp.path.display(),
+            layer.zones.len(),
+            zp.level,
+            layer.crs.label(),
+            target.label()
+        ));
+        zones.extend(layer.zones);
+    }
+    gep_core::resolve_parents(&mut zones)?;
+
+    // Units: zones of the top loaded level with their descendants.
+    let top = zones.iter().map(|z| z.level).min().unwrap_or(Level::County);
+    let index: HashMap<&str, usize> = zones
+        .iter()
+        .enumerate()
+        .map(|(i, z)| (z.id.as_str(), i))
+        .collect();
+    let root_of = |mut i: usize| -> usize {
+        while let Some(p) = zones[i].parent.as_deref() {
+            i = index[p];
+        }
+        i
+    };
+    let mut by_root: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for i in 0..zones.len() {
+        by_root.entry(root_of(i)).or_default().push(i);
+    }
+    if let Some(filter) = &plan.counties {
+        for id in filter {
+            if !zones.iter().any(|z| z.level == top && &z.id == id) {
+                bail!("--counties / [run] counties: {id:?} is not a loaded {top} id; check the id field of the {top} layer");
+            }
+        }
+    }
+    let grid = raster.grid().clone();
+    let mut units = Vec::new();
+    for (root, mut members) in by_root {
+        if let Some(filter) = &plan.counties {
+            if !filter.contains(&zones[root].id) {
+                continue;
+            }
+        }
+        members.sort_by_key(|&i| (zones[i].level, i));
+        let failure = preflight_unit(&zones, root, &grid);
+        units.push(Unit {
+            root,
+            members,
+            failure,
+        });
+    }
+    Ok(Prepared {
+        raster,
+        zones,
+        units,
+        notes,
+        valuation,
+    })
+}
+
+/// Per-unit pre-flight: the unit's boundary must overlap the raster.
+fn preflight_unit(zones: &[Zone], root: usize, grid: &gep_core::Grid) -> Option<String> {
+    use geo::BoundingRect;
+    let z = &zones[root];
+    let Some(b) = z.geometry.bounding_rect() else {
+        return Some(format!("{} {} has an empty boundary", z.level, z.id));
+    };
+    let overlaps = b.max().x > grid.left
+        && b.min().x < grid.right()
+        && b.max().y > grid.bottom()
+        && b.min().y < grid.top;
+    if !overlaps {
+        return Some(format!(
+            "{} {} ({}) lies entirely outside the land-cover raster (boundary x {:.6}..{:.6}, y {:.6}..{:.6}; raster x {:.6}..{:.6}, y {:.6}..{:.6} in the raster's CRS): use a raster that covers it or drop it from [run] counties",
+            z.level,
+            z.id,
+            z.name,
+            b.min().x,
+            b.max().x,
+            b.min().y,
+            b.max().y,
+            grid.left,
+            grid.right(),
+            grid.bottom(),
+            grid.top
+        ));
+    }
+    None
+}
+
+fn print_failures(prep: &Prepared) {
+    for u in &prep.units {
+        if let Some(f) = &u.failure {
+            let z = &prep.zones[u.root];
+            eprintln!("error: {} {} {}: {f}", z.level, z.id, z.name);
+        }
+    }
+}
+
+/// `gep validate`: pre-flight only, writes nothing.
+pub fn validate(flags: &RunFlags, quiet: bool) -> Result<u8> {
+    let plan = plan_from(flags)?;
+    let progress = CliProgress::new(quiet);
+    let prep = prepare(&plan, &progress)?;
+    for n in &prep.notes {
+        println!("{n}");
+    }
+    let failed = prep.units.iter().filter(|u| u.failure.is_some()).count();
+    println!(
+        "{} units ({} zones): {} ready, {} failing",
+        prep.units.len(),
+        prep.units.iter().map(|u| u.members.len()).sum::<usize>(),
+        prep.units.len() - failed,
+        failed
+    );
+    print_failures(&prep);
+    Ok(if failed > 0 { 1 } else { 0 })
+}
+
+/// `gep run`.
+pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
+    let started = Instant::now();
+    let plan = plan_from(flags)?;
+    let progress = CliProgress::new(quiet);
+    let prep = prepare(&plan, &progress)?;
+    for n in &prep.notes {
+        progress.status(n);
+    }
+    // Check the output location before the long part.
+    let staged = StagedDir::create(&plan.out_dir)
+        .with_context(|| format!("output directory {}", plan.out_dir.display()))?;
+
+    let ok_units: Vec<&Unit> = prep.units.iter().filter(|u| u.failure.is_none()).collect();
+    let run_idx: Vec<usize> = ok_units
+        .iter()
+        .flat_map(|u| u.members.iter().copied())
+        .collect();
+    let run_zones: Vec<Zone> = run_idx.iter().map(|&i| prep.zones[i].clone()).collect();
+    let opts = gep_zonal::TallyOptions {
+        threads: plan.threads,
+        ..Default::default()
+    };
+    let table = gep_zonal::tally(
+        &prep.raster as &dyn RasterSource,
+        &run_zones,
+        &opts,
+        &progress,
+    )?;
+    progress.finish();
+
+    let check_opts = gep_zonal::CheckOptions {
+        geometry: plan.geometry_checks,
+        tally: opts,
+        ..Default::default()
+    };
+    let checks = gep_zonal::hierarchy_checks(
+        &run_zones,
+        &table,
+        &prep.raster as &dyn RasterSource,
+        &check_opts,
+        &progress,
+    )?;
+    progress.finish();
+
+    write_outputs(&staged, &prep, &run_zones, &table, &checks)?;
+    if let Some(v) = &prep.valuation {
+        let accounts = gep_core::account::compute_accounts(
+            &run_zones,
+            &table,
+            plan.year.unwrap_or(0),
+            v.crosswalk.as_ref(),
+            &v.set,
+            &v.params,
+        )?;
+        write_csv(&staged.file("accounts.csv"), accounts.rows.iter())?;
+        write_csv(&staged.file("gep.csv"), accounts.gep.iter())?;
+    }
+    let failures: Vec<FailureRow> = prep
+        .units
+        .iter()
+        .filter_map(|u| {
+            u.failure.as_ref().map(|f| FailureRow {
+                unit_id: prep.zones[u.root].id.clone(),
+                name: prep.zones[u.root].name.clone(),
+                reason: f.clone(),
+            })
+        })
+        .collect();
+    write_csv(&staged.file("failures.csv"), failures.iter())?;
+    let target = staged.commit()?;
+    print_failures(&prep);
+    summary(&target, &prep, &run_zones, &table, started);
+    Ok(if failures.is_empty() { 0 } else { 1 })
+}
+
+fn write_outputs(
+    staged: &StagedDir,
+    prep: &Prepared,
+    zones: &[Zone],
+    table: &ExtentTable,
+    checks: &[gep_zonal::CheckRow],
+) -> Result<()> {
+    let basis = prep.raster.grid().area_basis().as_str();
+    let extent = zones.iter().zip(&table.zones).flat_map(|(z, t)| {
+        t.classes.iter().map(move |(c, a)| ExtentRow {
+            zone_id: &z.id,
+            zone_level: z.level.as_str(),
+            class: *c,
+            area_m2: a.to_m2(),
+        })
+    });
+    write_csv(&staged.file("extent.csv"), extent)?;
+    let zrows = zones.iter().zip(&table.zones).map(|(z, t)| ZoneRow {
+        zone_id: &z.id,
+        zone_level: z.level.as_str(),
+        name: &z.name,
+        parent_id: z.parent.as_deref().unwrap_or(""),
+        polygon_area_m2: t.total().to_m2(),
+        covered_area_m2: t.covered().to_m2(),
+        nodata_area_m2: t.nodata.to_m2(),
+        outside_raster_area_m2: t.outside.to_m2(),
+        area_basis: basis,
+    });
+    write_csv(&staged.file("zones.csv"), zrows)?;
+    let crows = checks.iter().map(|c| CheckCsvRow {
+        parent_id: &c.parent_id,
+        level: c.level.as_str(),
+        class: c.class,
+        parent_area_m2: c.parent_area_m2,
+        children_sum_m2: c.children_sum_m2,
+        residual_m2: c.residual_m2,
+        kind: c.kind.as_str(),
+    });
+    write_csv(&staged.file("checks.csv"), crows)?;
+    Ok(())
+}
+
+fn summary(target: &Path, prep: &Prepared, zones: &[Zone], table: &ExtentTable, started: Instant) {
+    let counties = zones.iter().filter(|z| z.level == Level::County).count();
+    let villages = zones.iter().filter(|z| z.level == Level::Village).count();
+    let total: f64 = zones
+        .iter()
+        .zip(&table.zones)
+        .filter(|(z, _)| z.parent.is_none())
+        .map(|(_, t)| t.covered().to_m2())
+        .sum();
+    println!(
+        "{} units computed, {} failed; {} zones ({} counties, {} villages); {:.1} km² of land cover accounted in {:.1} s",
+        prep.units.iter().filter(|u| u.failure.is_none()).count(),
+        prep.units.iter().filter(|u| u.failure.is_some()).count(),
+        zones.len(),
+        counties,
+        villages,
+        total / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+    println!("results: {}", target.display());
+}

@@ -31,4 +31,31 @@ pub enum ReportError {
         /// The underlying error.
         source: serde_json::Error,
     },
+    /// The XLSX workbook could not be written.
+    #[error("cannot write workbook {path}: {source}")]
+    Xlsx {
+        /// The workbook being written.
+        path: PathBuf,
+        /// The underlying error.
+        source: rust_xlsxwriter::XlsxError,
+    },
+    /// An HTML template failed to render (a bug in a template, not in the data).
+    #[error("cannot render the HTML report: {0:#}")]
+    Template(#[from] minijinja::Error),
+    /// A file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The path being read.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A manifest is not valid JSON of the expected shape.
+    #[error("{path} is not a valid run manifest: {source}")]
+    ManifestParse {
+        /// The manifest file.
+        path: PathBuf,
+        /// The underlying error, with line and column.
+        source: serde_json::Error,
+    },
 }

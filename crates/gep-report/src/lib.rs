@@ -1,14 +1,33 @@
 //! # gep-report
 //!
 //! Everything the engine writes for people: CSV tables (UTF-8 with BOM so that Excel on a
-//! Chinese Windows shows names intact), the run manifest, and the atomic output directory
-//! that is renamed into place only when a run has fully succeeded. Pure Rust.
+//! Chinese Windows shows names intact), the wide pivot, the XLSX workbook, the self-contained
+//! HTML report, the run manifest, and the atomic output directory that is renamed into place
+//! only when a run has fully succeeded. Pure Rust.
+//!
+//! The report writers take plain [`ReportInput`] data (zones with their totals and geometry,
+//! zone × service totals, check rows, [`RunInfo`]), so this crate needs nothing from the
+//! crates that compute them.
 #![deny(missing_docs)]
 
 pub mod error;
+pub mod html;
+pub mod i18n;
+pub mod manifest;
+pub mod model;
+pub mod neutralize;
 pub mod staging;
 pub mod tables;
+pub mod xlsx;
 
 pub use error::ReportError;
+pub use html::{render_html, write_html};
+pub use i18n::Lang;
+pub use manifest::{sha256_bytes, sha256_file, Manifest, OutputFile};
+pub use model::{
+    CheckSummary, IdHash, InputFile, ReportInput, ReportZone, RunInfo, ServiceTotal, Timing,
+};
+pub use neutralize::{is_formula_like, neutralize};
 pub use staging::StagedDir;
-pub use tables::{write_csv, CheckCsvRow, ExtentRow, FailureRow, ZoneRow};
+pub use tables::{write_csv, write_wide_csv, CheckCsvRow, ExtentRow, FailureRow, ZoneRow};
+pub use xlsx::write_workbook;

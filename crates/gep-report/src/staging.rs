@@ -124,19 +124,28 @@ mod tests {
         let s = StagedDir::create(&target).unwrap();
         std::fs::write(s.file("a.txt"), "first").unwrap();
         s.commit().unwrap();
-        assert_eq!(std::fs::read_to_string(target.join("a.txt")).unwrap(), "first");
+        assert_eq!(
+            std::fs::read_to_string(target.join("a.txt")).unwrap(),
+            "first"
+        );
 
         // A run that fails (dropped without commit) leaves the old result intact.
         let s = StagedDir::create(&target).unwrap();
         std::fs::write(s.file("a.txt"), "half").unwrap();
         drop(s);
-        assert_eq!(std::fs::read_to_string(target.join("a.txt")).unwrap(), "first");
+        assert_eq!(
+            std::fs::read_to_string(target.join("a.txt")).unwrap(),
+            "first"
+        );
         assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
 
         let s = StagedDir::create(&target).unwrap();
         std::fs::write(s.file("b.txt"), "second").unwrap();
         s.commit().unwrap();
         assert!(!target.join("a.txt").exists());
-        assert_eq!(std::fs::read_to_string(target.join("b.txt")).unwrap(), "second");
+        assert_eq!(
+            std::fs::read_to_string(target.join("b.txt")).unwrap(),
+            "second"
+        );
     }
 }

@@ -1,0 +1,834 @@
+//! The self-contained HTML report: headline figures, county ranking, choropleth maps of GEP per
+//! hectare, bar charts by service and category, conservation checks and run information.
+//!
+//! Rendering is split in two: this module computes every number, class and SVG coordinate
+//! (so they can be tested without parsing HTML), and the minijinja templates under
+//! `templates/` lay them out with HTML auto-escaping on. The charts are SVG written by those
+//! templates rather than by a charting crate: the maps need one `<path>` per zone with its own
+//! `<title>` tooltip and a compact, rounded path encoding to stay small for 7,541 villages,
+//! which neither `plotters`' SVG backend nor `charts-rs` offers, and horizontal bars are a few
+//! `<rect>`s. The output references no network resource (no CDN, no web font, no script).
+
+use crate::error::ReportError;
+use crate::i18n::{labels, Lang};
+use crate::model::{ReportInput, ReportZone};
+use geo_types::{LineString, MultiPolygon};
+use gep_core::{Category, Level};
+use minijinja::{context, Environment};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+const REPORT_TEMPLATE: &str = include_str!("../templates/report.html");
+const CHARTS_TEMPLATE: &str = include_str!("../templates/charts.html");
+const STYLE: &str = include_str!("../templates/style.css");
+
+/// Sequential 5-class yellow-green palette (ColorBrewer YlGn), light = low GEP per ha.
+const PALETTE: [&str; 5] = ["#ffffcc", "#c2e699", "#78c679", "#31a354", "#006837"];
+const NO_DATA_FILL: &str = "#d9d9d9";
+/// Number of quantile classes of the maps.
+const CLASSES: usize = 5;
+/// Vertices closer than this to the previously kept one are dropped, in tenths of a pixel.
+const MIN_STEP_DECIPX: i64 = 5;
+const MAP_PAD: f64 = 8.0;
+
+/// One zone on a map.
+#[derive(Debug, Serialize)]
+pub struct MapPath {
+    /// Zone id.
+    pub id: String,
+    /// SVG path data, coordinates rounded to 0.1 px.
+    pub d: String,
+    /// Fill colour.
+    pub fill: &'static str,
+    /// Tooltip text.
+    pub tip: String,
+}
+
+/// One legend entry.
+#[derive(Debug, Serialize)]
+pub struct LegendItem {
+    /// Fill colour.
+    pub color: &'static str,
+    /// Range text.
+    pub label: String,
+}
+
+/// A choropleth map, ready for the template.
+#[derive(Debug, Serialize)]
+pub struct MapView {
+    /// Caption.
+    pub caption: String,
+    /// Zone level drawn.
+    pub level: &'static str,
+    /// Width of the drawing, px.
+    pub width: f64,
+    /// Height of the drawing, px.
+    pub height: f64,
+    /// One path per zone.
+    pub paths: Vec<MapPath>,
+    /// Classes, low to high, then "no data" when some zone has none.
+    pub legend: Vec<LegendItem>,
+    /// Outlines of the parent level drawn over the zones (county borders on the village map).
+    pub outlines: Vec<String>,
+}
+
+/// One horizontal bar.
+#[derive(Debug, Serialize)]
+pub struct Bar {
+    /// Label left of the bar.
+    pub label: String,
+    /// Value text right of the bar.
+    pub value: String,
+    /// Bar length, px.
+    pub width: f64,
+    /// Top of the row, px.
+    pub y: f64,
+    /// Fill colour.
+    pub color: &'static str,
+}
+
+/// A horizontal bar chart, ready for the template.
+#[derive(Debug, Serialize)]
+pub struct BarChart {
+    /// Caption.
+    pub caption: String,
+    /// Total height, px.
+    pub height: f64,
+    /// Width reserved for labels, px.
+    pub label_width: f64,
+    /// Bars, largest first.
+    pub bars: Vec<Bar>,
+}
+
+/// Renders the report as one HTML string.
+pub fn render_html(input: &ReportInput, lang: Lang) -> Result<String, ReportError> {
+    let mut env = Environment::new();
+    env.add_template("charts.html", CHARTS_TEMPLATE)?;
+    env.add_template("report.html", REPORT_TEMPLATE)?;
+    let t = labels(lang);
+    let view = build_view(input, lang);
+    let tmpl = env.get_template("report.html")?;
+    let html = tmpl.render(context! {
+        t => t,
+        lang => lang.tag(),
+        style => STYLE,
+        v => view,
+    })?;
+    Ok(html)
+}
+
+/// Renders the report and writes it to `path`.
+pub fn write_html(path: &Path, input: &ReportInput, lang: Lang) -> Result<(), ReportError> {
+    let html = render_html(input, lang)?;
+    std::fs::write(path, html).map_err(|source| ReportError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+#[derive(Debug, Serialize)]
+struct Headline {
+    total_gep_yi: String,
+    area_km2: String,
+    counties: usize,
+    townships: usize,
+    villages: usize,
+    year: String,
+}
+
+#[derive(Debug, Serialize)]
+struct RankRow {
+    rank: usize,
+    id: String,
+    name: String,
+    gep_yi: String,
+    per_ha: String,
+    area_km2: String,
+    share: String,
+    share_pct: f64,
+    material_yi: String,
+    regulating_yi: String,
+    cultural_yi: String,
+}
+
+#[derive(Debug, Serialize)]
+struct CheckLevel {
+    level: String,
+    rows: usize,
+    max_abs_residual: String,
+    gaps: usize,
+    overlaps: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct CheckRow {
+    parent: String,
+    level: String,
+    kind: String,
+    class: String,
+    parent_area: String,
+    residual: String,
+    relative: String,
+}
+
+#[derive(Debug, Serialize)]
+struct KeyValue {
+    key: String,
+    value: String,
+}
+
+#[derive(Debug, Serialize)]
+struct InputRow {
+    role: String,
+    path: String,
+    sha256: String,
+    size: String,
+    crs: String,
+    resolution: String,
+}
+
+#[derive(Debug, Serialize)]
+struct View {
+    title: String,
+    headline: Headline,
+    ranking: Vec<RankRow>,
+    maps: Vec<MapView>,
+    charts: Vec<BarChart>,
+    check_levels: Vec<CheckLevel>,
+    worst_checks: Vec<CheckRow>,
+    run: Vec<KeyValue>,
+    inputs: Vec<InputRow>,
+    timings: Vec<KeyValue>,
+    warnings: Vec<String>,
+    config_text: String,
+}
+
+fn build_view(input: &ReportInput, lang: Lang) -> View {
+    let t = labels(lang);
+    let top = input.top_level().unwrap_or(Level::County);
+    let top_zones: Vec<&ReportZone> = input.level(top).collect();
+    let total_gep = sum(top_zones.iter().map(|z| z.gep_yuan));
+    let total_area: f64 = top_zones.iter().map(|z| z.area_ha).sum();
+    let headline = Headline {
+        total_gep_yi: total_gep
+            .map(|g| fmt_num(g / 1e8, 2))
+            .unwrap_or_else(|| "–".into()),
+        area_km2: fmt_num(total_area / 100.0, 1),
+        counties: input.level(Level::County).count(),
+        townships: input.level(Level::Township).count(),
+        villages: input.level(Level::Village).count(),
+        year: input.run.year.map(|y| y.to_string()).unwrap_or_default(),
+    };
+
+    let mut counties: Vec<&ReportZone> = input.level(Level::County).collect();
+    counties.sort_by(|a, b| {
+        let key = |z: &ReportZone| z.gep_yuan.filter(|g| g.is_finite());
+        match (key(a), key(b)) {
+            (Some(x), Some(y)) => y.total_cmp(&x),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        }
+        .then_with(|| a.id.cmp(&b.id))
+    });
+    let county_total = sum(counties.iter().map(|z| z.gep_yuan)).unwrap_or(0.0);
+    let yi = |v: Option<f64>| v.map(|v| fmt_num(v / 1e8, 2)).unwrap_or_else(|| "–".into());
+    let ranking = counties
+        .iter()
+        .enumerate()
+        .map(|(i, z)| {
+            let share = match z.gep_yuan {
+                Some(g) if county_total > 0.0 => g / county_total * 100.0,
+                _ => 0.0,
+            };
+            RankRow {
+                rank: i + 1,
+                id: z.id.clone(),
+                name: z.name.clone(),
+                gep_yi: yi(z.gep_yuan),
+                per_ha: z
+                    .gep_per_ha()
+                    .map(|v| fmt_num(v, 0))
+                    .unwrap_or_else(|| "–".into()),
+                area_km2: fmt_num(z.area_ha / 100.0, 1),
+                share: format!("{share:.1}%"),
+                share_pct: (share * 10.0).round() / 10.0,
+                material_yi: yi(z.material_yuan),
+                regulating_yi: yi(z.regulating_yuan),
+                cultural_yi: yi(z.cultural_yuan),
+            }
+        })
+        .collect();
+
+    // One frame for all maps, so that the county and village maps line up.
+    let frame = Frame::of(input.zones.iter().map(|z| &z.geometry));
+    let mut maps = Vec::new();
+    for (level, key) in [
+        (Level::County, "map_county"),
+        (Level::Township, "map_township"),
+        (Level::Village, "map_village"),
+    ] {
+        let zones: Vec<&ReportZone> = input.level(level).collect();
+        if zones.is_empty() {
+            continue;
+        }
+        if let Some(frame) = &frame {
+            let mut m = map_view(&zones, frame, level, t[key].to_string(), lang);
+            if level != top {
+                m.outlines = input
+                    .level(top)
+                    .map(|z| path_data(&z.geometry, frame))
+                    .collect();
+            }
+            maps.push(m);
+        }
+    }
+
+    let charts = vec![
+        service_chart(input, top, lang),
+        category_chart(&top_zones, lang),
+    ];
+    let (check_levels, worst_checks) = checks_view(input, lang);
+    let run = &input.run;
+    let id_hash = |h: &Option<crate::model::IdHash>| {
+        h.as_ref()
+            .map(|h| format!("{} (SHA-256 {})", h.id, h.sha256))
+            .unwrap_or_else(|| "–".into())
+    };
+    let kv = |k: &str, v: String| KeyValue {
+        key: t[k].to_string(),
+        value: v,
+    };
+    let run_rows = vec![
+        kv("engine_version", run.engine_version.clone()),
+        kv(
+            "commit",
+            run.commit.clone().unwrap_or_else(|| t["unknown"].into()),
+        ),
+        kv("command", run.command.join(" ")),
+        kv("year", headline.year.clone()),
+        kv("area_basis", run.area_basis.clone()),
+        kv("coefficient_set", id_hash(&run.coefficient_set)),
+        kv("crosswalk", id_hash(&run.crosswalk)),
+    ];
+    let inputs = run
+        .inputs
+        .iter()
+        .map(|i| InputRow {
+            role: i.role.clone(),
+            path: i.path.clone(),
+            sha256: i.sha256.clone(),
+            size: fmt_num(i.size_bytes as f64, 0),
+            crs: i.crs.clone().unwrap_or_default(),
+            resolution: i
+                .resolution
+                .map(|[x, y]| format!("{x} × {y}"))
+                .unwrap_or_default(),
+        })
+        .collect();
+    let timings = run
+        .timings
+        .iter()
+        .map(|x| KeyValue {
+            key: x.step.clone(),
+            value: format!("{:.2}", x.seconds),
+        })
+        .collect();
+    View {
+        title: if input.title.is_empty() {
+            t["title"].to_string()
+        } else {
+            input.title.clone()
+        },
+        headline,
+        ranking,
+        maps,
+        charts,
+        check_levels,
+        worst_checks,
+        run: run_rows,
+        inputs,
+        timings,
+        warnings: run.warnings.clone(),
+        config_text: run.config_text.clone(),
+    }
+}
+
+fn sum(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
+    values.fold(None, |acc, v| match v {
+        Some(v) => Some(acc.unwrap_or(0.0) + v),
+        None => acc,
+    })
+}
+
+/// `v` with `decimals` decimals and thousands separators: `1234567.891, 2` → `1,234,567.89`.
+fn fmt_num(v: f64, decimals: usize) -> String {
+    if !v.is_finite() {
+        return "–".into();
+    }
+    let s = format!("{:.*}", decimals, v.abs());
+    let (int, frac) = s.split_once('.').map_or((s.as_str(), ""), |(a, b)| (a, b));
+    let mut out = String::with_capacity(s.len() + int.len() / 3 + 1);
+    if v < 0.0 && s.bytes().any(|b| b.is_ascii_digit() && b != b'0') {
+        out.push('-');
+    }
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if !frac.is_empty() {
+        out.push('.');
+        out.push_str(frac);
+    }
+    out
+}
+
+/// Residual areas range from 1e-9 m² (rounding) to hectares (a real gap): scientific below 0.001.
+fn fmt_m2(v: f64) -> String {
+    if v != 0.0 && v.abs() < 1e-3 {
+        format!("{v:.3e}")
+    } else {
+        fmt_num(v, 3)
+    }
+}
+
+/// The drawing frame: bounding box of every geometry, equirectangular scaling for lon/lat.
+#[derive(Debug, Clone)]
+struct Frame {
+    min_x: f64,
+    max_y: f64,
+    /// x stretch: cos(mid-latitude) for lon/lat data, 1 for planar coordinates.
+    kx: f64,
+    scale: f64,
+    width: f64,
+    height: f64,
+}
+
+impl Frame {
+    const WIDTH: f64 = 900.0;
+    const MAX_HEIGHT: f64 = 900.0;
+
+    fn of<'a>(geoms: impl Iterator<Item = &'a MultiPolygon<f64>>) -> Option<Frame> {
+        let (mut x0, mut y0, mut x1, mut y1) = (
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        );
+        for g in geoms {
+            for p in &g.0 {
+                for c in &p.exterior().0 {
+                    if c.x.is_finite() && c.y.is_finite() {
+                        x0 = x0.min(c.x);
+                        x1 = x1.max(c.x);
+                        y0 = y0.min(c.y);
+                        y1 = y1.max(c.y);
+                    }
+                }
+            }
+        }
+        if x0 > x1 {
+            return None;
+        }
+        let geographic = x0 >= -180.0 && x1 <= 180.0 && y0 >= -90.0 && y1 <= 90.0;
+        let kx = if geographic {
+            ((y0 + y1) / 2.0).to_radians().cos()
+        } else {
+            1.0
+        };
+        let w = ((x1 - x0) * kx).max(f64::MIN_POSITIVE);
+        let h = (y1 - y0).max(f64::MIN_POSITIVE);
+        let inner = Self::WIDTH - 2.0 * MAP_PAD;
+        let scale = (inner / w).min((Self::MAX_HEIGHT - 2.0 * MAP_PAD) / h);
+        Some(Frame {
+            min_x: x0,
+            max_y: y1,
+            kx,
+            scale,
+            width: (w * scale + 2.0 * MAP_PAD).ceil(),
+            height: (h * scale + 2.0 * MAP_PAD).ceil(),
+        })
+    }
+
+    /// Position of a point in tenths of a pixel.
+    fn project(&self, x: f64, y: f64) -> (i64, i64) {
+        let px = MAP_PAD + (x - self.min_x) * self.kx * self.scale;
+        let py = MAP_PAD + (self.max_y - y) * self.scale;
+        ((px * 10.0).round() as i64, (py * 10.0).round() as i64)
+    }
+}
+
+fn push_decipx(out: &mut String, v: i64) {
+    if v < 0 {
+        out.push('-');
+    }
+    let a = v.unsigned_abs();
+    let _ = write!(out, "{}", a / 10);
+    if !a.is_multiple_of(10) {
+        let _ = write!(out, ".{}", a % 10);
+    }
+}
+
+/// Appends one ring as `M x,y l dx,dy … z`, dropping vertices closer than 0.5 px to the last
+/// kept one. Relative steps are differences of rounded positions, so no error accumulates.
+fn push_ring(out: &mut String, ring: &LineString<f64>, frame: &Frame) {
+    let pts: Vec<(i64, i64)> = ring
+        .0
+        .iter()
+        .filter(|c| c.x.is_finite() && c.y.is_finite())
+        .map(|c| frame.project(c.x, c.y))
+        .collect();
+    if pts.is_empty() {
+        return;
+    }
+    let far = |a: (i64, i64), b: (i64, i64)| {
+        let (dx, dy) = (a.0 - b.0, a.1 - b.1);
+        dx * dx + dy * dy >= MIN_STEP_DECIPX * MIN_STEP_DECIPX
+    };
+    let mut kept = vec![pts[0]];
+    for &p in &pts[1..] {
+        if far(p, *kept.last().unwrap_or(&p)) {
+            kept.push(p);
+        }
+    }
+    // The closing vertex repeats the first one; `z` closes the ring.
+    while kept.len() > 1 && !far(kept[kept.len() - 1], kept[0]) {
+        kept.pop();
+    }
+    if kept.len() < 3 {
+        // A ring smaller than a pixel: keep it as a dot-sized square so the zone is still
+        // drawn (and hoverable) rather than vanishing from the map.
+        if out.is_empty() {
+            kept = vec![
+                kept[0],
+                (kept[0].0 + 5, kept[0].1),
+                (kept[0].0 + 5, kept[0].1 + 5),
+            ];
+        } else {
+            return;
+        }
+    }
+    out.push('M');
+    push_decipx(out, kept[0].0);
+    out.push(',');
+    push_decipx(out, kept[0].1);
+    out.push('l');
+    for w in kept.windows(2) {
+        if !out.ends_with('l') {
+            out.push(' ');
+        }
+        push_decipx(out, w[1].0 - w[0].0);
+        out.push(',');
+        push_decipx(out, w[1].1 - w[0].1);
+    }
+    out.push('z');
+}
+
+fn path_data(g: &MultiPolygon<f64>, frame: &Frame) -> String {
+    let mut d = String::new();
+    for p in &g.0 {
+        push_ring(&mut d, p.exterior(), frame);
+        for hole in p.interiors() {
+            push_ring(&mut d, hole, frame);
+        }
+    }
+    d
+}
+
+/// Quantile class breaks of `values` (ascending): at most `k − 1` distinct upper bounds.
+fn quantile_breaks(values: &[f64], k: usize) -> Vec<f64> {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return Vec::new();
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    let mut breaks: Vec<f64> = (1..k).map(|i| v[(i * n / k).min(n - 1)]).collect();
+    breaks.dedup();
+    // A break equal to the minimum would make an empty first class.
+    breaks.retain(|b| *b > v[0]);
+    breaks
+}
+
+/// The class of `x` given ascending `breaks`: the number of breaks ≤ x.
+fn class_of(x: f64, breaks: &[f64]) -> usize {
+    breaks.iter().take_while(|b| **b <= x).count()
+}
+
+fn palette_color(class: usize, classes: usize) -> &'static str {
+    if classes <= 1 {
+        return PALETTE[PALETTE.len() / 2];
+    }
+    PALETTE[(class * (PALETTE.len() - 1) + (classes - 1) / 2) / (classes - 1)]
+}
+
+fn map_view(
+    zones: &[&ReportZone],
+    frame: &Frame,
+    level: Level,
+    caption: String,
+    lang: Lang,
+) -> MapView {
+    let t = labels(lang);
+    let values: Vec<f64> = zones.iter().filter_map(|z| z.gep_per_ha()).collect();
+    let breaks = quantile_breaks(&values, CLASSES);
+    let classes = breaks.len() + 1;
+    let mut any_missing = false;
+    let paths = zones
+        .iter()
+        .map(|z| {
+            let v = z.gep_per_ha().filter(|v| v.is_finite());
+            let fill = match v {
+                Some(v) => palette_color(class_of(v, &breaks), classes),
+                None => {
+                    any_missing = true;
+                    NO_DATA_FILL
+                }
+            };
+            let tip = match v {
+                Some(v) => format!(
+                    "{} ({}): {} {} · GEP {} {}",
+                    z.name,
+                    z.id,
+                    fmt_num(v, 0),
+                    t["legend_unit"],
+                    fmt_num(z.gep_yuan.unwrap_or(0.0) / 1e8, 4),
+                    t["yi_yuan"]
+                ),
+                None => format!("{} ({}): {}", z.name, z.id, t["no_data"]),
+            };
+            MapPath {
+                id: z.id.clone(),
+                d: path_data(&z.geometry, frame),
+                fill,
+                tip,
+            }
+        })
+        .collect();
+    let mut legend = Vec::new();
+    if !values.is_empty() {
+        let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let mut bounds = vec![min];
+        bounds.extend(&breaks);
+        bounds.push(max);
+        for c in 0..classes {
+            legend.push(LegendItem {
+                color: palette_color(c, classes),
+                label: format!("{} – {}", fmt_num(bounds[c], 0), fmt_num(bounds[c + 1], 0)),
+            });
+        }
+    }
+    if any_missing {
+        legend.push(LegendItem {
+            color: NO_DATA_FILL,
+            label: t["no_data"].to_string(),
+        });
+    }
+    MapView {
+        caption,
+        level: level.as_str(),
+        width: frame.width,
+        height: frame.height,
+        paths,
+        legend,
+        outlines: Vec::new(),
+    }
+}
+
+fn category_color(c: Category) -> &'static str {
+    match c {
+        Category::Material => "#d8a03d",
+        Category::Regulating => "#3a8fb7",
+        Category::Cultural => "#a45ea8",
+        _ => "#8c8c8c",
+    }
+}
+
+const BAR_ROW: f64 = 24.0;
+const BAR_SPACE: f64 = 560.0;
+
+fn bar_chart(caption: String, mut items: Vec<(String, f64, &'static str)>, lang: Lang) -> BarChart {
+    let t = labels(lang);
+    items.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let max = items.iter().map(|i| i.1.abs()).fold(0.0, f64::max);
+    let longest = items.iter().map(|i| text_width(&i.0)).fold(0.0, f64::max);
+    let label_width = (longest + 12.0).clamp(60.0, 260.0);
+    let bars = items
+        .into_iter()
+        .enumerate()
+        .map(|(i, (label, v, color))| Bar {
+            label,
+            value: format!("{} {}", fmt_num(v / 1e8, 2), t["yi_yuan"]),
+            width: if max > 0.0 {
+                (v.max(0.0) / max * BAR_SPACE * 10.0).round() / 10.0
+            } else {
+                0.0
+            },
+            y: 4.0 + i as f64 * BAR_ROW,
+            color,
+        })
+        .collect::<Vec<_>>();
+    BarChart {
+        caption,
+        height: 8.0 + bars.len() as f64 * BAR_ROW,
+        label_width,
+        bars,
+    }
+}
+
+/// Rough width of `s` at 13 px: CJK glyphs are square, Latin ones about half as wide.
+fn text_width(s: &str) -> f64 {
+    s.chars()
+        .map(|c| if c.is_ascii() { 7.0 } else { 13.0 })
+        .sum()
+}
+
+/// Σ value by service over the zones of the top level (summing every level would count each
+/// hectare two or three times).
+fn service_chart(input: &ReportInput, top: Level, lang: Lang) -> BarChart {
+    let t = labels(lang);
+    let top_ids: std::collections::HashSet<&str> =
+        input.level(top).map(|z| z.id.as_str()).collect();
+    let mut by: HashMap<&str, (String, f64, &'static str)> = HashMap::new();
+    for s in &input.services {
+        let Some(v) = s.value_yuan else { continue };
+        if !top_ids.contains(s.zone_id.as_str()) {
+            continue;
+        }
+        let name = match lang {
+            Lang::Zh if !s.service_zh.is_empty() => s.service_zh.clone(),
+            Lang::En if !s.service_en.is_empty() => s.service_en.clone(),
+            _ => s.service.clone(),
+        };
+        by.entry(&s.service)
+            .or_insert((name, 0.0, category_color(s.category)))
+            .1 += v;
+    }
+    bar_chart(
+        t["by_service"].to_string(),
+        by.into_values().collect(),
+        lang,
+    )
+}
+
+fn category_chart(top: &[&ReportZone], lang: Lang) -> BarChart {
+    let t = labels(lang);
+    let mut out = Vec::new();
+    for (cat, key, get) in [
+        (
+            Category::Material,
+            "material",
+            (|z: &ReportZone| z.material_yuan) as fn(&ReportZone) -> Option<f64>,
+        ),
+        (Category::Regulating, "regulating", |z: &ReportZone| {
+            z.regulating_yuan
+        }),
+        (Category::Cultural, "cultural", |z: &ReportZone| {
+            z.cultural_yuan
+        }),
+    ] {
+        if let Some(v) = sum(top.iter().map(|z| get(z))) {
+            out.push((t[key].to_string(), v, category_color(cat)));
+        }
+    }
+    bar_chart(t["by_category"].to_string(), out, lang)
+}
+
+fn checks_view(input: &ReportInput, lang: Lang) -> (Vec<CheckLevel>, Vec<CheckRow>) {
+    let t = labels(lang);
+    let names: HashMap<&str, &str> = input
+        .zones
+        .iter()
+        .map(|z| (z.id.as_str(), z.name.as_str()))
+        .collect();
+    let mut levels = Vec::new();
+    for level in Level::ALL {
+        let rows: Vec<_> = input.checks.iter().filter(|c| c.level == level).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let max = rows.iter().map(|c| c.residual_m2.abs()).fold(0.0, f64::max);
+        levels.push(CheckLevel {
+            level: t[level.as_str()].to_string(),
+            rows: rows.len(),
+            max_abs_residual: fmt_m2(max),
+            gaps: rows.iter().filter(|c| c.kind == "gap").count(),
+            overlaps: rows.iter().filter(|c| c.kind == "overlap").count(),
+        });
+    }
+    let mut worst: Vec<_> = input.checks.iter().collect();
+    worst.sort_by(|a, b| b.residual_m2.abs().total_cmp(&a.residual_m2.abs()));
+    let worst = worst
+        .into_iter()
+        .take(15)
+        .map(|c| CheckRow {
+            parent: match names.get(c.parent_id.as_str()) {
+                Some(n) => format!("{n} ({})", c.parent_id),
+                None => c.parent_id.clone(),
+            },
+            level: t[c.level.as_str()].to_string(),
+            kind: c.kind.clone(),
+            class: c
+                .class
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| t["all_classes"].into()),
+            parent_area: fmt_num(c.parent_area_m2, 1),
+            residual: fmt_m2(c.residual_m2),
+            relative: if c.parent_area_m2 != 0.0 {
+                format!("{:.2e}", c.residual_m2 / c.parent_area_m2)
+            } else {
+                "–".into()
+            },
+        })
+        .collect();
+    (levels, worst)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo_types::polygon;
+
+    #[test]
+    fn number_formatting() {
+        assert_eq!(fmt_num(1234567.891, 2), "1,234,567.89");
+        assert_eq!(fmt_num(-1234.0, 0), "-1,234");
+        assert_eq!(fmt_num(-0.001, 2), "0.00");
+        assert_eq!(fmt_num(999.0, 0), "999");
+        assert_eq!(fmt_m2(1.5e-9), "1.500e-9");
+    }
+
+    #[test]
+    fn quantiles_and_classes() {
+        let v: Vec<f64> = (1..=10).map(f64::from).collect();
+        let b = quantile_breaks(&v, 5);
+        assert_eq!(b, vec![3.0, 5.0, 7.0, 9.0]);
+        assert_eq!(class_of(1.0, &b), 0);
+        assert_eq!(class_of(10.0, &b), 4);
+        assert_eq!(quantile_breaks(&[2.0, 2.0, 2.0], 5), Vec::<f64>::new());
+        assert_eq!(palette_color(0, 5), PALETTE[0]);
+        assert_eq!(palette_color(4, 5), PALETTE[4]);
+        assert_eq!(palette_color(1, 2), PALETTE[4]);
+    }
+
+    #[test]
+    fn paths_are_rounded_and_simplified() {
+        let g = MultiPolygon(vec![polygon![
+            (x: 0.0, y: 0.0), (x: 10.0, y: 0.0), (x: 10.0, y: 0.0001), (x: 10.0, y: 10.0), (x: 0.0, y: 10.0), (x: 0.0, y: 0.0)
+        ]]);
+        let frame = Frame {
+            min_x: 0.0,
+            max_y: 10.0,
+            kx: 1.0,
+            scale: 1.0,
+            width: 26.0,
+            height: 26.0,
+        };
+        assert_eq!(path_data(&g, &frame), "M8,18l10,0 0,-10 -10,0z");
+    }
+}

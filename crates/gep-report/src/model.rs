@@ -1,0 +1,171 @@
+//! The inputs of the report writers: plain data the caller fills from its accounts, so that
+//! `gep-report` depends on nothing but `gep-core`'s vocabulary (levels, categories).
+
+use geo_types::MultiPolygon;
+use gep_core::{Category, Level};
+use serde::{Deserialize, Serialize};
+
+/// One zone with its totals, as drawn on the maps and listed in the tables.
+#[derive(Debug, Clone)]
+pub struct ReportZone {
+    /// Administrative code or other id, as text (leading zeros kept).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Level in the hierarchy.
+    pub level: Level,
+    /// Parent zone id, `None` for the top level.
+    pub parent: Option<String>,
+    /// Boundary, in lon/lat (degrees) or any planar CRS; only used for drawing.
+    pub geometry: MultiPolygon<f64>,
+    /// Area of the zone, ha.
+    pub area_ha: f64,
+    /// Gross ecosystem product, 元/a; `None` when it could not be computed.
+    pub gep_yuan: Option<f64>,
+    /// Material products (物质产品), 元/a.
+    pub material_yuan: Option<f64>,
+    /// Regulating services (调节服务), 元/a.
+    pub regulating_yuan: Option<f64>,
+    /// Cultural services (文化服务), 元/a.
+    pub cultural_yuan: Option<f64>,
+}
+
+impl ReportZone {
+    /// GEP per hectare.
+    ///
+    /// # Units
+    /// 元/ha/a; `None` when GEP is unknown or the area is not positive.
+    pub fn gep_per_ha(&self) -> Option<f64> {
+        match self.gep_yuan {
+            Some(g) if self.area_ha > 0.0 => Some(g / self.area_ha),
+            _ => None,
+        }
+    }
+}
+
+/// One zone × service total (summed over ecosystem types).
+#[derive(Debug, Clone)]
+pub struct ServiceTotal {
+    /// The zone (text id).
+    pub zone_id: String,
+    /// Service code, e.g. `water_conservation`.
+    pub service: String,
+    /// Chinese name of the service.
+    pub service_zh: String,
+    /// English name of the service.
+    pub service_en: String,
+    /// Category of the service.
+    pub category: Category,
+    /// Value, 元/a; `None` for stocks or services without a price.
+    pub value_yuan: Option<f64>,
+    /// Physical quantity, in `quantity_unit`; `None` for per-area (equivalent-factor) sets.
+    pub quantity: Option<f64>,
+    /// Unit of `quantity` (e.g. `m3`, `t C`), empty when there is none.
+    pub quantity_unit: String,
+}
+
+/// One row of the conservation checks (parent vs Σ children).
+#[derive(Debug, Clone)]
+pub struct CheckSummary {
+    /// The parent zone.
+    pub parent_id: String,
+    /// The children's level.
+    pub level: Level,
+    /// `sum`, `gap`, `overlap` or `spill`.
+    pub kind: String,
+    /// Land-cover class, `None` for rows over all classes.
+    pub class: Option<i32>,
+    /// parent − Σ children, m².
+    pub residual_m2: f64,
+    /// The parent's area (of the class), m².
+    pub parent_area_m2: f64,
+}
+
+/// An identified and hashed table (coefficient set, crosswalk).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdHash {
+    /// Id as declared in the file (e.g. `xie2015-example`).
+    pub id: String,
+    /// SHA-256 of the file's bytes, lowercase hex.
+    pub sha256: String,
+}
+
+/// One input file of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InputFile {
+    /// What the file is (`landcover`, `zones:village`, `coefficients`…).
+    pub role: String,
+    /// Path as given in the config (relative to the config file) or absolute.
+    pub path: String,
+    /// SHA-256 of the file's bytes, lowercase hex.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size_bytes: u64,
+    /// CRS (e.g. `EPSG:4549`), when the file has one.
+    pub crs: Option<String>,
+    /// Cell size (x, y) in CRS units, for rasters.
+    pub resolution: Option<[f64; 2]>,
+}
+
+/// How long one step took.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Timing {
+    /// Step name (`read`, `tally`, `valuation`, `write`…).
+    pub step: String,
+    /// Wall-clock duration, seconds.
+    pub seconds: f64,
+}
+
+/// Everything about how a run was made, shown in the report and written to the manifest.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    /// `gep` version (`CARGO_PKG_VERSION` of the binary).
+    pub engine_version: String,
+    /// Git commit of the engine, when known at build time.
+    pub commit: Option<String>,
+    /// The command line, one argument per element.
+    pub command: Vec<String>,
+    /// The config file's text, verbatim.
+    pub config_text: String,
+    /// The coefficient set used.
+    pub coefficient_set: Option<IdHash>,
+    /// The land-cover crosswalk used.
+    pub crosswalk: Option<IdHash>,
+    /// Every input file.
+    pub inputs: Vec<InputFile>,
+    /// Timings of the run's steps.
+    pub timings: Vec<Timing>,
+    /// Warnings raised during the run.
+    pub warnings: Vec<String>,
+    /// `planar` or `ellipsoidal`: how cell areas were computed.
+    pub area_basis: String,
+    /// The accounting year.
+    pub year: Option<i32>,
+}
+
+/// Everything the XLSX workbook and the HTML report show.
+#[derive(Debug, Clone, Default)]
+pub struct ReportInput {
+    /// Title of the report (e.g. the region's name); a default is used when empty.
+    pub title: String,
+    /// All zones of all levels.
+    pub zones: Vec<ReportZone>,
+    /// Zone × service totals.
+    pub services: Vec<ServiceTotal>,
+    /// Conservation checks.
+    pub checks: Vec<CheckSummary>,
+    /// How the run was made.
+    pub run: RunInfo,
+}
+
+impl ReportInput {
+    /// The zones of one level, in input order.
+    pub fn level(&self, level: Level) -> impl Iterator<Item = &ReportZone> {
+        self.zones.iter().filter(move |z| z.level == level)
+    }
+
+    /// The highest level present (county when counties are loaded).
+    pub fn top_level(&self) -> Option<Level> {
+        self.zones.iter().map(|z| z.level).min_by_key(|l| l.rank())
+    }
+}

@@ -17,6 +17,21 @@ pub enum ZonalError {
         /// Y coordinate of the vertex.
         y: f64,
     },
+    /// A zone spans vastly more cells than the grid: almost surely not in the grid's CRS
+    /// (e.g. metres tallied on a degree grid). Refused rather than walking billions of rows.
+    #[error("zone {zone:?} spans {rows} x {cols} cells of a {grid_rows} x {grid_cols} grid; is it in the grid's CRS? Reproject the boundary to the raster's CRS first")]
+    ZoneTooLarge {
+        /// The zone.
+        zone: String,
+        /// Rows the zone's box spans.
+        rows: i64,
+        /// Columns the zone's box spans.
+        cols: i64,
+        /// Rows of the grid.
+        grid_rows: usize,
+        /// Columns of the grid.
+        grid_cols: usize,
+    },
     /// Reading the raster failed.
     #[error("reading raster window rows {}..{}, cols {}..{}: {source}", window.row_off, window.row_end(), window.col_off, window.col_end())]
     Raster {

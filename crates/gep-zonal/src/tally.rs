@@ -188,6 +188,24 @@ impl Engine {
             .map(|z| PreparedPolygon::new(&z.geometry, grid).map_err(|e| e.with_zone(&z.id)))
             .collect::<Result<Vec<_>, _>>()?;
         let ranges: Vec<_> = prepared.iter().map(|p| p.cell_range()).collect();
+        // The outside area walks every row of a zone's box: bound it so a zone in the wrong
+        // CRS fails fast instead of exhausting memory. The limit is far above any real zone.
+        let max_rows = 64 * grid.rows as i64 + 1_000_000;
+        let max_cols = 64 * grid.cols as i64 + 1_000_000;
+        for (z, r) in zones.iter().zip(&ranges) {
+            if let Some(r) = r {
+                let (rows, cols) = (r.row_end - r.row_start, r.col_end - r.col_start);
+                if rows > max_rows || cols > max_cols {
+                    return Err(ZonalError::ZoneTooLarge {
+                        zone: z.id.clone(),
+                        rows,
+                        cols,
+                        grid_rows: grid.rows,
+                        grid_cols: grid.cols,
+                    });
+                }
+            }
+        }
         let boxes = ranges
             .iter()
             .enumerate()
@@ -311,6 +329,8 @@ impl Worker {
             // ExactArea::from_m2(f × a) does: cells agree with the documented contract.
             self.scaled.push(a * SCALE);
         }
+        // Projected grids: one cell area for all rows, so counts are flushed once per zone.
+        let full_constant = self.full.iter().all(|f| *f == self.full[0]);
         let mut out = Vec::new();
         for &z in &self.hits {
             let Some(zr) = engine.ranges[z] else {
@@ -335,17 +355,28 @@ impl Worker {
                 let start = br * w.cols + (sub.col_off - w.col_off);
                 let cells = &block.cells[start..start + sub.cols];
                 let fracs = &self.cov.fractions[ri * sub.cols..(ri + 1) * sub.cols];
-                let (full, scaled) = (self.full[br], self.scaled[br]);
+                let scaled = self.scaled[br];
                 for (&f, &cell) in fracs.iter().zip(cells) {
                     if f == 0.0 {
                         continue;
                     }
-                    let units = if f == 1.0 { full } else { to_units(f * scaled) };
-                    if units == 0 {
-                        continue;
+                    if f == 1.0 {
+                        // Interior cells only count; the count is multiplied by the exact
+                        // cell area once per row (per zone and window on projected grids).
+                        self.acc.count(cell);
+                    } else {
+                        let units = to_units(f * scaled);
+                        if units != 0 {
+                            self.acc.add(cell, units);
+                        }
                     }
-                    self.acc.add(cell, units);
                 }
+                if !full_constant {
+                    self.acc.flush_counts(self.full[br]);
+                }
+            }
+            if full_constant {
+                self.acc.flush_counts(self.full[0]);
             }
             if let Some(t) = self.acc.drain() {
                 out.push((z, t));
@@ -368,61 +399,127 @@ fn to_units(x: f64) -> i128 {
 }
 
 /// Class accumulators for one zone in one window: dense for codes 0..=255 (CLCD,
-/// WorldCover and most land-cover legends), a short list for the rest. Avoids map
-/// lookups per cell.
+/// WorldCover and most land-cover legends) with slot 256 for nodata, a short list for other
+/// codes. Avoids map lookups per cell.
 struct ClassAcc {
+    /// Fixed-point units per slot.
     dense: Vec<i128>,
-    touched: Vec<u8>,
-    other: Vec<(ClassCode, i128)>,
-    nodata: i128,
+    /// Slots with a non-zero unit sum.
+    touched: Vec<u16>,
+    /// Whole (interior) cells per slot, not yet converted to units.
+    counts: Vec<u64>,
+    /// Slots with a non-zero count.
+    counted: Vec<u16>,
+    /// Codes outside 0..=255, with their units and whole-cell counts.
+    other: Vec<(ClassCode, i128, u64)>,
 }
+
+const NODATA_SLOT: usize = 256;
 
 impl ClassAcc {
     fn new() -> ClassAcc {
         ClassAcc {
-            dense: vec![0; 256],
+            dense: vec![0; 257],
             touched: Vec::new(),
+            counts: vec![0; 257],
+            counted: Vec::new(),
             other: Vec::new(),
-            nodata: 0,
         }
+    }
+
+    /// The dense slot of a cell, or `None` for codes kept in `other`.
+    #[inline]
+    fn slot(cell: Option<ClassCode>) -> Option<usize> {
+        match cell {
+            Some(c) if (0..256).contains(&c) => Some(c as usize),
+            Some(_) => None,
+            None => Some(NODATA_SLOT),
+        }
+    }
+
+    fn other_entry(&mut self, c: ClassCode) -> &mut (ClassCode, i128, u64) {
+        let i = match self.other.iter().position(|e| e.0 == c) {
+            Some(i) => i,
+            None => {
+                self.other.push((c, 0, 0));
+                self.other.len() - 1
+            }
+        };
+        &mut self.other[i]
     }
 
     /// Adds `units` (> 0) to `cell`'s class, or to nodata.
     #[inline]
     fn add(&mut self, cell: Option<ClassCode>, units: i128) {
-        match cell {
-            Some(c) if (0..256).contains(&c) => {
-                let slot = &mut self.dense[c as usize];
+        match Self::slot(cell) {
+            Some(s) => {
+                let slot = &mut self.dense[s];
                 if *slot == 0 {
-                    self.touched.push(c as u8);
+                    self.touched.push(s as u16);
                 }
                 *slot += units;
             }
-            Some(c) => match self.other.iter_mut().find(|(k, _)| *k == c) {
-                Some((_, a)) => *a += units,
-                None => self.other.push((c, units)),
-            },
-            None => self.nodata += units,
+            None => self.other_entry(cell.unwrap_or_default()).1 += units,
+        }
+    }
+
+    /// Counts one whole cell of `cell`'s class.
+    #[inline]
+    fn count(&mut self, cell: Option<ClassCode>) {
+        match Self::slot(cell) {
+            Some(s) => {
+                let n = &mut self.counts[s];
+                if *n == 0 {
+                    self.counted.push(s as u16);
+                }
+                *n += 1;
+            }
+            None => self.other_entry(cell.unwrap_or_default()).2 += 1,
+        }
+    }
+
+    /// Converts counted whole cells to units, `full` units each.
+    fn flush_counts(&mut self, full: i128) {
+        for s in self.counted.drain(..) {
+            let s = s as usize;
+            let n = std::mem::take(&mut self.counts[s]);
+            let slot = &mut self.dense[s];
+            if *slot == 0 {
+                self.touched.push(s as u16);
+            }
+            *slot += n as i128 * full;
+        }
+        for e in &mut self.other {
+            e.1 += std::mem::take(&mut e.2) as i128 * full;
         }
     }
 
     /// Moves the sums into a [`ZoneTally`] and resets; `None` when nothing was added.
-    /// Only positive sums are ever stored, so tallies of any split of the cells hold the
-    /// same classes.
+    /// Only positive sums are stored, so tallies of any split of the cells hold the same
+    /// classes. Counts must have been flushed.
     fn drain(&mut self) -> Option<ZoneTally> {
-        if self.touched.is_empty() && self.other.is_empty() && self.nodata == 0 {
+        debug_assert!(self.counted.is_empty());
+        if self.touched.is_empty() && self.other.is_empty() {
             return None;
         }
         let mut t = ZoneTally::default();
-        for c in self.touched.drain(..) {
-            let slot = &mut self.dense[c as usize];
-            t.add_class(c as ClassCode, ExactArea(*slot));
-            *slot = 0;
+        for s in self.touched.drain(..) {
+            let s = s as usize;
+            let units = ExactArea(std::mem::take(&mut self.dense[s]));
+            if units == ExactArea::ZERO {
+                continue;
+            }
+            if s == NODATA_SLOT {
+                t.nodata = units;
+            } else {
+                t.add_class(s as ClassCode, units);
+            }
         }
-        for (c, a) in self.other.drain(..) {
-            t.add_class(c, ExactArea(a));
+        for (c, a, _) in self.other.drain(..) {
+            if a != 0 {
+                t.add_class(c, ExactArea(a));
+            }
         }
-        t.nodata = ExactArea(std::mem::take(&mut self.nodata));
         Some(t)
     }
 }

@@ -193,3 +193,85 @@ fn geographic_grid_area() {
     assert!((polygon_area_m2(&half, &g) - expect).abs() < 1e-9 * expect);
     assert_eq!(&fr(&half, &g)[..4], &[0.5; 4]);
 }
+
+#[test]
+fn geographic_tally_conserves_area() {
+    use gep_core::{Level, MemRaster, NoProgress, Zone};
+    use gep_zonal::{tally, TallyOptions};
+    let g = Grid::new(
+        119.5,
+        30.5,
+        0.01,
+        0.01,
+        40,
+        50,
+        CrsInfo::geographic("EPSG:4490", Ellipsoid::WGS84),
+    )
+    .unwrap();
+    let src = MemRaster::from_fn(g.clone(), |r, c| {
+        if (r + c) % 5 == 0 {
+            None
+        } else {
+            Some(((r / 4) % 3) as i32)
+        }
+    });
+    // A triangle hanging over the north and east edges.
+    let p = mp(polygon![(x: 119.62, y: 30.13), (x: 120.07, y: 30.31), (x: 119.8, y: 30.58)]);
+    let z = Zone {
+        id: "t".into(),
+        name: String::new(),
+        level: Level::Village,
+        parent: None,
+        geometry: p.clone(),
+    };
+    let t = tally(
+        &src,
+        &[z],
+        &TallyOptions {
+            window_rows: 7,
+            window_cols: 9,
+            threads: 2,
+        },
+        &NoProgress,
+    )
+    .unwrap();
+    let a = polygon_area_m2(&p, &g);
+    let zt = &t.zones[0];
+    assert!(zt.outside.to_m2() > 0.0 && zt.nodata.to_m2() > 0.0);
+    assert!(
+        (zt.total().to_m2() - a).abs() <= 1e-9 * a,
+        "{} vs {a}",
+        zt.total().to_m2()
+    );
+    // Roughly the planar area at 30.3°N: a sanity check of the ellipsoidal basis (±1 %).
+    let deg2 = p.unsigned_area();
+    let approx = deg2 * 111_320.0 * 110_850.0 * 30.3f64.to_radians().cos();
+    assert!((a / approx - 1.0).abs() < 0.01, "{a} vs {approx}");
+}
+
+#[test]
+fn zone_in_the_wrong_crs_is_refused() {
+    use gep_core::{Level, MemRaster, NoProgress, Zone};
+    use gep_zonal::{tally, TallyOptions, ZonalError};
+    let g = Grid::new(
+        119.5,
+        30.5,
+        0.01,
+        0.01,
+        4,
+        5,
+        CrsInfo::geographic("EPSG:4490", Ellipsoid::WGS84),
+    )
+    .unwrap();
+    let src = MemRaster::from_fn(g, |_, _| Some(1));
+    let z = Zone {
+        id: "metres".into(),
+        name: String::new(),
+        level: Level::Village,
+        parent: None,
+        geometry: mp(rect(500_000.0, 3_300_000.0, 600_000.0, 3_400_000.0)),
+    };
+    let e = tally(&src, &[z], &TallyOptions::default(), &NoProgress).unwrap_err();
+    assert!(matches!(e, ZonalError::ZoneTooLarge { .. }), "{e}");
+    assert!(e.to_string().contains("metres"));
+}

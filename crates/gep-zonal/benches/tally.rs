@@ -34,7 +34,7 @@ fn raster() -> &'static MemRaster {
     R.get_or_init(|| {
         MemRaster::from_fn(grid(), |r, c| {
             let h = mix(((r / 8) as u64) << 32 | (c / 6) as u64);
-            if h % 50 == 0 {
+            if h.is_multiple_of(50) {
                 None
             } else {
                 Some((h % 9) as ClassCode + 1)

@@ -147,7 +147,8 @@ struct RankRow {
     per_ha: String,
     area_km2: String,
     share: String,
-    share_pct: f64,
+    /// Length of the share bar, px (the largest county gets 60 px).
+    share_px: f64,
     material_yi: String,
     regulating_yi: String,
     cultural_yi: String,
@@ -235,6 +236,10 @@ fn build_view(input: &ReportInput, lang: Lang) -> View {
     });
     let county_total = sum(counties.iter().map(|z| z.gep_yuan)).unwrap_or(0.0);
     let yi = |v: Option<f64>| v.map(|v| fmt_num(v / 1e8, 2)).unwrap_or_else(|| "–".into());
+    let max_gep = counties
+        .iter()
+        .filter_map(|z| z.gep_yuan)
+        .fold(0.0, f64::max);
     let ranking = counties
         .iter()
         .enumerate()
@@ -254,7 +259,10 @@ fn build_view(input: &ReportInput, lang: Lang) -> View {
                     .unwrap_or_else(|| "–".into()),
                 area_km2: fmt_num(z.area_ha / 100.0, 1),
                 share: format!("{share:.1}%"),
-                share_pct: (share * 10.0).round() / 10.0,
+                share_px: match z.gep_yuan {
+                    Some(g) if max_gep > 0.0 => (g.max(0.0) / max_gep * 600.0).round() / 10.0,
+                    _ => 0.0,
+                },
                 material_yi: yi(z.material_yuan),
                 regulating_yi: yi(z.regulating_yuan),
                 cultural_yi: yi(z.cultural_yuan),

@@ -75,7 +75,10 @@ fn example() -> ReportInput {
         ("330182100001", "新安江村", "330182", 2, 0, 0.7e10),
     ];
     for (id, name, parent, cx, row, gep) in villages {
-        let g = square(x0 + cx as f64 * s, y0 + row as f64 * s / 2.0, s / 2.0);
+        let (x, y) = (x0 + cx as f64 * s, y0 + row as f64 * s / 2.0);
+        let g = MultiPolygon(vec![polygon![
+            (x: x, y: y), (x: x + s, y: y), (x: x + s, y: y + s / 2.0), (x: x, y: y + s / 2.0), (x: x, y: y)
+        ]]);
         zones.push(zone(
             id,
             name,
@@ -366,4 +369,115 @@ fn manifest_round_trip_and_changed_inputs() {
         err.contains("manifest.json") && err.contains("line 1"),
         "{err}"
     );
+}
+
+/// Loads a fixture GeoJSON (lon/lat MultiPolygons) as report zones with a made-up GEP per ha.
+fn fixture_zones(
+    file: &str,
+    level: Level,
+    id_key: &str,
+    parent_key: Option<&str>,
+) -> Vec<ReportZone> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures")
+        .join(file);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let ring = |r: &serde_json::Value| {
+        geo_types::LineString::from(
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|c| (c[0].as_f64().unwrap(), c[1].as_f64().unwrap()))
+                .collect::<Vec<_>>(),
+        )
+    };
+    v["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let props = &f["properties"];
+            let id = props[id_key].as_str().unwrap().to_string();
+            let g = &f["geometry"];
+            let polys = match g["type"].as_str().unwrap() {
+                "Polygon" => vec![g["coordinates"].clone()],
+                _ => g["coordinates"].as_array().unwrap().clone(),
+            };
+            let geometry = MultiPolygon(
+                polys
+                    .iter()
+                    .map(|p| {
+                        let rings = p.as_array().unwrap();
+                        geo_types::Polygon::new(
+                            ring(&rings[0]),
+                            rings[1..].iter().map(ring).collect(),
+                        )
+                    })
+                    .collect(),
+            );
+            // Shoelace area in degrees², scaled at the zone's latitude: good enough for a test.
+            let (mut a, mut lat) = (0.0, 0.0);
+            for p in &geometry.0 {
+                let c = &p.exterior().0;
+                lat = c[0].y;
+                for w in c.windows(2) {
+                    a += w[0].x * w[1].y - w[1].x * w[0].y;
+                }
+            }
+            let area_ha = (a / 2.0).abs() * 111_320.0f64.powi(2) * lat.to_radians().cos() / 1e4;
+            let h = id
+                .bytes()
+                .fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+            let per_ha = 20_000.0 + (h % 1000) as f64 * 60.0;
+            zone(
+                &id,
+                props["name"].as_str().unwrap_or(""),
+                level,
+                parent_key.and_then(|k| props[k].as_str()),
+                geometry,
+                area_ha,
+                Some(per_ha * area_ha),
+            )
+        })
+        .collect()
+}
+
+/// The size budget of the report at full scale: 26 counties, 470 townships, 7,541 villages.
+#[test]
+fn full_size_report_stays_small() {
+    let mut zones = fixture_zones(
+        "zj26_counties_cgcs2000.geojson",
+        Level::County,
+        "adcode",
+        None,
+    );
+    zones.extend(fixture_zones(
+        "zj26_townships_generated.geojson",
+        Level::Township,
+        "zone_id",
+        Some("parent"),
+    ));
+    zones.extend(fixture_zones(
+        "zj26_villages_generated.geojson",
+        Level::Village,
+        "zone_id",
+        Some("parent"),
+    ));
+    assert_eq!(zones.len(), 26 + 470 + 7541);
+    let input = ReportInput { zones, ..example() };
+    let html = render_html(&input, Lang::Zh).unwrap();
+    let village_map = &html[html.find("level-village").unwrap()..];
+    let village_zones = &village_map[..village_map.find("</g>").unwrap()];
+    assert_eq!(count(village_zones, "<path "), 7541);
+    assert!(html.len() < 6_000_000, "report is {} bytes", html.len());
+    if let Ok(dir) = std::env::var("GEP_REPORT_SAMPLE_DIR") {
+        std::fs::write(std::path::Path::new(&dir).join("report-zj26.html"), &html).unwrap();
+        write_workbook(
+            &std::path::Path::new(&dir).join("report-zj26.xlsx"),
+            &input,
+            Lang::Zh,
+        )
+        .unwrap();
+    }
 }

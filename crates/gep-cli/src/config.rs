@@ -173,6 +173,7 @@ pub struct ValuationPlan {
 #[derive(Debug, Clone)]
 pub struct RunPlan {
     /// The config file, if any.
+    #[allow(dead_code)] // read by the manifest writer
     pub config_path: Option<PathBuf>,
     /// Accounting year.
     pub year: Option<i32>,

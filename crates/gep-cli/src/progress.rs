@@ -26,6 +26,7 @@ impl CliProgress {
     }
 
     /// Warnings reported so far.
+    #[allow(dead_code)] // read by the manifest writer
     pub fn warnings(&self) -> Vec<String> {
         self.warnings.lock().map(|w| w.clone()).unwrap_or_default()
     }

@@ -116,6 +116,8 @@ pub struct Prepared {
     pub zones: Vec<Zone>,
     /// Units of work.
     pub units: Vec<Unit>,
+    /// Counties that failed before any of their zones could be loaded.
+    pub lost_units: Vec<FailureRow>,
     /// Lines describing what was read, for the report.
     pub notes: Vec<String>,
     /// Coefficient set, crosswalk and parameters, when valuing.
@@ -187,6 +189,8 @@ pub fn prepare(plan: &RunPlan, progress: &CliProgress) -> Result<Prepared> {
         raster.grid().area_basis().as_str()
     )];
     let mut zones: Vec<Zone> = Vec::new();
+    // Features that cannot be used, as (level, id, parent, reason); they fail their county.
+    let mut rejected: Vec<(Level, String, Option<String>, String)> = Vec::new();
     for zp in &plan.zones {
         let spec = ZoneLayerSpec {
             path: zp.path.clone(),
@@ -203,7 +207,10 @@ pub fn prepare(plan: &RunPlan, progress: &CliProgress) -> Result<Prepared> {
             crs: zp.crs.clone(),
         };
         progress.status(&format!("reading {} ({})", zp.path.display(), zp.level));
-        let mut layer = gep_io::read_zones(&spec)?;
+        let (mut layer, bad) = gep_io::read_zones_lenient(&spec)?;
+        for r in bad {
+            rejected.push((zp.level, r.id, r.parent, r.error.to_string()));
+        }
         gep_io::reproject_zones(
             &mut layer.zones,
             &layer.crs,
@@ -221,10 +228,89 @@ pub fn prepare(plan: &RunPlan, progress: &CliProgress) -> Result<Prepared> {
         ));
         zones.extend(layer.zones);
     }
-    gep_core::resolve_parents(&mut zones)?;
+    let top = plan
+        .zones
+        .iter()
+        .map(|z| z.level)
+        .min()
+        .unwrap_or(Level::County);
+
+    // Failures keyed by the id of the top-level zone (county) they belong to.
+    let mut unit_failures: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let top_ids: Vec<String> = zones
+        .iter()
+        .filter(|z| z.level == top)
+        .map(|z| z.id.clone())
+        .chain(rejected.iter().filter(|r| r.0 == top).map(|r| r.1.clone()))
+        .collect();
+    let unit_of = |id: &str, parent: Option<&str>| -> Option<String> {
+        top_ids
+            .iter()
+            .filter(|t| {
+                id.starts_with(t.as_str()) || parent.is_some_and(|p| p.starts_with(t.as_str()))
+            })
+            .max_by_key(|t| t.len())
+            .cloned()
+    };
+    for (level, id, parent, reason) in &rejected {
+        match unit_of(id, parent.as_deref()) {
+            Some(u) => unit_failures
+                .entry(u)
+                .or_default()
+                .push(format!("{level} {id}: {reason}")),
+            None => bail!("{reason}"),
+        }
+    }
+    // Zones of a failed unit are dropped before the hierarchy is resolved (their parent may be
+    // the rejected feature).
+    let failed_now: Vec<String> = unit_failures.keys().cloned().collect();
+    let in_failed = |z: &Zone| {
+        failed_now.iter().any(|u| {
+            z.id.starts_with(u.as_str())
+                || z.parent
+                    .as_deref()
+                    .is_some_and(|p| p.starts_with(u.as_str()))
+        })
+    };
+    zones.retain(|z| !in_failed(z));
+    // Orphans fail their county when the county can be told from the code prefix.
+    let given_parents: HashMap<String, Option<String>> = zones
+        .iter()
+        .map(|z| (z.id.clone(), z.parent.clone()))
+        .collect();
+    loop {
+        match gep_core::resolve_parents(&mut zones) {
+            Ok(()) => break,
+            Err(gep_core::CoreError::OrphanZone {
+                id,
+                level,
+                parent,
+                expected,
+            }) => {
+                let err = gep_core::CoreError::OrphanZone {
+                    id: id.clone(),
+                    level,
+                    parent: parent.clone(),
+                    expected,
+                };
+                let Some(u) = unit_of(&id, parent.as_deref()).filter(|u| *u != id) else {
+                    return Err(err.into());
+                };
+                unit_failures
+                    .entry(u.clone())
+                    .or_default()
+                    .push(err.to_string());
+                zones.retain(|z| z.level == top || !z.id.starts_with(u.as_str()));
+                // Start the next pass from the parents the files gave.
+                for z in zones.iter_mut() {
+                    z.parent = given_parents.get(&z.id).cloned().flatten();
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 
     // Units: zones of the top loaded level with their descendants.
-    let top = zones.iter().map(|z| z.level).min().unwrap_or(Level::County);
     let index: HashMap<&str, usize> = zones
         .iter()
         .enumerate()
@@ -242,31 +328,49 @@ pub fn prepare(plan: &RunPlan, progress: &CliProgress) -> Result<Prepared> {
     }
     if let Some(filter) = &plan.counties {
         for id in filter {
-            if !zones.iter().any(|z| z.level == top && &z.id == id) {
+            if !top_ids.contains(id) {
                 bail!("--counties / [run] counties: {id:?} is not a loaded {top} id; check the id field of the {top} layer");
             }
         }
     }
+    let wanted = |id: &str| {
+        plan.counties
+            .as_ref()
+            .is_none_or(|f| f.iter().any(|c| c == id))
+    };
     let grid = raster.grid().clone();
     let mut units = Vec::new();
     for (root, mut members) in by_root {
-        if let Some(filter) = &plan.counties {
-            if !filter.contains(&zones[root].id) {
-                continue;
-            }
+        if !wanted(&zones[root].id) {
+            continue;
         }
         members.sort_by_key(|&i| (zones[i].level, i));
-        let failure = preflight_unit(&zones, root, &grid);
+        let mut failure = preflight_unit(&zones, root, &grid);
+        if let Some(f) = unit_failures.remove(&zones[root].id) {
+            failure = Some(f.join("; "));
+        }
         units.push(Unit {
             root,
             members,
             failure,
         });
     }
+    // Failed counties whose own feature was rejected have no zone left: report them too.
+    let mut lost_units = Vec::new();
+    for (id, reasons) in unit_failures {
+        if wanted(&id) {
+            lost_units.push(FailureRow {
+                unit_id: id,
+                name: String::new(),
+                reason: reasons.join("; "),
+            });
+        }
+    }
     Ok(Prepared {
         raster,
         zones,
         units,
+        lost_units,
         notes,
         valuation,
     })
@@ -319,7 +423,7 @@ pub fn validate(flags: &RunFlags, quiet: bool) -> Result<u8> {
     for n in &prep.notes {
         println!("{n}");
     }
-    let failed = prep.units.iter().filter(|u| u.failure.is_some()).count();
+    let failed = prep.units.iter().filter(|u| u.failure.is_some()).count() + prep.lost_units.len();
     println!(
         "{} units ({} zones): {} ready, {} failing",
         prep.units.len(),
@@ -328,6 +432,9 @@ pub fn validate(flags: &RunFlags, quiet: bool) -> Result<u8> {
         failed
     );
     print_failures(&prep);
+    for f in &prep.lost_units {
+        eprintln!("error: {}: {}", f.unit_id, f.reason);
+    }
     Ok(if failed > 0 { 1 } else { 0 })
 }
 
@@ -336,7 +443,7 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
     let started = Instant::now();
     let plan = plan_from(flags)?;
     let progress = CliProgress::new(quiet);
-    let prep = prepare(&plan, &progress)?;
+    let mut prep = prepare(&plan, &progress)?;
     for n in &prep.notes {
         progress.status(n);
     }
@@ -361,6 +468,38 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
         &progress,
     )?;
     progress.finish();
+
+    // Pre-flight that needs the tally: every class found in a county must be mapped by the
+    // crosswalk; a county with unmapped classes fails (listing codes, areas and the fix).
+    let pos: HashMap<usize, usize> = run_idx.iter().enumerate().map(|(k, &i)| (i, k)).collect();
+    if let Some(cw) = prep.valuation.as_ref().and_then(|v| v.crosswalk.as_ref()) {
+        for u in prep.units.iter_mut().filter(|u| u.failure.is_none()) {
+            let unmapped = gep_core::account::check_mapping(&table.zones[pos[&u.root]].classes, cw);
+            if !unmapped.is_empty() {
+                let list: Vec<String> = unmapped
+                    .iter()
+                    .map(|c| format!("class {} ({:.1} m²)", c.class, c.area_m2))
+                    .collect();
+                u.failure = Some(format!(
+                    "land-cover classes not in crosswalk {}: {}; {}",
+                    cw.id,
+                    list.join(", "),
+                    unmapped[0].fix
+                ));
+            }
+        }
+    }
+    // Keep only the zones of counties that are still fine.
+    let keep: Vec<usize> = prep
+        .units
+        .iter()
+        .filter(|u| u.failure.is_none())
+        .flat_map(|u| u.members.iter().map(|i| pos[i]))
+        .collect();
+    let run_zones: Vec<Zone> = keep.iter().map(|&k| run_zones[k].clone()).collect();
+    let table = ExtentTable {
+        zones: keep.iter().map(|&k| table.zones[k].clone()).collect(),
+    };
 
     let check_opts = gep_zonal::CheckOptions {
         geometry: plan.geometry_checks,
@@ -399,10 +538,20 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
                 reason: f.clone(),
             })
         })
+        .chain(prep.lost_units.iter().cloned())
         .collect();
-    write_csv(&staged.file("failures.csv"), failures.iter())?;
+    if failures.is_empty() {
+        // serde writes no header for zero rows; an empty table still has its columns.
+        std::fs::write(staged.file("failures.csv"), "\u{feff}unit_id,name,reason\n")
+            .context("writing failures.csv")?;
+    } else {
+        write_csv(&staged.file("failures.csv"), failures.iter())?;
+    }
     let target = staged.commit()?;
     print_failures(&prep);
+    for f in &prep.lost_units {
+        eprintln!("error: {}: {}", f.unit_id, f.reason);
+    }
     summary(&target, &prep, &run_zones, &table, started);
     Ok(if failures.is_empty() { 0 } else { 1 })
 }
@@ -461,7 +610,7 @@ fn summary(target: &Path, prep: &Prepared, zones: &[Zone], table: &ExtentTable, 
     println!(
         "{} units computed, {} failed; {} zones ({} counties, {} villages); {:.1} km² of land cover accounted in {:.1} s",
         prep.units.iter().filter(|u| u.failure.is_none()).count(),
-        prep.units.iter().filter(|u| u.failure.is_some()).count(),
+        prep.units.iter().filter(|u| u.failure.is_some()).count() + prep.lost_units.len(),
         zones.len(),
         counties,
         villages,

@@ -147,6 +147,36 @@ fn field_text(v: Option<FieldValue>) -> Option<String> {
 /// (listing what exists), empty layer, missing CRS with none given, empty id, duplicate id,
 /// non-polygon geometry, and null, empty, zero-area or OGC-invalid geometry.
 pub fn read_zones(spec: &ZoneLayerSpec) -> Result<ZoneLayer, IoError> {
+    read_layer(spec, false).map(|(layer, _)| layer)
+}
+
+/// A feature left out by [`read_zones_lenient`], with the reason.
+#[derive(Debug)]
+pub struct RejectedFeature {
+    /// Feature id.
+    pub fid: u64,
+    /// The zone id read from the feature.
+    pub id: String,
+    /// The parent id read from the parent field, if any.
+    pub parent: Option<String>,
+    /// Why it was rejected (names file, FID, id and the fix).
+    pub error: IoError,
+}
+
+/// Like [`read_zones`], but features with a bad geometry (null, empty, not a polygon,
+/// zero-area, OGC-invalid) are returned aside instead of failing the whole layer, so that a
+/// batch run can fail only the county they belong to. Layer-level problems (missing file,
+/// field or CRS, duplicate or missing ids) are still errors.
+pub fn read_zones_lenient(
+    spec: &ZoneLayerSpec,
+) -> Result<(ZoneLayer, Vec<RejectedFeature>), IoError> {
+    read_layer(spec, true)
+}
+
+fn read_layer(
+    spec: &ZoneLayerSpec,
+    lenient: bool,
+) -> Result<(ZoneLayer, Vec<RejectedFeature>), IoError> {
     let path = spec.path.as_path();
     let ds = open_vector(path, spec.encoding.as_deref())?;
     let names: Vec<String> = ds.layers().map(|l| l.name()).collect();
@@ -214,6 +244,7 @@ pub fn read_zones(spec: &ZoneLayerSpec) -> Result<ZoneLayer, IoError> {
 
     let mut zones = Vec::new();
     let mut fids = Vec::new();
+    let mut rejected = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
     for (n, feature) in layer.features().enumerate() {
         let fid = feature.fid().unwrap_or(n as u64);
@@ -247,46 +278,64 @@ pub fn read_zones(spec: &ZoneLayerSpec) -> Result<ZoneLayer, IoError> {
         };
         let name = text(name_idx)?.unwrap_or_default();
         let parent = text(parent_idx)?;
-        let bad = |problem: String| IoError::InvalidGeometry {
-            path: path.to_path_buf(),
-            fid,
-            id: id.clone(),
-            problem,
-        };
-        let geom = feature
-            .geometry()
-            .ok_or_else(|| bad("no geometry (null)".into()))?;
-        let gtype = geometry_type_flatten(geom.geometry_type());
-        if gtype != OGRwkbGeometryType::wkbPolygon && gtype != OGRwkbGeometryType::wkbMultiPolygon {
-            return Err(IoError::NotPolygon {
+        let converted = (|| -> Result<MultiPolygon<f64>, IoError> {
+            let bad = |problem: String| IoError::InvalidGeometry {
                 path: path.to_path_buf(),
                 fid,
-                id,
-                geometry_type: geometry_type_to_name(geom.geometry_type()),
-            });
-        }
-        if geom.is_empty() {
-            return Err(bad("the geometry is empty".into()));
-        }
-        // Z and M are dropped: zones are 2-D (the gdal crate converts only 2-D types).
-        let flat;
-        let geom = if geom.geometry_type() != gtype {
-            let mut g = geom.clone();
-            g.flatten_to_2d();
-            flat = g;
-            &flat
-        } else {
-            geom
+                id: id.clone(),
+                problem,
+            };
+            let geom = feature
+                .geometry()
+                .ok_or_else(|| bad("no geometry (null)".into()))?;
+            let gtype = geometry_type_flatten(geom.geometry_type());
+            if gtype != OGRwkbGeometryType::wkbPolygon
+                && gtype != OGRwkbGeometryType::wkbMultiPolygon
+            {
+                return Err(IoError::NotPolygon {
+                    path: path.to_path_buf(),
+                    fid,
+                    id: id.clone(),
+                    geometry_type: geometry_type_to_name(geom.geometry_type()),
+                });
+            }
+            if geom.is_empty() {
+                return Err(bad("the geometry is empty".into()));
+            }
+            // Z and M are dropped: zones are 2-D (the gdal crate converts only 2-D types).
+            let flat;
+            let geom = if geom.geometry_type() != gtype {
+                let mut g = geom.clone();
+                g.flatten_to_2d();
+                flat = g;
+                &flat
+            } else {
+                geom
+            };
+            let mp: MultiPolygon<f64> = match geom.to_geo() {
+                Ok(geo_types::Geometry::Polygon(p)) => MultiPolygon::new(vec![p]),
+                Ok(geo_types::Geometry::MultiPolygon(mp)) => mp,
+                Ok(_) => return Err(bad("unexpected geometry after conversion".into())),
+                Err(e) => return Err(bad(format!("cannot convert: {e}"))),
+            };
+            // GEOS (through GDAL) decides validity in O(n log n); geo's `Validation` explains
+            // the problem of the (rare) invalid feature.
+            check_geometry(&mp, geos_validity(geom)).map_err(bad)?;
+            Ok(mp)
+        })();
+        let mp = match converted {
+            Ok(mp) => mp,
+            Err(error) if lenient => {
+                rejected.push(RejectedFeature {
+                    fid,
+                    id,
+                    parent,
+                    error,
+                });
+                continue;
+            }
+            Err(error) => return Err(error),
         };
-        let mp: MultiPolygon<f64> = match geom.to_geo() {
-            Ok(geo_types::Geometry::Polygon(p)) => MultiPolygon::new(vec![p]),
-            Ok(geo_types::Geometry::MultiPolygon(mp)) => mp,
-            Ok(_) => return Err(bad("unexpected geometry after conversion".into())),
-            Err(e) => return Err(bad(format!("cannot convert: {e}"))),
-        };
-        // GEOS (through GDAL) decides validity in O(n log n); geo's `Validation` explains
-        // the problem of the (rare) invalid feature.
-        check_geometry(&mp, geos_validity(geom)).map_err(bad)?;
         let geometry = match spec.datum {
             Datum::AsDeclared => mp,
             Datum::Gcj02 => mp.map_coords(|c: Coord<f64>| {
@@ -303,18 +352,21 @@ pub fn read_zones(spec: &ZoneLayerSpec) -> Result<ZoneLayer, IoError> {
         });
         fids.push(fid);
     }
-    if zones.is_empty() {
+    if zones.is_empty() && rejected.is_empty() {
         return Err(IoError::EmptyLayer {
             path: path.to_path_buf(),
             layer: layer_name,
         });
     }
-    Ok(ZoneLayer {
-        zones,
-        fids,
-        crs,
-        layer: layer_name,
-    })
+    Ok((
+        ZoneLayer {
+            zones,
+            fids,
+            crs,
+            layer: layer_name,
+        },
+        rejected,
+    ))
 }
 
 thread_local! {

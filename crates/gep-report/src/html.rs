@@ -627,7 +627,14 @@ fn map_view(
         for c in 0..classes {
             legend.push(LegendItem {
                 color: palette_color(c, classes),
-                label: format!("{} – {}", fmt_num(bounds[c], 0), fmt_num(bounds[c + 1], 0)),
+                label: {
+                    let (lo, hi) = (fmt_num(bounds[c], 0), fmt_num(bounds[c + 1], 0));
+                    if lo == hi {
+                        lo
+                    } else {
+                        format!("{lo} – {hi}")
+                    }
+                },
             });
         }
     }

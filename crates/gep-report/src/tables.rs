@@ -1,7 +1,7 @@
 //! CSV tables. Every table is UTF-8 with a byte-order mark (Excel on a Chinese Windows
 //! otherwise reads it as GBK and garbles names; pandas reads it with `encoding="utf-8-sig"`).
 //! Floats are written at full precision (shortest round-trip representation). Text fields that
-//! a spreadsheet could read as a formula are neutralised ([`crate::neutralize`]).
+//! a spreadsheet could read as a formula are neutralised ([`crate::neutralize()`]).
 
 use crate::error::ReportError;
 use crate::model::{ReportZone, ServiceTotal};

@@ -120,6 +120,12 @@ pub struct RawRun {
 pub struct RawOutput {
     /// Output directory.
     pub dir: PathBuf,
+    /// Report language: `zh` (default) or `en`.
+    pub lang: Option<String>,
+    /// Write the XLSX workbook, HTML report and GeoPackage (default true).
+    pub report: Option<bool>,
+    /// Write the value-density GeoTIFF `value_density.tif` (元/ha/a per cell; default false).
+    pub value_raster: Option<bool>,
 }
 
 /// Boundary datum.
@@ -173,7 +179,6 @@ pub struct ValuationPlan {
 #[derive(Debug, Clone)]
 pub struct RunPlan {
     /// The config file, if any.
-    #[allow(dead_code)] // read by the manifest writer
     pub config_path: Option<PathBuf>,
     /// Accounting year.
     pub year: Option<i32>,
@@ -197,6 +202,12 @@ pub struct RunPlan {
     pub counties: Option<Vec<String>>,
     /// Output directory.
     pub out_dir: PathBuf,
+    /// Report language.
+    pub lang: gep_report::Lang,
+    /// Write workbook, HTML report and GeoPackage.
+    pub report: bool,
+    /// Write the value-density GeoTIFF.
+    pub value_raster: bool,
 }
 
 /// Reads and parses a config file (syntax errors name the line and column).
@@ -210,28 +221,41 @@ pub fn load(path: &Path) -> Result<RawConfig> {
 fn id_or_path(value: &str, base: &Path) -> String {
     let looks_like_path = value.contains('/') || value.contains('\\') || value.contains('.');
     if looks_like_path {
-        base.join(value).to_string_lossy().into_owned()
+        clean(&base.join(value)).to_string_lossy().into_owned()
     } else {
         value.to_string()
     }
 }
 
+/// Removes `.` and `..` components lexically (the files may not exist yet).
+fn clean(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// Validates a raw config into a plan. `config_path` anchors relative paths (the current
 /// directory when the run is given by flags only).
 pub fn resolve(raw: RawConfig, config_path: Option<&Path>) -> Result<RunPlan> {
+    let cwd = std::env::current_dir()?;
     let base = match config_path {
-        Some(p) => p
-            .parent()
-            .map(|d| {
-                if d.as_os_str().is_empty() {
-                    Path::new(".")
-                } else {
-                    d
-                }
-            })
-            .unwrap_or(Path::new("."))
-            .to_path_buf(),
-        None => std::env::current_dir()?,
+        Some(p) => {
+            let dir = cwd.join(p.parent().unwrap_or(Path::new("")));
+            // Absolute, without `..`, so that paths in outputs and the manifest are clean.
+            std::fs::canonicalize(&dir).unwrap_or(dir)
+        }
+        None => cwd,
     };
     let where_ = config_path
         .map(|p| format!("config {}", p.display()))
@@ -265,7 +289,7 @@ pub fn resolve(raw: RawConfig, config_path: Option<&Path>) -> Result<RunPlan> {
             ),
         };
         zones.push(ZonesPlan {
-            path: base.join(&z.path),
+            path: clean(&base.join(&z.path)),
             layer: z.layer,
             level,
             id_field: z.id_field,
@@ -286,7 +310,7 @@ pub fn resolve(raw: RawConfig, config_path: Option<&Path>) -> Result<RunPlan> {
         crosswalk: v.crosswalk.as_deref().map(|c| id_or_path(c, &base)),
         d: v.d,
         target_price_year: v.target_price_year,
-        deflator: v.deflator.map(|p| base.join(p)),
+        deflator: v.deflator.map(|p| clean(&base.join(p))),
     });
     if let Some(v) = &valuation {
         if v.target_price_year.is_some() != v.deflator.is_some() {
@@ -298,6 +322,15 @@ pub fn resolve(raw: RawConfig, config_path: Option<&Path>) -> Result<RunPlan> {
             }
         }
     }
+    let lang = match out.lang.as_deref() {
+        None => gep_report::Lang::Zh,
+        Some(l) => l.parse().map_err(|_| {
+            anyhow::anyhow!("{where_}: [output] lang = {l:?}: use \"zh\" or \"en\"")
+        })?,
+    };
+    if out.value_raster == Some(true) && valuation.is_none() {
+        bail!("{where_}: [output] value_raster = true needs a [valuation] table (coefficients and crosswalk)");
+    }
     if let Some(y) = raw.year {
         if !(1900..=2200).contains(&y) {
             bail!("{where_}: year = {y} is not a plausible accounting year");
@@ -306,7 +339,7 @@ pub fn resolve(raw: RawConfig, config_path: Option<&Path>) -> Result<RunPlan> {
     Ok(RunPlan {
         config_path: config_path.map(Path::to_path_buf),
         year: raw.year,
-        landcover: base.join(&lc.path),
+        landcover: clean(&base.join(&lc.path)),
         band,
         nodata: lc.nodata,
         landcover_crs: lc.crs,
@@ -315,7 +348,10 @@ pub fn resolve(raw: RawConfig, config_path: Option<&Path>) -> Result<RunPlan> {
         geometry_checks: raw.checks.geometry,
         threads: raw.run.threads.unwrap_or(0),
         counties: raw.run.counties,
-        out_dir: base.join(out.dir),
+        out_dir: clean(&base.join(&out.dir)),
+        lang,
+        report: out.report.unwrap_or(true),
+        value_raster: out.value_raster.unwrap_or(false),
     })
 }
 

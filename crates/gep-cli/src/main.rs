@@ -5,7 +5,9 @@
 //! input cannot be read at all.
 
 mod config;
+mod outputs;
 mod progress;
+mod rerun;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -16,12 +18,12 @@ use std::process::ExitCode;
 /// and administrative boundaries.
 #[derive(Debug, Parser)]
 #[command(name = "gep", version, about, long_about = None)]
-struct Cli {
+pub struct Cli {
     /// Hide progress bars and status lines (errors and warnings still go to stderr).
     #[arg(long, short, global = true)]
-    quiet: bool,
+    pub quiet: bool,
     #[command(subcommand)]
-    command: Command,
+    pub command: Command,
 }
 
 /// Flags that override or replace a config file.
@@ -53,14 +55,26 @@ pub struct RunFlags {
     /// Only these counties (comma-separated ids).
     #[arg(long, value_delimiter = ',')]
     pub counties: Option<Vec<String>>,
+    /// Report language: zh or en (overrides [output] lang).
+    #[arg(long)]
+    pub lang: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {
+pub enum Command {
     /// Run the accounting: extent by zone and class, hierarchy checks, GEP accounts.
     Run(RunFlags),
     /// Pre-flight only: CRS, extents, classes, geometry validity, hierarchy. Writes nothing.
     Validate(RunFlags),
+    /// Re-run the command recorded in a run manifest and check that the tables come out
+    /// byte for byte the same (says which input changed when they cannot).
+    Rerun {
+        /// The manifest.json of an earlier run.
+        manifest: PathBuf,
+        /// Write the new results here instead of over the original output directory.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Describe a raster or vector file.
     Info {
         /// The file.
@@ -75,7 +89,7 @@ enum Command {
 }
 
 #[derive(Debug, Subcommand)]
-enum CoefCommand {
+pub enum CoefCommand {
     /// List built-in coefficient sets.
     List,
     /// Show a built-in set (or a file) in full.
@@ -91,7 +105,7 @@ enum CoefCommand {
 }
 
 #[derive(Debug, Subcommand)]
-enum CrosswalkCommand {
+pub enum CrosswalkCommand {
     /// List built-in crosswalks.
     List,
     /// Show a built-in crosswalk (or a file).
@@ -124,10 +138,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn dispatch(cli: &Cli) -> anyhow::Result<u8> {
+/// Runs a parsed command line; returns the exit code.
+pub fn dispatch(cli: &Cli) -> anyhow::Result<u8> {
     match &cli.command {
         Command::Run(flags) => run::run(flags, cli.quiet),
         Command::Validate(flags) => run::validate(flags, cli.quiet),
+        Command::Rerun { manifest, out } => rerun::rerun(manifest, out.as_deref(), cli.quiet),
         Command::Info { file } => {
             println!("{}", gep_io::describe_path(file)?);
             Ok(0)

@@ -1,0 +1,312 @@
+//! Wiring of the report outputs: GeoPackage (gep-io), XLSX, HTML, wide CSV and manifest
+//! (gep-report), and the optional value-density GeoTIFF.
+
+use crate::run::{Prepared, Valuation};
+use anyhow::{Context, Result};
+use gep_core::account::{compute_accounts, Accounts};
+use gep_core::catalog::Catalog;
+use gep_core::{ExactArea, ExtentTable, Level, RasterSource, Zone};
+use gep_report::{
+    CheckSummary, IdHash, InputFile, Lang, Manifest, OutputFile, ReportInput, ReportZone, RunInfo,
+    ServiceTotal, StagedDir, Timing,
+};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+/// Σ value, Σ quantity, quantity unit and category of one zone × service.
+type ServiceSum = (
+    Option<f64>,
+    Option<f64>,
+    String,
+    gep_core::catalog::Category,
+);
+
+/// Names of the numeric fields of the GeoPackage layers.
+const GPKG_FIELDS: [&str; 7] = [
+    "area_ha",
+    "covered_ha",
+    "gep_yuan",
+    "material_yuan",
+    "regulating_yuan",
+    "cultural_yuan",
+    "gep_yuan_per_ha",
+];
+
+/// Per zone: GEP row values, or NaN when not valued.
+fn gep_values(accounts: Option<&Accounts>, n: usize) -> Vec<[f64; 4]> {
+    let mut v = vec![[f64::NAN; 4]; n];
+    if let Some(a) = accounts {
+        for (i, g) in a.gep.iter().enumerate().take(n) {
+            v[i] = [
+                g.gep_yuan,
+                g.material_yuan,
+                g.regulating_yuan,
+                g.cultural_yuan,
+            ];
+        }
+    }
+    v
+}
+
+/// Writes `zones.gpkg` with one layer per level, ready for a QGIS choropleth.
+pub fn write_gpkg(
+    staged: &StagedDir,
+    prep: &Prepared,
+    zones: &[Zone],
+    table: &ExtentTable,
+    accounts: Option<&Accounts>,
+) -> Result<()> {
+    let gv = gep_values(accounts, zones.len());
+    let mut per_level: BTreeMap<Level, (Vec<Zone>, Vec<Vec<f64>>)> = BTreeMap::new();
+    for (i, z) in zones.iter().enumerate() {
+        let t = &table.zones[i];
+        let area_ha = t.total().to_m2() / 1e4;
+        let [g, m, r, c] = gv[i];
+        let e = per_level.entry(z.level).or_default();
+        e.0.push(z.clone());
+        e.1.push(vec![
+            area_ha,
+            t.covered().to_m2() / 1e4,
+            g,
+            m,
+            r,
+            c,
+            if area_ha > 0.0 { g / area_ha } else { f64::NAN },
+        ]);
+    }
+    let layers: Vec<gep_io::write::ZoneLayerOut<'_>> = per_level
+        .iter()
+        .map(|(level, (zs, vals))| gep_io::write::ZoneLayerOut {
+            name: level.as_str(),
+            zones: zs,
+            fields: &GPKG_FIELDS,
+            values: vals,
+        })
+        .collect();
+    gep_io::write::write_zones_gpkg(staged.file("zones.gpkg"), prep.raster.crs(), &layers)?;
+    Ok(())
+}
+
+/// Builds the report model (zones with values, service totals, checks, run info).
+pub fn report_input(
+    prep: &Prepared,
+    zones: &[Zone],
+    table: &ExtentTable,
+    accounts: Option<&Accounts>,
+    checks: &[gep_zonal::CheckRow],
+    run: RunInfo,
+) -> ReportInput {
+    let gv = gep_values(accounts, zones.len());
+    let valued = accounts.is_some();
+    let rzones = zones
+        .iter()
+        .enumerate()
+        .map(|(i, z)| {
+            let [g, m, r, c] = gv[i];
+            let some = |x: f64| valued.then_some(x);
+            ReportZone {
+                id: z.id.clone(),
+                name: z.name.clone(),
+                level: z.level,
+                parent: z.parent.clone(),
+                geometry: z.geometry.clone(),
+                area_ha: table.zones[i].total().to_m2() / 1e4,
+                gep_yuan: some(g),
+                material_yuan: some(m),
+                regulating_yuan: some(r),
+                cultural_yuan: some(c),
+            }
+        })
+        .collect();
+    let mut services = Vec::new();
+    if let Some(a) = accounts {
+        let cat = Catalog::builtin();
+        // Σ per zone × service in row order (rows are grouped by zone): deterministic.
+        let mut acc: BTreeMap<(usize, String), ServiceSum> = BTreeMap::new();
+        let pos: HashMap<&str, usize> = zones
+            .iter()
+            .enumerate()
+            .map(|(i, z)| (z.id.as_str(), i))
+            .collect();
+        for r in &a.rows {
+            let Some(&zi) = pos.get(r.zone_id.as_str()) else {
+                continue;
+            };
+            let e = acc.entry((zi, r.service.clone())).or_insert((
+                None,
+                None,
+                r.quantity_unit.clone().unwrap_or_default(),
+                r.category,
+            ));
+            if let Some(v) = r.value_yuan {
+                e.0 = Some(e.0.unwrap_or(0.0) + v);
+            }
+            if let Some(q) = r.quantity {
+                e.1 = Some(e.1.unwrap_or(0.0) + q);
+            }
+        }
+        for ((zi, service), (value, quantity, unit, category)) in acc {
+            let (zh, en) = cat
+                .service(&service)
+                .map(|s| (s.zh.clone(), s.en.clone()))
+                .unwrap_or_else(|| (service.clone(), service.clone()));
+            services.push(ServiceTotal {
+                zone_id: zones[zi].id.clone(),
+                service,
+                service_zh: zh,
+                service_en: en,
+                category,
+                value_yuan: value,
+                quantity,
+                quantity_unit: unit,
+            });
+        }
+    }
+    let checks = checks
+        .iter()
+        .map(|c| CheckSummary {
+            parent_id: c.parent_id.clone(),
+            level: c.level,
+            kind: c.kind.as_str().to_string(),
+            class: c.class,
+            residual_m2: c.residual_m2,
+            parent_area_m2: c.parent_area_m2,
+        })
+        .collect();
+    let title = format!(
+        "GEP {}",
+        prep.zones
+            .iter()
+            .filter(|z| z.parent.is_none())
+            .map(|z| z.name.as_str())
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" · ")
+    );
+    ReportInput {
+        title,
+        zones: rzones,
+        services,
+        checks,
+        run,
+    }
+}
+
+/// Writes the XLSX workbook, the HTML report and the wide CSV.
+pub fn write_reports(staged: &StagedDir, input: &ReportInput, lang: Lang) -> Result<()> {
+    gep_report::write_workbook(&staged.file("gep.xlsx"), input, lang)?;
+    gep_report::write_html(&staged.file("report.html"), input, lang)?;
+    if !input.services.is_empty() {
+        let zs: Vec<ReportZone> = input.zones.clone();
+        gep_report::write_wide_csv(&staged.file("accounts_wide.csv"), &zs, &input.services)?;
+    }
+    Ok(())
+}
+
+/// Value density (元/ha/a) of each land-cover class: the account of one hectare of the class.
+pub fn class_densities(v: &Valuation, classes: &[i32], year: i32) -> Result<HashMap<i32, f64>> {
+    let zones: Vec<Zone> = classes
+        .iter()
+        .map(|c| Zone {
+            id: format!("class:{c}"),
+            name: String::new(),
+            level: Level::County,
+            parent: None,
+            geometry: geo::MultiPolygon::new(vec![]),
+        })
+        .collect();
+    let mut table = ExtentTable::new(classes.len());
+    for (i, c) in classes.iter().enumerate() {
+        table.zones[i].add_class(*c, ExactArea::from_m2(10_000.0));
+    }
+    let a = compute_accounts(
+        &zones,
+        &table,
+        year,
+        v.crosswalk.as_ref(),
+        &v.set,
+        &v.params,
+    )?;
+    Ok(classes
+        .iter()
+        .zip(&a.gep)
+        .map(|(c, g)| (*c, g.gep_yuan))
+        .collect())
+}
+
+/// Writes `value_density.tif`: 元/ha/a per cell (Float32, tiled, DEFLATE), nodata where the
+/// land cover is nodata.
+pub fn write_value_raster(
+    staged: &StagedDir,
+    prep: &Prepared,
+    v: &Valuation,
+    classes: &[i32],
+    year: i32,
+) -> Result<()> {
+    let dens = class_densities(v, classes, year)?;
+    let mut src = prep.raster.try_clone_source()?;
+    let grid = src.grid().clone();
+    let nodata = -3.4e38f32;
+    let mut w = gep_io::write::GeoTiffWriter::create(
+        staged.file("value_density.tif"),
+        &grid,
+        prep.raster.crs_wkt(),
+        Some(nodata),
+    )?;
+    for win in grid.windows(512, 512) {
+        let block = src.read_window(win)?;
+        let data: Vec<f32> = block
+            .cells
+            .iter()
+            .map(|c| match c {
+                Some(c) => dens.get(c).map(|d| *d as f32).unwrap_or(nodata),
+                None => nodata,
+            })
+            .collect();
+        w.write_window(win, &data)?;
+    }
+    w.finish()?;
+    Ok(())
+}
+
+/// Describes an input file for the manifest.
+pub fn input_file(
+    role: &str,
+    path: &Path,
+    crs: Option<String>,
+    resolution: Option<[f64; 2]>,
+) -> Result<InputFile> {
+    let (sha256, size_bytes) =
+        gep_report::sha256_file(path).with_context(|| format!("hashing {}", path.display()))?;
+    Ok(InputFile {
+        role: role.to_string(),
+        path: path.display().to_string(),
+        sha256,
+        size_bytes,
+        crs,
+        resolution,
+    })
+}
+
+/// The manifest's id + hash of a coefficient set or crosswalk.
+pub fn id_hash(id: &str, version: &str, sha256: &str) -> IdHash {
+    IdHash {
+        id: format!("{id}@{version}"),
+        sha256: sha256.to_string(),
+    }
+}
+
+/// Writes `manifest.json` last, listing every other output with its hash.
+pub fn write_manifest(staged: &StagedDir, run: &RunInfo) -> Result<()> {
+    let outputs: Vec<OutputFile> = OutputFile::all_in(staged.path(), &["manifest.json"])?;
+    Manifest::new(run, outputs).write(&staged.file("manifest.json"))?;
+    Ok(())
+}
+
+/// A step timing.
+pub fn timing(step: &str, since: std::time::Instant) -> Timing {
+    Timing {
+        step: step.to_string(),
+        seconds: since.elapsed().as_secs_f64(),
+    }
+}

@@ -1,0 +1,104 @@
+//! `gep rerun manifest.json`: reproduce a run from its manifest and compare the tables.
+
+use crate::{Cli, Command};
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use gep_report::{Manifest, OutputFile};
+use std::path::Path;
+
+/// Files compared byte for byte: the tables. The manifest (timings), workbook (creation
+/// time), GeoPackage (timestamps) and HTML (timings) legitimately differ between runs.
+fn is_table(path: &str) -> bool {
+    path.ends_with(".csv")
+}
+
+/// Re-runs the recorded command and reports whether the tables are identical.
+pub fn rerun(manifest_path: &Path, out: Option<&Path>, quiet: bool) -> Result<u8> {
+    let manifest = Manifest::read(manifest_path)
+        .with_context(|| format!("reading manifest {}", manifest_path.display()))?;
+    let changed = manifest.changed_inputs(Path::new("/"));
+    if !changed.is_empty() {
+        for c in &changed {
+            match &c.current_sha256 {
+                Some(h) => eprintln!(
+                    "input changed: {} ({}) was sha256 {}, is now {}",
+                    c.recorded.path, c.recorded.role, c.recorded.sha256, h
+                ),
+                None => eprintln!(
+                    "input missing: {} ({}) cannot be read",
+                    c.recorded.path, c.recorded.role
+                ),
+            }
+        }
+        bail!(
+            "{} input(s) changed since the run recorded in {}: the results cannot be reproduced; restore the inputs listed above",
+            changed.len(),
+            manifest_path.display()
+        );
+    }
+    let mut args = manifest.command.clone();
+    if args.is_empty() {
+        bail!(
+            "{}: the manifest records no command",
+            manifest_path.display()
+        );
+    }
+    let original_out = manifest_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| ".".into());
+    let target = out
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| original_out.clone());
+    // Drop any recorded --out and write where asked.
+    let mut i = 0;
+    while i < args.len() {
+        if args[i] == "--out" {
+            args.drain(i..(i + 2).min(args.len()));
+        } else if args[i].starts_with("--out=") {
+            args.remove(i);
+        } else {
+            i += 1;
+        }
+    }
+    let target_abs = std::env::current_dir()?.join(&target);
+    args.push("--out".into());
+    args.push(target_abs.display().to_string());
+    if quiet && !args.iter().any(|a| a == "-q" || a == "--quiet") {
+        args.push("--quiet".into());
+    }
+    let cli = Cli::try_parse_from(&args).context("the recorded command no longer parses")?;
+    if !matches!(cli.command, Command::Run(_)) {
+        bail!(
+            "{}: the recorded command is not `gep run`",
+            manifest_path.display()
+        );
+    }
+    let code = crate::dispatch(&cli)?;
+    let new = OutputFile::all_in(&target_abs, &["manifest.json"])?;
+    let mut differ = Vec::new();
+    for old in manifest.outputs.iter().filter(|o| is_table(&o.path)) {
+        match new.iter().find(|n| n.path == old.path) {
+            Some(n) if n.sha256 == old.sha256 => {}
+            Some(_) => differ.push(format!("{} differs", old.path)),
+            None => differ.push(format!("{} is missing", old.path)),
+        }
+    }
+    if differ.is_empty() {
+        println!(
+            "rerun reproduced {} tables byte for byte in {}",
+            manifest
+                .outputs
+                .iter()
+                .filter(|o| is_table(&o.path))
+                .count(),
+            target_abs.display()
+        );
+        Ok(code)
+    } else {
+        for d in &differ {
+            eprintln!("not reproduced: {d}");
+        }
+        bail!("the rerun did not reproduce {} table(s) (inputs are unchanged: different engine version or settings?)", differ.len())
+    }
+}

@@ -65,7 +65,22 @@ pub fn plan_from(flags: &RunFlags) -> Result<RunPlan> {
         }
     }
     if let Some(o) = &flags.out {
-        raw.output = Some(RawOutput { dir: cwd.join(o) });
+        match &mut raw.output {
+            Some(out) => out.dir = cwd.join(o),
+            None => {
+                raw.output = Some(RawOutput {
+                    dir: cwd.join(o),
+                    lang: None,
+                    report: None,
+                    value_raster: None,
+                })
+            }
+        }
+    }
+    if let Some(l) = &flags.lang {
+        if let Some(out) = &mut raw.output {
+            out.lang = Some(l.clone());
+        }
     }
     if let Some(t) = flags.threads {
         raw.run.threads = Some(t);
@@ -466,6 +481,8 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
     let staged = StagedDir::create(&plan.out_dir)
         .with_context(|| format!("output directory {}", plan.out_dir.display()))?;
 
+    let mut timings = vec![crate::outputs::timing("read and pre-flight", started)];
+    let t_tally = Instant::now();
     let ok_units: Vec<&Unit> = prep.units.iter().filter(|u| u.failure.is_none()).collect();
     let run_idx: Vec<usize> = ok_units
         .iter()
@@ -530,9 +547,13 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
     )?;
     progress.finish();
 
+    timings.push(crate::outputs::timing("tally and checks", t_tally));
+
+    let t_write = Instant::now();
     write_outputs(&staged, &prep, &run_zones, &table, &checks)?;
+    let mut accounts = None;
     if let Some(v) = &prep.valuation {
-        let accounts = gep_core::account::compute_accounts(
+        let a = gep_core::account::compute_accounts(
             &run_zones,
             &table,
             plan.year.unwrap_or(0),
@@ -540,9 +561,35 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
             &v.set,
             &v.params,
         )?;
-        write_csv(&staged.file("accounts.csv"), accounts.rows.iter())?;
-        write_csv(&staged.file("gep.csv"), accounts.gep.iter())?;
+        write_csv(&staged.file("accounts.csv"), a.rows.iter())?;
+        write_csv(&staged.file("gep.csv"), a.gep.iter())?;
+        accounts = Some(a);
     }
+    let run_info = run_info(&plan, &prep, &progress, &timings)?;
+    if plan.report {
+        crate::outputs::write_gpkg(&staged, &prep, &run_zones, &table, accounts.as_ref())?;
+        let input = crate::outputs::report_input(
+            &prep,
+            &run_zones,
+            &table,
+            accounts.as_ref(),
+            &checks,
+            run_info.clone(),
+        );
+        crate::outputs::write_reports(&staged, &input, plan.lang)?;
+    }
+    if plan.value_raster {
+        if let Some(v) = &prep.valuation {
+            crate::outputs::write_value_raster(
+                &staged,
+                &prep,
+                v,
+                &table.classes(),
+                plan.year.unwrap_or(0),
+            )?;
+        }
+    }
+    timings.push(crate::outputs::timing("write", t_write));
     let failures: Vec<FailureRow> = prep
         .units
         .iter()
@@ -562,6 +609,9 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
     } else {
         write_csv(&staged.file("failures.csv"), failures.iter())?;
     }
+    let mut run_info = run_info;
+    run_info.timings = timings;
+    crate::outputs::write_manifest(&staged, &run_info)?;
     let target = staged.commit()?;
     print_failures(&prep);
     for f in &prep.lost_units {
@@ -633,4 +683,100 @@ fn summary(target: &Path, prep: &Prepared, zones: &[Zone], table: &ExtentTable, 
         started.elapsed().as_secs_f64()
     );
     println!("results: {}", target.display());
+}
+
+/// The run information recorded in the manifest and the report.
+fn run_info(
+    plan: &RunPlan,
+    prep: &Prepared,
+    progress: &CliProgress,
+    timings: &[gep_report::Timing],
+) -> Result<gep_report::RunInfo> {
+    let grid = prep.raster.grid();
+    let mut inputs = vec![crate::outputs::input_file(
+        "landcover",
+        &plan.landcover,
+        Some(prep.raster.crs().label()),
+        Some([grid.cell_width, grid.cell_height]),
+    )?];
+    for z in &plan.zones {
+        for p in sidecars(&z.path) {
+            inputs.push(crate::outputs::input_file(
+                &format!("zones:{}", z.level),
+                &p,
+                None,
+                None,
+            )?);
+        }
+    }
+    let mut coefficient_set = None;
+    let mut crosswalk = None;
+    if let (Some(v), Some(vp)) = (&prep.valuation, &plan.valuation) {
+        coefficient_set = Some(crate::outputs::id_hash(
+            &v.set.id,
+            &v.set.version,
+            &v.set.sha256,
+        ));
+        if let Some(c) = &v.crosswalk {
+            crosswalk = Some(crate::outputs::id_hash(&c.id, &c.version, &c.sha256));
+        }
+        for (role, p) in [
+            ("coefficients", Some(&vp.coefficients)),
+            ("crosswalk", vp.crosswalk.as_ref()),
+        ] {
+            if let Some(p) = p.map(Path::new).filter(|p| p.is_file()) {
+                inputs.push(crate::outputs::input_file(role, p, None, None)?);
+            }
+        }
+        if let Some(d) = &vp.deflator {
+            inputs.push(crate::outputs::input_file("deflator", d, None, None)?);
+        }
+    }
+    let config_text = match &plan.config_path {
+        Some(p) => std::fs::read_to_string(p).unwrap_or_default(),
+        None => String::new(),
+    };
+    let mut command: Vec<String> = std::env::args().collect();
+    // Record the config path absolutely so that `gep rerun` works from any directory.
+    if let Some(p) = &plan.config_path {
+        let abs = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+        for a in command.iter_mut() {
+            if Path::new(a) == p.as_path() {
+                *a = abs.display().to_string();
+            }
+        }
+    }
+    let commit = option_env!("GEP_GIT_COMMIT")
+        .filter(|c| !c.is_empty())
+        .map(String::from);
+    Ok(gep_report::RunInfo {
+        engine_version: env!("CARGO_PKG_VERSION").to_string(),
+        commit,
+        command,
+        config_text,
+        coefficient_set,
+        crosswalk,
+        inputs,
+        timings: timings.to_vec(),
+        warnings: progress.warnings(),
+        area_basis: grid.area_basis().as_str().to_string(),
+        year: plan.year,
+    })
+}
+
+/// A vector file and its sidecars (Shapefile .dbf/.shx/.prj/.cpg), all of which matter.
+fn sidecars(path: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![path.to_path_buf()];
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("shp"))
+    {
+        for ext in ["dbf", "shx", "prj", "cpg"] {
+            let p = path.with_extension(ext);
+            if p.is_file() {
+                out.push(p);
+            }
+        }
+    }
+    out
 }

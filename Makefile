@@ -25,6 +25,12 @@ demo: build
 
 test: deps
 	$(CARGO) test --workspace --no-fail-fast
+	@# The pure-Rust crates must stay free of GDAL and PROJ (linkable without a C toolchain).
+	@for c in gep-core gep-zonal gep-report; do \
+		if $(CARGO) tree -p $$c -e normal --prefix none | grep -Eq '^(gdal|proj)'; then \
+			echo "error: $$c depends on GDAL or PROJ"; exit 1; \
+		fi; \
+	done; echo "gep-core, gep-zonal, gep-report: no GDAL/PROJ in their dependency trees"
 
 lint:
 	$(CARGO) fmt --all --check

@@ -4,7 +4,7 @@ CARGO ?= cargo
 APT_PACKAGES := libgdal-dev libproj-dev libclang-dev pkg-config gdal-bin proj-bin
 VENV := .venv
 
-.PHONY: deps build demo test lint bench bench-data fuzz references clean
+.PHONY: deps build demo test lint bench bench-micro bench-data fuzz references clean
 
 # Installs the system libraries (Debian's GDAL 3.6 / PROJ 9.1) when they are missing.
 deps:
@@ -41,8 +41,25 @@ bench-data: deps
 	$(CARGO) run --release -p xtask -- bench-data --res 30
 	$(CARGO) run --release -p xtask -- bench-data --res 10
 
-bench: deps
+# The whole benchmark: the gep-zonal micro-benchmarks, then bench/run.sh (full `gep run` vs
+# exactextract 0.3 vs a GDAL decode floor, 30 m and 10 m, threads 1 and 2) -> bench/RESULTS.md.
+# Generates the rasters when missing; BENCH_RES="30" for the 30 m half only.
+bench: bench-micro bench/.venv/.ok
+	bench/run.sh
+
+bench-micro: deps
 	$(CARGO) bench -p gep-zonal
+
+# exactextract's own venv. Built on Debian's python3 with its system site-packages so that
+# exactextract reads rasters and vectors through the python3-gdal bindings (its fastest path).
+bench/.venv/.ok:
+	@if ! [ -x /usr/bin/time ] || ! /usr/bin/python3 -c 'import osgeo, venv' 2>/dev/null; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq time python3-gdal python3-venv; \
+	fi
+	/usr/bin/python3 -m venv --system-site-packages bench/.venv
+	bench/.venv/bin/pip install -q exactextract==0.3.0
+	touch $@
 
 fuzz:
 	@echo "fuzzing needs cargo-fuzz: cargo install cargo-fuzz; see fuzz/README.md"

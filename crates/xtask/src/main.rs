@@ -2,8 +2,10 @@
 //!
 //! - `cargo run -p xtask -- partition`: the seeded township/village partition fixture;
 //! - `cargo run --release -p xtask -- bench-data --res 30|10`: benchmark land-cover rasters.
+//! - `cargo run --release -p xtask -- decode-floor PATH --threads N`: the benchmark decode floor.
 
 mod bench_data;
+mod decode_floor;
 mod partition;
 mod rng;
 
@@ -43,6 +45,15 @@ enum Cmd {
         /// Output directory.
         #[arg(long, default_value_os_t = workspace_root().join("bench/data"))]
         out: PathBuf,
+    },
+    /// Decode every block of a Byte raster once with GDAL (the benchmark floor); prints
+    /// `decode_floor_seconds=…` on stdout.
+    DecodeFloor {
+        /// The raster.
+        path: PathBuf,
+        /// Worker threads, each with its own GDAL dataset.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
     },
 }
 
@@ -98,5 +109,6 @@ fn main() -> Result<()> {
             Ok(())
         }
         Cmd::BenchData { res, counties, out } => bench_data::run(res, &counties, &out),
+        Cmd::DecodeFloor { path, threads } => decode_floor::run(&path, threads),
     }
 }

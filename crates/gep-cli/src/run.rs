@@ -477,7 +477,14 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
     for n in &prep.notes {
         progress.status(n);
     }
-    // Check the output location before the long part.
+    // Check the output location before the long part. An existing non-directory there is the
+    // user's data: never replace it.
+    if plan.out_dir.exists() && !plan.out_dir.is_dir() {
+        bail!(
+            "output directory {} exists and is not a directory: move that file away or choose another [output] dir / --out",
+            plan.out_dir.display()
+        );
+    }
     let staged = StagedDir::create(&plan.out_dir)
         .with_context(|| format!("output directory {}", plan.out_dir.display()))?;
 

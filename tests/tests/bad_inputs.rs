@@ -1,0 +1,1109 @@
+//! The bad-input corpus (issue 6 item 3): real failure cases a bureau's files produce, each
+//! asserting the exit code (1 = some counties failed, the others published; 2 = fatal), that
+//! the message on stderr names what is wrong and how to fix it, and that nothing partial was
+//! written (no output directory, or the previous one byte-for-byte unchanged; no stray
+//! staging directory).
+//!
+//! Every case builds its inputs in a temporary directory from the real fixtures in
+//! `fixtures/` (transformed with `gdal_translate` / `ogr2ogr` or by editing GeoJSON) and runs
+//! the real `gep` binary.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Once, OnceLock};
+
+// ---------------------------------------------------------------------------------------------
+// Helpers (kept here so that tests/src/lib.rs stays the other test files' business).
+// ---------------------------------------------------------------------------------------------
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+fn fixture(name: &str) -> PathBuf {
+    workspace().join("fixtures").join(name)
+}
+
+/// The `gep` binary, built once if missing.
+fn gep_bin() -> PathBuf {
+    static BUILD: Once = Once::new();
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(|t| {
+            let t = PathBuf::from(t);
+            if t.is_absolute() {
+                t
+            } else {
+                workspace().join(t)
+            }
+        })
+        .unwrap_or_else(|| workspace().join("target"));
+    let bin = target.join("debug").join("gep");
+    BUILD.call_once(|| {
+        if !bin.exists() {
+            let st = Command::new(env!("CARGO"))
+                .args(["build", "-p", "gep-cli"])
+                .current_dir(workspace())
+                .status()
+                .expect("cargo build -p gep-cli");
+            assert!(st.success(), "cargo build -p gep-cli failed");
+        }
+    });
+    assert!(bin.exists(), "no gep binary at {}", bin.display());
+    bin
+}
+
+/// The 26 counties (CGCS2000 GeoJSON), parsed once.
+fn counties_json() -> &'static Value {
+    static V: OnceLock<Value> = OnceLock::new();
+    V.get_or_init(|| {
+        let text = std::fs::read_to_string(fixture("zj26_counties_cgcs2000.geojson")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    })
+}
+
+/// The first `n` counties as a FeatureCollection (same CRS member).
+fn first_counties(n: usize) -> Value {
+    let mut v = counties_json().clone();
+    let feats = v["features"].as_array_mut().unwrap();
+    feats.truncate(n);
+    v
+}
+
+fn adcode(v: &Value, i: usize) -> String {
+    v["features"][i]["properties"]["adcode"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Features of a generated layer whose id starts with `prefix`.
+fn generated_subset(file: &str, prefix: &str) -> Value {
+    let text = std::fs::read_to_string(fixture(file)).unwrap();
+    let mut v: Value = serde_json::from_str(&text).unwrap();
+    v["features"].as_array_mut().unwrap().retain(|f| {
+        f["properties"]["zone_id"]
+            .as_str()
+            .unwrap()
+            .starts_with(prefix)
+    });
+    v
+}
+
+/// Applies `f` to every coordinate pair of a GeoJSON geometry.
+fn map_coords(g: &mut Value, f: &dyn Fn(f64, f64) -> (f64, f64)) {
+    match g {
+        Value::Array(a) if a.len() >= 2 && a[0].is_number() => {
+            let (x, y) = f(a[0].as_f64().unwrap(), a[1].as_f64().unwrap());
+            a[0] = x.into();
+            a[1] = y.into();
+        }
+        Value::Array(a) => a.iter_mut().for_each(|c| map_coords(c, f)),
+        _ => {}
+    }
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl std::fmt::Debug for Out {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// One case: a temporary directory with its inputs and a `gep.toml`.
+struct Case {
+    dir: tempfile::TempDir,
+}
+
+const COUNTY_ZONES: &str = r#"
+[[zones]]
+path = "counties.geojson"
+level = "county"
+id_field = "adcode"
+name_field = "name"
+"#;
+
+impl Case {
+    fn new() -> Case {
+        Case {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// MODIS land cover as `lc.tif` and the first three counties as `counties.geojson`.
+    fn standard() -> Case {
+        let c = Case::new();
+        c.copy("mcd12c1_2019_igbp_zhejiang.tif", "lc.tif");
+        c.json("counties.geojson", &first_counties(3));
+        c
+    }
+
+    fn p(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.p(name);
+        if let Some(d) = p.parent() {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    fn json(&self, name: &str, v: &Value) -> PathBuf {
+        self.write(name, &serde_json::to_string(v).unwrap())
+    }
+
+    fn copy(&self, fixture_name: &str, name: &str) -> PathBuf {
+        let p = self.p(name);
+        std::fs::copy(fixture(fixture_name), &p).unwrap();
+        p
+    }
+
+    /// Runs a GDAL command line tool in the case directory.
+    fn tool(&self, tool: &str, args: &[&str]) {
+        let o = Command::new(tool)
+            .args(args)
+            .current_dir(self.dir.path())
+            .output()
+            .unwrap_or_else(|e| panic!("{tool}: {e}"));
+        assert!(
+            o.status.success(),
+            "{tool} {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+
+    /// `gep.toml` = `[landcover]` (path lc.tif + `lc_extra`), `zones`, valuation etc. in
+    /// `rest`, and `[output] dir = "out"`.
+    fn config(&self, lc_extra: &str, zones: &str, rest: &str) -> PathBuf {
+        self.write(
+            "gep.toml",
+            &format!(
+                "year = 2019\n\n[landcover]\npath = \"lc.tif\"\n{lc_extra}\n{zones}\n{rest}\n[output]\ndir = \"out\"\n"
+            ),
+        )
+    }
+
+    fn gep(&self, args: &[&str]) -> Out {
+        let o = Command::new(gep_bin())
+            .args(args)
+            .arg("--quiet")
+            .current_dir(self.dir.path())
+            .env("RUST_BACKTRACE", "0")
+            .output()
+            .unwrap();
+        Out {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+
+    fn run(&self) -> Out {
+        self.gep(&["run", "gep.toml"])
+    }
+
+    fn validate(&self) -> Out {
+        self.gep(&["validate", "gep.toml"])
+    }
+
+    fn out(&self) -> PathBuf {
+        self.p("out")
+    }
+
+    fn read_out(&self, name: &str) -> String {
+        std::fs::read_to_string(self.out().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    /// No `.out.*` staging or backup directory beside the output.
+    fn assert_no_stray(&self) {
+        let stray: Vec<String> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".out."))
+            .collect();
+        assert!(stray.is_empty(), "stray staging left: {stray:?}");
+    }
+
+    /// Every file under the output directory with its bytes.
+    fn snapshot(&self) -> BTreeMap<PathBuf, Vec<u8>> {
+        fn walk(d: &Path, m: &mut BTreeMap<PathBuf, Vec<u8>>) {
+            for e in std::fs::read_dir(d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    walk(&p, m);
+                } else {
+                    m.insert(p.clone(), std::fs::read(&p).unwrap());
+                }
+            }
+        }
+        let mut m = BTreeMap::new();
+        if self.out().exists() {
+            walk(&self.out(), &mut m);
+        }
+        m
+    }
+}
+
+fn no_panic(out: &Out) {
+    assert!(
+        !out.stderr.contains("panicked") && !out.stderr.contains("internal error"),
+        "panic reached the user: {out:?}"
+    );
+}
+
+fn assert_mentions(out: &Out, needles: &[&str]) {
+    let low = out.stderr.to_lowercase();
+    for n in needles {
+        assert!(
+            low.contains(&n.to_lowercase()),
+            "stderr does not mention {n:?}: {out:?}"
+        );
+    }
+}
+
+/// Exit 2, the message names what is wrong, nothing written.
+fn assert_fatal(case: &Case, out: &Out, needles: &[&str]) {
+    no_panic(out);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_mentions(out, needles);
+    assert!(
+        !case.out().exists(),
+        "a fatal run wrote {}",
+        case.out().display()
+    );
+    case.assert_no_stray();
+}
+
+/// Exit 1: `failed` is in failures.csv (with the reason) and on stderr, `ok` counties were
+/// published.
+fn assert_county_failed(case: &Case, out: &Out, failed: &str, ok: &[String], reasons: &[&str]) {
+    no_panic(out);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_mentions(out, &[failed]);
+    assert_mentions(out, reasons);
+    let failures = case.read_out("failures.csv");
+    let line = failures
+        .lines()
+        .find(|l| l.contains(failed))
+        .unwrap_or_else(|| panic!("{failed} not in failures.csv:\n{failures}"));
+    for r in reasons {
+        assert!(
+            line.to_lowercase().contains(&r.to_lowercase()),
+            "failures.csv row lacks {r:?}: {line}"
+        );
+    }
+    let extent = case.read_out("extent.csv");
+    let zones = case.read_out("zones.csv");
+    for id in ok {
+        assert!(extent.contains(id.as_str()), "{id} missing from extent.csv");
+        assert!(zones.contains(id.as_str()), "{id} missing from zones.csv");
+    }
+    assert!(
+        !zones.contains(failed),
+        "failed county {failed} has results in zones.csv"
+    );
+    case.assert_no_stray();
+}
+
+fn assert_ok(case: &Case, out: &Out) {
+    no_panic(out);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(case.out().join("extent.csv").exists());
+    case.assert_no_stray();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Land-cover raster
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn missing_raster_file() {
+    let c = Case::new();
+    c.json("counties.geojson", &first_counties(3));
+    c.config("", COUNTY_ZONES, "");
+    let out = c.run();
+    assert_fatal(&c, &out, &["lc.tif"]);
+}
+
+#[test]
+fn missing_raster_leaves_previous_results_byte_for_byte() {
+    let c = Case::standard();
+    c.config("", COUNTY_ZONES, "");
+    assert_ok(&c, &c.run());
+    let before = c.snapshot();
+    assert!(!before.is_empty());
+    std::fs::remove_file(c.p("lc.tif")).unwrap();
+    let out = c.run();
+    no_panic(&out);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_mentions(&out, &["lc.tif"]);
+    assert_eq!(c.snapshot(), before, "previous results changed");
+    c.assert_no_stray();
+}
+
+/// An ASCII grid (a common exchange format) has no CRS once its `.prj` is gone.
+fn ascii_grid_without_crs(c: &Case) {
+    c.tool(
+        "gdal_translate",
+        &["-q", "-of", "AAIGrid", "lc.tif", "lc.asc"],
+    );
+    let _ = std::fs::remove_file(c.p("lc.prj"));
+    let _ = std::fs::remove_file(c.p("lc.asc.aux.xml"));
+}
+
+#[test]
+fn raster_without_crs_and_none_given() {
+    let c = Case::standard();
+    ascii_grid_without_crs(&c);
+    c.config("", COUNTY_ZONES, "");
+    let s = std::fs::read_to_string(c.p("gep.toml")).unwrap();
+    c.write("gep.toml", &s.replace("lc.tif", "lc.asc"));
+    let out = c.run();
+    assert_fatal(&c, &out, &["lc.asc", "crs"]);
+    assert!(
+        out.stderr.contains("[landcover]") || out.stderr.contains("crs ="),
+        "no fix given: {out:?}"
+    );
+}
+
+#[test]
+fn raster_crs_override_accepted() {
+    let c = Case::standard();
+    ascii_grid_without_crs(&c);
+    c.config("crs = \"EPSG:4326\"", COUNTY_ZONES, "");
+    let s = std::fs::read_to_string(c.p("gep.toml")).unwrap();
+    c.write("gep.toml", &s.replace("lc.tif", "lc.asc"));
+    let out = c.run();
+    assert_ok(&c, &out);
+    // Same areas as from the GeoTIFF that carries the CRS.
+    let from_asc = c.read_out("extent.csv");
+    c.config("", COUNTY_ZONES, "");
+    assert_ok(&c, &c.run());
+    assert_eq!(from_asc, c.read_out("extent.csv"));
+}
+
+#[test]
+fn bogus_crs_override() {
+    let c = Case::standard();
+    ascii_grid_without_crs(&c);
+    c.config("crs = \"EPSG:99999\"", COUNTY_ZONES, "");
+    let s = std::fs::read_to_string(c.p("gep.toml")).unwrap();
+    c.write("gep.toml", &s.replace("lc.tif", "lc.asc"));
+    let out = c.run();
+    assert_fatal(&c, &out, &["EPSG:99999"]);
+}
+
+#[test]
+fn engineering_crs_has_no_transformation() {
+    // The raster is on a local site grid (engineering CRS): PROJ cannot relate it to CGCS2000.
+    let c = Case::standard();
+    ascii_grid_without_crs(&c);
+    c.config(
+        r#"crs = 'ENGCRS["site grid",EDATUM["site"],CS[Cartesian,2],AXIS["easting",east,LENGTHUNIT["metre",1]],AXIS["northing",north,LENGTHUNIT["metre",1]]]'"#,
+        COUNTY_ZONES,
+        "",
+    );
+    let s = std::fs::read_to_string(c.p("gep.toml")).unwrap();
+    c.write("gep.toml", &s.replace("\"lc.tif\"", "\"lc.asc\""));
+    let out = c.run();
+    assert_fatal(&c, &out, &["lc.asc", "site grid", "projected"]);
+}
+
+#[test]
+fn county_outside_the_raster_fails_alone() {
+    let c = Case::new();
+    c.copy("mcd12c1_2019_igbp_zhejiang.tif", "lc.tif");
+    let mut v = first_counties(3);
+    map_coords(&mut v["features"][1]["geometry"]["coordinates"], &|x, y| {
+        (x + 10.0, y)
+    });
+    c.json("counties.geojson", &v);
+    c.config("", COUNTY_ZONES, "");
+    let out = c.run();
+    let ok = vec![adcode(&v, 0), adcode(&v, 2)];
+    assert_county_failed(&c, &out, &adcode(&v, 1), &ok, &["outside"]);
+    // validate says the same and writes nothing.
+    let c2 = Case::new();
+    c2.copy("mcd12c1_2019_igbp_zhejiang.tif", "lc.tif");
+    c2.json("counties.geojson", &v);
+    c2.config("", COUNTY_ZONES, "");
+    let out = c2.validate();
+    no_panic(&out);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_mentions(&out, &[&adcode(&v, 1), "outside"]);
+    assert!(!c2.out().exists());
+}
+
+fn retype(c: &Case, ty: &str, extra: &[&str]) {
+    let mut args = vec!["-q", "-ot", ty];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["src.tif", "lc.tif"]);
+    std::fs::rename(c.p("lc.tif"), c.p("src.tif")).unwrap();
+    c.tool("gdal_translate", &args);
+}
+
+#[test]
+fn float32_land_cover() {
+    let c = Case::standard();
+    retype(&c, "Float32", &[]);
+    c.config("", COUNTY_ZONES, "");
+    let out = c.run();
+    eprintln!("{out:?}");
+    assert_fatal(&c, &out, &["lc.tif", "Float32"]);
+}
+
+#[test]
+fn float64_land_cover() {
+    let c = Case::standard();
+    retype(&c, "Float64", &[]);
+    c.config("", COUNTY_ZONES, "");
+    let out = c.run();
+    assert_fatal(&c, &out, &["lc.tif", "Float64"]);
+}
+
+#[test]
+fn int64_land_cover() {
+    let c = Case::standard();
+    retype(&c, "Int64", &[]);
+    c.config("", COUNTY_ZONES, "");
+    let out = c.run();
+    eprintln!("{out:?}");
+    no_panic(&out);
+    assert!(out.code == 0 || out.code == 2, "{out:?}");
+}
+
+#[test]
+fn uint32_land_cover_beyond_i32() {
+    let c = Case::standard();
+    // Class 16 becomes 4294967295 (> i32::MAX).
+    retype(&c, "UInt32", &["-scale", "0", "16", "0", "4294967295"]);
+    c.config("", COUNTY_ZONES, "");
+    let out = c.run();
+    eprintln!("{out:?}");
+    no_panic(&out);
+    assert!(out.code == 0 || out.code == 2, "{out:?}");
+}
+
+#[test]
+fn truncated_tiff() {
+    // An uncompressed copy of the MODIS raster cut in half: the header is intact, the
+    // pixel data of the southern half is gone.
+    let c = Case::standard();
+    retype(&c, "Byte", &["-co", "COMPRESS=NONE"]);
+    let bytes = std::fs::read(c.p("lc.tif")).unwrap();
+    std::fs::write(c.p("lc.tif"), &bytes[..bytes.len() / 2]).unwrap();
+    c.config("", COUNTY_ZONES, "");
+    let out = c.run();
+    eprintln!("{out:?}");
+    assert_fatal(&c, &out, &["lc.tif"]);
+}
+
+#[test]
+fn absurd_raster_dimensions() {
+    let c = Case::standard();
+    c.write(
+        "lc.vrt",
+        r#"<VRTDataset rasterXSize="1000000000" rasterYSize="1000000000">
+  <SRS>EPSG:4326</SRS>
+  <GeoTransform>118.0, 0.000000005, 0, 31.5, 0, -0.000000005</GeoTransform>
+  <VRTRasterBand dataType="Byte" band="1">
+    <SimpleSource>
+      <SourceFilename relativeToVRT="1">lc.tif</SourceFilename>
+      <SourceBand>1</SourceBand>
+    </SimpleSource>
+  </VRTRasterBand>
+</VRTDataset>
+"#,
+    );
+    c.config("", COUNTY_ZONES, "");
+    let s = std::fs::read_to_string(c.p("gep.toml")).unwrap();
+    c.write("gep.toml", &s.replace("\"lc.tif\"", "\"lc.vrt\""));
+    let out = c.run();
+    eprintln!("{out:?}");
+    assert_fatal(&c, &out, &["lc.vrt"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Crosswalks and coefficient sets
+// ---------------------------------------------------------------------------------------------
+
+fn builtin_data(rel: &str) -> String {
+    std::fs::read_to_string(workspace().join("crates/gep-core/data").join(rel)).unwrap()
+}
+
+const VALUATION_FILES: &str = "[valuation]\ncoefficients = \"coef.csv\"\ncrosswalk = \"cw.csv\"\n";
+
+/// Standard case with copies of the built-in xie2015 set and MODIS crosswalk, edited.
+fn valuation_case(coef: &dyn Fn(String) -> String, cw: &dyn Fn(String) -> String) -> Case {
+    let c = Case::standard();
+    c.write("coef.csv", &coef(builtin_data("coefficients/xie2015.csv")));
+    c.write(
+        "cw.csv",
+        &cw(builtin_data("crosswalks/modis-igbp-mcd12c1.csv")),
+    );
+    c.config("", COUNTY_ZONES, VALUATION_FILES);
+    c
+}
+
+fn same(s: String) -> String {
+    s
+}
+
+#[test]
+fn valuation_positive_control() {
+    let c = valuation_case(&same, &same);
+    let out = c.run();
+    assert_ok(&c, &out);
+    assert!(c.out().join("accounts.csv").exists());
+}
+
+#[test]
+fn class_missing_from_crosswalk_fails_the_counties_that_have_it() {
+    let c = valuation_case(&same, &|s| {
+        s.lines()
+            .filter(|l| !l.starts_with("2,"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    let out = c.run();
+    no_panic(&out);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_mentions(&out, &["class 2 (", "m²", "crosswalk"]);
+    let failures = c.read_out("failures.csv");
+    assert!(failures.contains("class 2 ("), "{failures}");
+    c.assert_no_stray();
+}
+
+fn replace_first(s: String, from: &str, to: &str) -> String {
+    assert!(s.contains(from), "{from:?} not in fixture");
+    s.replacen(from, to, 1)
+}
+
+/// A bad coefficient file: `gep run` exits 2 naming the file, and `gep coefficients check`
+/// exits 2 naming the line.
+fn assert_bad_coefficients(c: &Case, needles: &[&str]) {
+    let out = c.run();
+    let mut all = vec!["coef.csv"];
+    all.extend_from_slice(needles);
+    assert_fatal(c, &out, &all);
+    let chk = c.gep(&["coefficients", "check", "coef.csv"]);
+    no_panic(&chk);
+    assert_eq!(chk.code, 2, "{chk:?}");
+    assert_mentions(&chk, &all);
+    // FILE:LINE:COLUMN.
+    let located = chk.stderr.split("coef.csv:").skip(1).any(|rest| {
+        let mut parts = rest.splitn(3, ':');
+        let line = parts.next().unwrap_or("");
+        let col = parts.next().unwrap_or("");
+        line.parse::<u32>().is_ok() && col.parse::<u32>().is_ok()
+    });
+    assert!(located, "no coef.csv:LINE:COLUMN in {chk:?}");
+}
+
+#[test]
+fn nan_coefficient() {
+    let c = valuation_case(
+        &|s| {
+            replace_first(
+                s,
+                "dry_farmland,esv_food,0.85,",
+                "dry_farmland,esv_food,NaN,",
+            )
+        },
+        &same,
+    );
+    assert_bad_coefficients(&c, &["coef.csv:13:3", "NaN", "fix"]);
+}
+
+#[test]
+fn blank_coefficient() {
+    let c = valuation_case(
+        &|s| replace_first(s, "dry_farmland,esv_food,0.85,", "dry_farmland,esv_food,,"),
+        &same,
+    );
+    assert_bad_coefficients(&c, &["coef.csv:13:3", "blank", "NA"]);
+}
+
+#[test]
+fn non_numeric_coefficient() {
+    let c = valuation_case(
+        &|s| {
+            replace_first(
+                s,
+                "dry_farmland,esv_food,0.85,",
+                "dry_farmland,esv_food,0,85,",
+            )
+        },
+        &same,
+    );
+    // "0,85" (decimal comma) shifts the columns: the unit column then reads "85".
+    assert_bad_coefficients(&c, &["coef.csv:13:", "85"]);
+}
+
+#[test]
+fn duplicate_coefficient_rows() {
+    let c = valuation_case(
+        &|s| {
+            let dup = s
+                .lines()
+                .find(|l| l.starts_with("paddy,esv_food,"))
+                .unwrap()
+                .to_string();
+            format!("{s}{dup}\n")
+        },
+        &same,
+    );
+    assert_bad_coefficients(&c, &["paddy", "esv_food"]);
+}
+
+#[test]
+fn unknown_ecosystem_type_in_coefficients() {
+    let c = valuation_case(
+        &|s| s.replace("dry_farmland,esv_food,0.85,", "dry_farmlnd,esv_food,0.85,"),
+        &same,
+    );
+    assert_bad_coefficients(&c, &["coef.csv:13:1", "dry_farmlnd", "dry_farmland"]);
+}
+
+#[test]
+fn negative_crosswalk_share() {
+    let c = valuation_case(&same, &|s| {
+        replace_first(
+            replace_first(s, "14,cropland,0.5,", "14,cropland,-0.5,"),
+            "14,shrub,0.5,",
+            "14,shrub,1.5,",
+        )
+    });
+    let out = c.run();
+    assert_fatal(&c, &out, &["cw.csv", "-0.5"]);
+}
+
+#[test]
+fn coefficients_check_on_a_missing_file() {
+    let c = Case::new();
+    let out = c.gep(&["coefficients", "check", "nope.csv"]);
+    no_panic(&out);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_mentions(&out, &["nope.csv"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Boundaries
+// ---------------------------------------------------------------------------------------------
+
+/// Standard case whose counties file is edited by `f`.
+fn zones_case(f: &dyn Fn(&mut Value)) -> (Case, Value) {
+    let c = Case::new();
+    c.copy("mcd12c1_2019_igbp_zhejiang.tif", "lc.tif");
+    let mut v = first_counties(3);
+    f(&mut v);
+    c.json("counties.geojson", &v);
+    c.config("", COUNTY_ZONES, "");
+    (c, v)
+}
+
+#[test]
+fn empty_layer() {
+    let (c, _) = zones_case(&|v| v["features"].as_array_mut().unwrap().clear());
+    let out = c.run();
+    assert_fatal(&c, &out, &["counties.geojson"]);
+}
+
+/// The bounding box of a feature's geometry.
+fn bbox(g: &Value) -> (f64, f64, f64, f64) {
+    let b = std::cell::Cell::new((f64::MAX, f64::MAX, f64::MIN, f64::MIN));
+    let mut g = g.clone();
+    map_coords(&mut g, &|x, y| {
+        let (a, bb, cc, d) = b.get();
+        b.set((a.min(x), bb.min(y), cc.max(x), d.max(y)));
+        (x, y)
+    });
+    b.get()
+}
+
+#[test]
+fn self_intersecting_polygon() {
+    let (c, v) = zones_case(&|v| {
+        let (x0, y0, x1, y1) = bbox(&v["features"][1]["geometry"]);
+        // A bow-tie over the county's bounding box.
+        v["features"][1]["geometry"] = serde_json::json!({
+            "type": "Polygon",
+            "coordinates": [[[x0, y0], [x1, y1], [x1, y0], [x0, y1], [x0, y0]]]
+        });
+    });
+    let out = c.run();
+    eprintln!("{out:?}");
+    let ok = vec![adcode(&v, 0), adcode(&v, 2)];
+    assert_county_failed(&c, &out, &adcode(&v, 1), &ok, &[]);
+}
+
+#[test]
+fn zero_area_polygon() {
+    let (c, v) = zones_case(&|v| {
+        let (x0, y0, x1, y1) = bbox(&v["features"][1]["geometry"]);
+        v["features"][1]["geometry"] = serde_json::json!({
+            "type": "Polygon",
+            "coordinates": [[[x0, y0], [x1, y1], [(x0 + x1) / 2.0, (y0 + y1) / 2.0], [x0, y0]]]
+        });
+    });
+    let out = c.run();
+    eprintln!("{out:?}");
+    let ok = vec![adcode(&v, 0), adcode(&v, 2)];
+    assert_county_failed(&c, &out, &adcode(&v, 1), &ok, &[]);
+}
+
+#[test]
+fn point_geometry_layer() {
+    let (c, _) = zones_case(&|v| {
+        for f in v["features"].as_array_mut().unwrap() {
+            let (x0, y0, x1, y1) = bbox(&f["geometry"]);
+            f["geometry"] = serde_json::json!({
+                "type": "Point", "coordinates": [(x0 + x1) / 2.0, (y0 + y1) / 2.0]
+            });
+        }
+    });
+    // Every county is unusable: each is a failed unit (exit 1), with FID, id and the fix;
+    // nothing is computed.
+    let out = c.run();
+    no_panic(&out);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_mentions(
+        &out,
+        &[
+            "counties.geojson",
+            "FID 0",
+            "FID 2",
+            "Point",
+            "ogr2ogr -nlt",
+        ],
+    );
+    let failures = c.read_out("failures.csv");
+    assert_eq!(failures.lines().count(), 4, "{failures}");
+    c.assert_no_stray();
+}
+
+#[test]
+fn duplicate_ids() {
+    let (c, v) = zones_case(&|v| {
+        let id = v["features"][0]["properties"]["adcode"].clone();
+        v["features"][2]["properties"]["adcode"] = id;
+    });
+    let out = c.run();
+    assert_fatal(
+        &c,
+        &out,
+        &[
+            "counties.geojson",
+            &adcode(&v, 0),
+            "FID 0",
+            "FID 2",
+            "unique",
+        ],
+    );
+}
+
+#[test]
+fn missing_id_field_lists_the_fields() {
+    let c = Case::standard();
+    c.config("", &COUNTY_ZONES.replace("\"adcode\"", "\"code\""), "");
+    let out = c.run();
+    assert_fatal(
+        &c,
+        &out,
+        &["counties.geojson", "code", "adcode", "name", "id_field"],
+    );
+}
+
+#[test]
+fn missing_layer_lists_the_layers() {
+    let c = Case::standard();
+    c.config(
+        "",
+        &format!("{COUNTY_ZONES}layer = \"counties_2020\"\n"),
+        "",
+    );
+    let out = c.run();
+    assert_fatal(&c, &out, &["counties.geojson", "counties_2020"]);
+}
+
+#[test]
+fn missing_boundary_file() {
+    let c = Case::standard();
+    std::fs::remove_file(c.p("counties.geojson")).unwrap();
+    c.config("", COUNTY_ZONES, "");
+    let out = c.run();
+    assert_fatal(&c, &out, &["counties.geojson"]);
+}
+
+/// Counties, townships and villages of the first county, plus the two other counties.
+fn hierarchy_case(edit_villages: &dyn Fn(&mut Value)) -> (Case, Value) {
+    let c = Case::new();
+    c.copy("mcd12c1_2019_igbp_zhejiang.tif", "lc.tif");
+    let v = first_counties(3);
+    c.json("counties.geojson", &v);
+    let first = adcode(&v, 0);
+    c.json(
+        "townships.geojson",
+        &generated_subset("zj26_townships_generated.geojson", &first),
+    );
+    let mut villages = generated_subset("zj26_villages_generated.geojson", &first);
+    edit_villages(&mut villages);
+    c.json("villages.geojson", &villages);
+    let zones = format!(
+        "{COUNTY_ZONES}
+[[zones]]
+path = \"townships.geojson\"
+level = \"township\"
+id_field = \"zone_id\"
+name_field = \"name\"
+parent_field = \"parent\"
+
+[[zones]]
+path = \"villages.geojson\"
+level = \"village\"
+id_field = \"zone_id\"
+name_field = \"name\"
+parent_field = \"parent\"
+"
+    );
+    c.config("", &zones, "");
+    (c, v)
+}
+
+#[test]
+fn hierarchy_positive_control() {
+    let (c, _) = hierarchy_case(&|_| {});
+    assert_ok(&c, &c.run());
+}
+
+#[test]
+fn orphan_village() {
+    let (c, v) = hierarchy_case(&|vil| {
+        vil["features"][5]["properties"]["parent"] = "330127999".into();
+    });
+    let out = c.run();
+    eprintln!("{out:?}");
+    let ok = vec![adcode(&v, 1), adcode(&v, 2)];
+    assert_county_failed(&c, &out, &adcode(&v, 0), &ok, &["330127999"]);
+}
+
+fn gbk_shapefile(c: &Case) {
+    c.tool(
+        "ogr2ogr",
+        &["-lco", "ENCODING=GBK", "counties.shp", "counties.geojson"],
+    );
+    std::fs::remove_file(c.p("counties.cpg")).unwrap();
+}
+
+#[test]
+fn gbk_shapefile_with_encoding_option() {
+    let c = Case::standard();
+    gbk_shapefile(&c);
+    c.config(
+        "",
+        &format!(
+            "{}encoding = \"GBK\"\n",
+            COUNTY_ZONES.replace("counties.geojson", "counties.shp")
+        ),
+        "",
+    );
+    let out = c.run();
+    assert_ok(&c, &out);
+    let zones = c.read_out("zones.csv");
+    assert!(zones.contains("淳安县"), "{zones}");
+}
+
+/// Without `.cpg` and without `encoding`, GBK bytes are not valid UTF-8: the run must not
+/// crash; the names come out replaced (documented: set `encoding = "GBK"`).
+#[test]
+fn gbk_shapefile_without_cpg_or_encoding() {
+    let c = Case::standard();
+    gbk_shapefile(&c);
+    c.config(
+        "",
+        &COUNTY_ZONES.replace("counties.geojson", "counties.shp"),
+        "",
+    );
+    let out = c.run();
+    eprintln!("{out:?}");
+    no_panic(&out);
+    assert!(out.code == 0 || out.code == 2, "{out:?}");
+    if out.code == 0 {
+        let zones = c.read_out("zones.csv");
+        assert!(!zones.contains("淳安县"), "{zones}");
+    } else {
+        assert_mentions(&out, &["encoding"]);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Config and command line
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn config_syntax_error_names_line_and_column() {
+    let c = Case::standard();
+    c.write(
+        "gep.toml",
+        "year = 2019\n[landcover\npath = \"lc.tif\"\n[output]\ndir = \"out\"\n",
+    );
+    let out = c.run();
+    assert_fatal(&c, &out, &["gep.toml", "line 2", "column"]);
+}
+
+#[test]
+fn unknown_config_key() {
+    let c = Case::standard();
+    c.config("paht = \"lc2.tif\"", COUNTY_ZONES, "");
+    let out = c.run();
+    assert_fatal(&c, &out, &["gep.toml", "paht", "path"]);
+}
+
+#[test]
+fn level_province() {
+    let c = Case::standard();
+    c.config("", &COUNTY_ZONES.replace("\"county\"", "\"province\""), "");
+    let out = c.run();
+    assert_fatal(&c, &out, &["province", "county", "township", "village"]);
+}
+
+#[test]
+fn two_layers_with_the_same_level() {
+    let c = Case::standard();
+    c.config("", &format!("{COUNTY_ZONES}{COUNTY_ZONES}"), "");
+    let out = c.run();
+    assert_fatal(&c, &out, &["same level"]);
+}
+
+#[test]
+fn missing_output_table() {
+    let c = Case::standard();
+    c.write(
+        "gep.toml",
+        &format!("[landcover]\npath = \"lc.tif\"\n{COUNTY_ZONES}"),
+    );
+    let out = c.run();
+    assert_fatal(&c, &out, &["[output]", "dir"]);
+}
+
+#[test]
+fn malformed_zones_flag() {
+    let c = Case::standard();
+    let out = c.gep(&[
+        "run",
+        "--landcover",
+        "lc.tif",
+        "--zones",
+        "counties.geojson:county",
+        "--out",
+        "out",
+    ]);
+    assert_fatal(
+        &c,
+        &out,
+        &["counties.geojson:county", "PATH:LEVEL:ID_FIELD"],
+    );
+}
+
+#[test]
+fn relative_paths_resolve_from_the_config_directory() {
+    let c = Case::new();
+    std::fs::create_dir(c.p("job")).unwrap();
+    c.copy("mcd12c1_2019_igbp_zhejiang.tif", "job/lc.tif");
+    c.json("job/counties.geojson", &first_counties(3));
+    c.write(
+        "job/gep.toml",
+        &format!("[landcover]\npath = \"lc.tif\"\n{COUNTY_ZONES}\n[output]\ndir = \"out\"\n"),
+    );
+    // Run from the case directory, not from job/.
+    let out = c.gep(&["run", "job/gep.toml"]);
+    no_panic(&out);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(c.p("job/out/extent.csv").exists());
+    assert!(!c.out().exists());
+}
+
+#[test]
+fn config_that_does_not_exist() {
+    let c = Case::standard();
+    let out = c.gep(&["run", "gpe.toml"]);
+    assert_fatal(&c, &out, &["gpe.toml"]);
+}
+
+#[test]
+fn output_parent_is_a_file() {
+    let c = Case::standard();
+    c.write("results", "not a directory\n");
+    c.config("", COUNTY_ZONES, "");
+    let s = std::fs::read_to_string(c.p("gep.toml")).unwrap();
+    c.write(
+        "gep.toml",
+        &s.replace("dir = \"out\"", "dir = \"results/out\""),
+    );
+    let out = c.run();
+    assert_fatal(&c, &out, &["results"]);
+    assert_eq!(
+        std::fs::read_to_string(c.p("results")).unwrap(),
+        "not a directory\n"
+    );
+}
+
+#[test]
+fn output_path_is_a_file() {
+    let c = Case::standard();
+    c.write("out", "precious\n");
+    c.config("", COUNTY_ZONES, "");
+    let out = c.run();
+    no_panic(&out);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_mentions(&out, &["out"]);
+    assert_eq!(std::fs::read_to_string(c.out()).unwrap(), "precious\n");
+    c.assert_no_stray();
+}
+
+#[test]
+fn info_on_a_missing_file() {
+    let c = Case::new();
+    let out = c.gep(&["info", "nope.tif"]);
+    no_panic(&out);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_mentions(&out, &["nope.tif"]);
+}
+
+#[test]
+fn info_on_a_file_that_is_not_geodata() {
+    let c = Case::new();
+    c.write("notes.txt", "minutes of the meeting\n");
+    let out = c.gep(&["info", "notes.txt"]);
+    no_panic(&out);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_mentions(&out, &["notes.txt"]);
+}
+
+#[test]
+fn counties_filter_with_an_unknown_id() {
+    let c = Case::standard();
+    let out = c.gep(&["run", "gep.toml", "--counties", "339999"]);
+    // No config written yet: write it and retry.
+    assert_eq!(out.code, 2, "{out:?}");
+    c.config("", COUNTY_ZONES, "");
+    let out = c.gep(&["run", "gep.toml", "--counties", "339999"]);
+    assert_fatal(&c, &out, &["339999", "id field"]);
+}

@@ -281,6 +281,10 @@ struct Worker {
     scaled: Vec<f64>,
 }
 
+/// Cells per coverage chunk: 16k cells keep the f64 fractions and i64 cover buffers (256 KiB)
+/// in L2 cache.
+const CHUNK_CELLS: usize = 16 * 1024;
+
 /// 2⁴⁰: [`ExactArea`]'s fixed-point scale (`gep_core::extent::EXACT_AREA_FRACTION_BITS`).
 const SCALE: f64 = (1u64 << gep_core::extent::EXACT_AREA_FRACTION_BITS) as f64;
 
@@ -349,30 +353,44 @@ impl Worker {
                 (r1 - r0) as usize,
                 (c1 - c0) as usize,
             );
-            engine.prepared[z].coverage_into(sub, &mut self.cov);
-            for ri in 0..sub.rows {
-                let br = sub.row_off + ri - w.row_off;
-                let start = br * w.cols + (sub.col_off - w.col_off);
-                let cells = &block.cells[start..start + sub.cols];
-                let fracs = &self.cov.fractions[ri * sub.cols..(ri + 1) * sub.cols];
-                let scaled = self.scaled[br];
-                for (&f, &cell) in fracs.iter().zip(cells) {
-                    if f == 0.0 {
-                        continue;
-                    }
-                    if f == 1.0 {
-                        // Interior cells only count; the count is multiplied by the exact
-                        // cell area once per row (per zone and window on projected grids).
-                        self.acc.count(cell);
-                    } else {
-                        let units = to_units(f * scaled);
-                        if units != 0 {
-                            self.acc.add(cell, units);
+            // Coverage in chunks of rows, so its buffers stay in cache while the cells are
+            // walked (whole 512 x 512 windows made the pass memory-bound). Fractions do not
+            // depend on the chunking.
+            let chunk_rows = (CHUNK_CELLS / sub.cols).max(1);
+            let mut row = sub.row_off;
+            while row < sub.row_end() {
+                let chunk = Window::new(
+                    row,
+                    sub.col_off,
+                    chunk_rows.min(sub.row_end() - row),
+                    sub.cols,
+                );
+                row = chunk.row_end();
+                engine.prepared[z].coverage_into(chunk, &mut self.cov);
+                for ri in 0..chunk.rows {
+                    let br = chunk.row_off + ri - w.row_off;
+                    let start = br * w.cols + (chunk.col_off - w.col_off);
+                    let cells = &block.cells[start..start + chunk.cols];
+                    let fracs = &self.cov.fractions[ri * chunk.cols..(ri + 1) * chunk.cols];
+                    let scaled = self.scaled[br];
+                    for (&f, &cell) in fracs.iter().zip(cells) {
+                        if f == 0.0 {
+                            continue;
+                        }
+                        if f == 1.0 {
+                            // Interior cells only count; the count is multiplied by the exact
+                            // cell area once per row (per zone and window on projected grids).
+                            self.acc.count(cell);
+                        } else {
+                            let units = to_units(f * scaled);
+                            if units != 0 {
+                                self.acc.add(cell, units);
+                            }
                         }
                     }
-                }
-                if !full_constant {
-                    self.acc.flush_counts(self.full[br]);
+                    if !full_constant {
+                        self.acc.flush_counts(self.full[br]);
+                    }
                 }
             }
             if full_constant {

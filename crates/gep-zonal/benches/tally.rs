@@ -4,12 +4,13 @@
 //!
 //! `cargo bench -p gep-zonal` (a few minutes). Sample counts are kept at criterion's minimum.
 
+mod data;
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use geo_types::{Coord, LineString, MultiPolygon, Polygon};
-use gep_core::{ClassCode, CrsInfo, Grid, Level, MemRaster, NoProgress, Window, Zone};
+use data::{grid, random_zones, raster, star, tiling, N};
+use gep_core::{NoProgress, Window};
 use gep_zonal::{hierarchy_checks, tally, CheckOptions, PreparedPolygon, TallyOptions};
 use std::hint::black_box;
-use std::sync::OnceLock;
 
 fn bench_coverage(c: &mut Criterion) {
     let g = grid();

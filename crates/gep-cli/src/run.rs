@@ -672,6 +672,7 @@ fn write_outputs(
 
 fn summary(target: &Path, prep: &Prepared, zones: &[Zone], table: &ExtentTable, started: Instant) {
     let counties = zones.iter().filter(|z| z.level == Level::County).count();
+    let townships = zones.iter().filter(|z| z.level == Level::Township).count();
     let villages = zones.iter().filter(|z| z.level == Level::Village).count();
     let total: f64 = zones
         .iter()
@@ -680,11 +681,12 @@ fn summary(target: &Path, prep: &Prepared, zones: &[Zone], table: &ExtentTable, 
         .map(|(_, t)| t.covered().to_m2())
         .sum();
     println!(
-        "{} units computed, {} failed; {} zones ({} counties, {} villages); {:.1} km² of land cover accounted in {:.1} s",
+        "{} units computed, {} failed; {} zones ({} counties, {} townships, {} villages); {:.1} km² of land cover accounted in {:.1} s",
         prep.units.iter().filter(|u| u.failure.is_none()).count(),
         prep.units.iter().filter(|u| u.failure.is_some()).count() + prep.lost_units.len(),
         zones.len(),
         counties,
+        townships,
         villages,
         total / 1e6,
         started.elapsed().as_secs_f64()

@@ -19,8 +19,17 @@
 //! −overlap, −spill), so when no point lies in three children
 //! `residual(class) = gap(class) − overlap(class) − spill(class)`, up to the precision of
 //! the polygon clipping. Their `parent_area_m2` and `children_sum_m2` repeat the sum row's
-//! values for context. Rows whose area is below [`CheckOptions::min_area_m2`] are dropped
-//! (clipping leaves slivers of ~1e-6 m² even on perfect tilings).
+//! values for context. Rows whose area is below [`CheckOptions::min_area_m2`] are dropped:
+//! a margin against slivers that polygon clipping (geo's `BooleanOps`, i_overlay) could leave
+//! on a perfect tiling. On the test tilings and on the benchmark's county of 36 townships and
+//! 7,560 villages with densified, shared boundaries it left none at all, and the sum rows'
+//! residuals were below 1e-17 relative.
+//!
+//! # Cost
+//!
+//! Sum rows are cheap (~2 ms for 7,600 zones). The geometry (unions, differences, pairwise
+//! intersections of siblings whose boxes meet, then a tally of the pieces) took ~0.36 s
+//! wall on that 7,560-village tiling (2 shared cores), so it is on by default.
 
 use crate::error::ZonalError;
 use crate::tally::{polygon_area_m2, tally, TallyOptions};
@@ -94,8 +103,8 @@ pub struct CheckRow {
 /// Settings of [`hierarchy_checks`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckOptions {
-    /// Compute gap/overlap/spill polygons (polygon clipping; see the crate's bench notes
-    /// for its cost on thousands of villages). Sum rows are always computed.
+    /// Compute gap/overlap/spill polygons (polygon clipping; ~0.36 s for 7,560 villages,
+    /// see the module docs). Sum rows are always computed.
     pub geometry: bool,
     /// Gap/overlap/spill rows (and polygons) smaller than this are dropped.
     ///

@@ -541,3 +541,70 @@ impl ClassAcc {
         Some(t)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gep_core::{CrsInfo, Level, MemRaster};
+    use proptest::prelude::*;
+    use std::sync::atomic::AtomicU64;
+
+    proptest! {
+        /// The per-cell shortcut rounds exactly as the documented contract does.
+        #[test]
+        fn units_match_exact_area(f in 0.0..=1.0f64, area in 1e-3..1e11f64) {
+            prop_assert_eq!(to_units(f * (area * SCALE)), ExactArea::from_m2(f * area).0);
+        }
+    }
+
+    #[derive(Default)]
+    struct Count(AtomicU64, AtomicU64);
+    impl Reporter for Count {
+        fn start(&self, _what: &str, total: u64) {
+            self.0.store(total, Ordering::Relaxed);
+        }
+        fn advance(&self, n: u64) {
+            self.1.fetch_add(n, Ordering::Relaxed);
+        }
+        fn finish(&self) {}
+    }
+
+    #[test]
+    fn reports_every_window_and_handles_empty_zones() {
+        let g = Grid::new(0.0, 10.0, 1.0, 1.0, 10, 10, CrsInfo::projected("x")).unwrap();
+        let src = MemRaster::from_fn(g, |_, _| Some(3));
+        let zones = vec![Zone {
+            id: "empty".into(),
+            name: String::new(),
+            level: Level::Village,
+            parent: None,
+            geometry: MultiPolygon::new(vec![]),
+        }];
+        let rep = Count::default();
+        let opts = TallyOptions {
+            window_rows: 3,
+            window_cols: 4,
+            threads: 2,
+        };
+        let t = tally(&src, &zones, &opts, &rep).unwrap();
+        assert_eq!(t.zones[0], ZoneTally::default());
+        assert_eq!(rep.0.load(Ordering::Relaxed), 12);
+        assert_eq!(rep.1.load(Ordering::Relaxed), 12);
+    }
+
+    #[test]
+    fn default_window_sizes() {
+        let g = Grid::new(0.0, 10.0, 1.0, 1.0, 10, 10, CrsInfo::projected("x")).unwrap();
+        let src = MemRaster::from_fn(g, |_, _| None);
+        let o = TallyOptions::default();
+        assert_eq!(
+            o.window_size(&src.clone().with_block_size(256, 256)),
+            (512, 512)
+        );
+        assert_eq!(
+            o.window_size(&src.clone().with_block_size(1, 40_000)),
+            (512, 1024)
+        );
+        assert_eq!(o.window_size(&src.with_block_size(300, 128)), (600, 512));
+    }
+}

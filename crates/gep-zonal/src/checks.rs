@@ -235,6 +235,28 @@ struct Piece {
 /// Sum rows, plus (with `opts.geometry`) per-class gap, overlap and spill rows, tallied on
 /// `source` with the same engine as the zones. See the module docs for the rows' meaning.
 ///
+/// ```
+/// use gep_core::{CrsInfo, Grid, Level, MemRaster, NoProgress, Zone};
+/// use gep_zonal::{hierarchy_checks, tally, CheckKind, CheckOptions, TallyOptions};
+/// use geo_types::{polygon, MultiPolygon};
+/// let grid = Grid::new(0.0, 10.0, 1.0, 1.0, 10, 10, CrsInfo::projected("local")).unwrap();
+/// let raster = MemRaster::from_fn(grid, |_, _| Some(1));
+/// let square = |x0: f64, x1: f64| MultiPolygon::new(vec![polygon![
+///     (x: x0, y: 0.0), (x: x1, y: 0.0), (x: x1, y: 10.0), (x: x0, y: 10.0)]]);
+/// let zone = |id: &str, level, parent: Option<&str>, g| Zone { id: id.into(), name: String::new(),
+///     level, parent: parent.map(Into::into), geometry: g };
+/// // Two villages leave a 1 m strip of their county uncovered.
+/// let zones = vec![
+///     zone("c", Level::County, None, square(0.0, 10.0)),
+///     zone("c1", Level::Village, Some("c"), square(0.0, 4.0)),
+///     zone("c2", Level::Village, Some("c"), square(5.0, 10.0)),
+/// ];
+/// let table = tally(&raster, &zones, &TallyOptions::default(), &NoProgress).unwrap();
+/// let rows = hierarchy_checks(&zones, &table, &raster, &CheckOptions::default(), &NoProgress).unwrap();
+/// let gap = rows.iter().find(|r| r.kind == CheckKind::Gap).unwrap();
+/// assert_eq!((gap.class, gap.residual_m2), (Some(1), 10.0));
+/// ```
+///
 /// # Errors
 /// As [`sum_checks`] and [`tally`].
 ///

@@ -91,6 +91,23 @@ pub fn polygon_area_m2(polygon: &MultiPolygon<f64>, grid: &Grid) -> f64 {
 /// For each zone, `covered + nodata + outside` equals [`polygon_area_m2`] to ~1e-12
 /// relative. Zones must be in the grid's CRS.
 ///
+/// ```
+/// use gep_core::{CrsInfo, Grid, Level, MemRaster, NoProgress, Zone};
+/// use gep_zonal::{tally, TallyOptions};
+/// use geo_types::{polygon, MultiPolygon};
+/// // 3 x 3 cells of 10 m; the left column is class 1, the rest class 2.
+/// let grid = Grid::new(0.0, 30.0, 10.0, 10.0, 3, 3, CrsInfo::projected("local")).unwrap();
+/// let raster = MemRaster::from_fn(grid, |_, c| Some(if c == 0 { 1 } else { 2 }));
+/// // 5 m to 25 m in x, 0 to 40 m in y: 10 m beyond the top edge.
+/// let p = polygon![(x: 5.0, y: 0.0), (x: 25.0, y: 0.0), (x: 25.0, y: 40.0), (x: 5.0, y: 40.0)];
+/// let zone = Zone { id: "1".into(), name: "a".into(), level: Level::Village, parent: None,
+///                   geometry: MultiPolygon::new(vec![p]) };
+/// let t = tally(&raster, &[zone], &TallyOptions::default(), &NoProgress).unwrap();
+/// assert_eq!(t.zones[0].classes[&1].to_m2(), 150.0);
+/// assert_eq!(t.zones[0].classes[&2].to_m2(), 450.0);
+/// assert_eq!(t.zones[0].outside.to_m2(), 200.0);
+/// ```
+///
 /// # Errors
 /// Non-finite vertices (with the zone id), raster read errors (with the window), failure
 /// to open a reader per worker or to build the thread pool.

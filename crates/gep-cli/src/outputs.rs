@@ -95,6 +95,7 @@ pub fn report_input(
     accounts: Option<&Accounts>,
     checks: &[gep_zonal::CheckRow],
     run: RunInfo,
+    lang: Lang,
 ) -> ReportInput {
     let gv = gep_values(accounts, zones.len());
     let valued = accounts.is_some();
@@ -173,16 +174,29 @@ pub fn report_input(
             parent_area_m2: c.parent_area_m2,
         })
         .collect();
-    let title = format!(
-        "GEP {}",
-        prep.zones
-            .iter()
-            .filter(|z| z.parent.is_none())
-            .map(|z| z.name.as_str())
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" · ")
-    );
+    let roots: Vec<&str> = zones
+        .iter()
+        .filter(|z| z.parent.is_none())
+        .map(|z| z.name.as_str())
+        .collect();
+    let who = if roots.len() <= 3 {
+        roots.join(" · ")
+    } else {
+        match lang {
+            Lang::Zh => format!("{} 个{}", roots.len(), level_zh(zones)),
+            Lang::En => format!(
+                "{} {}s",
+                roots.len(),
+                zones.iter().map(|z| z.level).min().unwrap_or(Level::County)
+            ),
+        }
+    };
+    let year = run.year.map(|y| y.to_string()).unwrap_or_default();
+    let title = match lang {
+        Lang::Zh => format!("生态系统生产总值（GEP）核算 {year} · {who}"),
+        Lang::En => format!("Gross Ecosystem Product {year} · {who}"),
+    };
+    let _ = prep;
     ReportInput {
         title,
         zones: rzones,
@@ -308,5 +322,13 @@ pub fn timing(step: &str, since: std::time::Instant) -> Timing {
     Timing {
         step: step.to_string(),
         seconds: since.elapsed().as_secs_f64(),
+    }
+}
+
+fn level_zh(zones: &[Zone]) -> &'static str {
+    match zones.iter().map(|z| z.level).min() {
+        Some(Level::Township) => "乡镇（街道）",
+        Some(Level::Village) => "村（社区）",
+        _ => "县（市、区）",
     }
 }

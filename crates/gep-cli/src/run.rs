@@ -582,6 +582,7 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
             accounts.as_ref(),
             &checks,
             run_info.clone(),
+            plan.lang,
         );
         crate::outputs::write_reports(&staged, &input, plan.lang)?;
     }
@@ -625,6 +626,34 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
         eprintln!("error: {}: {}", f.unit_id, f.reason);
     }
     summary(&target, &prep, &run_zones, &table, started);
+    if let Some(a) = &accounts {
+        let roots: Vec<&gep_core::account::GepRow> = a
+            .gep
+            .iter()
+            .zip(&run_zones)
+            .filter(|(_, z)| z.parent.is_none())
+            .map(|(g, _)| g)
+            .collect();
+        // Fixed order (zone order): the printed total is reproducible.
+        let sum = |f: fn(&gep_core::account::GepRow) -> f64| {
+            roots.iter().map(|g| f(g)).sum::<f64>() / 1e8
+        };
+        println!(
+            "GEP {:.2} 亿元 (material {:.2}, regulating {:.2}, cultural {:.2}); coefficients {}, crosswalk {}",
+            sum(|g| g.gep_yuan),
+            sum(|g| g.material_yuan),
+            sum(|g| g.regulating_yuan),
+            sum(|g| g.cultural_yuan),
+            a.coefficient_set,
+            a.crosswalk.as_deref().unwrap_or("-")
+        );
+    }
+    println!("results: {}", target.display());
+    if plan.report {
+        println!(
+            "  report.html gep.xlsx zones.gpkg — open report.html in a browser, zones.gpkg in QGIS"
+        );
+    }
     Ok(if failures.is_empty() { 0 } else { 1 })
 }
 
@@ -670,7 +699,7 @@ fn write_outputs(
     Ok(())
 }
 
-fn summary(target: &Path, prep: &Prepared, zones: &[Zone], table: &ExtentTable, started: Instant) {
+fn summary(_target: &Path, prep: &Prepared, zones: &[Zone], table: &ExtentTable, started: Instant) {
     let counties = zones.iter().filter(|z| z.level == Level::County).count();
     let townships = zones.iter().filter(|z| z.level == Level::Township).count();
     let villages = zones.iter().filter(|z| z.level == Level::Village).count();
@@ -691,7 +720,6 @@ fn summary(target: &Path, prep: &Prepared, zones: &[Zone], table: &ExtentTable, 
         total / 1e6,
         started.elapsed().as_secs_f64()
     );
-    println!("results: {}", target.display());
 }
 
 /// The run information recorded in the manifest and the report.

@@ -62,8 +62,20 @@ fn patchy(g: &Grid, seed: u64) -> MemRaster {
     })
 }
 
+/// 64 cases by default (a few seconds in debug); `PROPTEST_CASES=5000` for a stress run.
+fn config() -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64);
+    ProptestConfig {
+        cases,
+        ..ProptestConfig::default()
+    }
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(config())]
 
     #[test]
     fn fractions_in_unit_interval_and_sum_to_area((cx, cy, radii, jit) in star_strategy(9.5)) {
@@ -174,4 +186,37 @@ fn tally_by_hand() {
     assert_eq!(z.classes[&2].to_m2(), 50.0);
     assert_eq!(z.nodata.to_m2(), 50.0);
     assert_eq!(z.outside.to_m2(), 300.0);
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Vertices on half-cell lattice points put many pieces exactly on grid lines and window
+    /// edges; every window must still agree with the whole grid bit for bit.
+    #[test]
+    fn windows_match_whole_grid_on_grid_lines(
+        (cx, cy, radii, jit) in star_strategy(9.0),
+        r0 in 0usize..20, c0 in 0usize..20, nr in 1usize..20, nc in 1usize..20,
+    ) {
+        let g = grid(20, 20);
+        let snap = |v: f64| (v * 2.0).round() / 2.0;
+        let radii: Vec<f64> = radii.iter().map(|r| snap(*r).max(0.5)).collect();
+        let mut p = star(&g, snap(cx), snap(cy), &radii, &jit);
+        // Snapping may make the polygon self-intersect; window agreement must hold anyway.
+        p.0[0].exterior_mut(|r| {
+            for c in r.0.iter_mut() {
+                c.x = g.left + snap((c.x - g.left) / 30.0) * 30.0;
+                c.y = g.top - snap((g.top - c.y) / 30.0) * 30.0;
+            }
+        });
+        let whole = coverage(&p, &g, g.full_window()).unwrap();
+        let w = gep_core::Window::new(r0, c0, nr.min(20 - r0), nc.min(20 - c0));
+        let part = coverage(&p, &g, w).unwrap();
+        for r in 0..w.rows {
+            for c in 0..w.cols {
+                prop_assert_eq!(part.get(r, c).to_bits(), whole.get(w.row_off + r, w.col_off + c).to_bits());
+            }
+        }
+        prop_assert!(whole.fractions.iter().all(|f| (0.0..=1.0).contains(f)));
+    }
 }

@@ -27,9 +27,10 @@
 //!
 //! # Cost
 //!
-//! Sum rows are cheap (~2 ms for 7,600 zones). The geometry (unions, differences, pairwise
-//! intersections of siblings whose boxes meet, then a tally of the pieces) took ~0.36 s
-//! wall on that 7,560-village tiling (2 shared cores), so it is on by default.
+//! Sum rows are cheap (~1 ms for 7,600 zones). The geometry (unions, differences, pairwise
+//! intersections of siblings whose boxes meet, then a tally of the pieces) took 0.2–0.36 s
+//! wall on that 7,560-village tiling (2 cores, `cargo bench -p gep-zonal`), so it is on by
+//! default.
 
 use crate::error::ZonalError;
 use crate::tally::{polygon_area_m2, tally, TallyOptions};
@@ -103,7 +104,7 @@ pub struct CheckRow {
 /// Settings of [`hierarchy_checks`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckOptions {
-    /// Compute gap/overlap/spill polygons (polygon clipping; ~0.36 s for 7,560 villages,
+    /// Compute gap/overlap/spill polygons (polygon clipping; ~0.2–0.36 s for 7,560 villages,
     /// see the module docs). Sum rows are always computed.
     pub geometry: bool,
     /// Gap/overlap/spill rows (and polygons) smaller than this are dropped.

@@ -84,11 +84,54 @@ pub struct ZoneLayer {
     pub crs: Crs,
     /// The layer's name.
     pub layer: String,
+    /// Things the user should know that do not stop the run (e.g. text that looks like
+    /// mis-decoded GBK).
+    pub warnings: Vec<String>,
+}
+
+/// True when `text` looks like GBK/GB18030 bytes read without their encoding: GDAL hands
+/// over the raw bytes of a `.dbf` without `.cpg` (invalid UTF-8, which arrives here as
+/// U+FFFD replacement characters), or, with a Latin-1 code page mark, decodes them as
+/// Latin-1 (several characters in U+0080..U+00FF and no CJK at all).
+fn looks_like_misdecoded_gbk(text: &str) -> bool {
+    if text.contains('\u{fffd}') {
+        return true;
+    }
+    let latin1_high = text
+        .chars()
+        .filter(|c| ('\u{80}'..='\u{ff}').contains(c))
+        .count();
+    let cjk = text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+    latin1_high >= 2 && !cjk
 }
 
 fn is_shapefile(path: &Path) -> bool {
     let s = path.to_string_lossy().to_ascii_lowercase();
     s.ends_with(".shp") || s.ends_with(".dbf") || s.ends_with(".shz") || s.ends_with(".shp.zip")
+}
+
+/// A warning when a Shapefile without `.cpg` and without an `encoding` option has names that
+/// look like GBK decoded as Latin-1 (the usual state of Chinese Shapefiles from older tools).
+fn encoding_warning(path: &Path, spec: &ZoneLayerSpec, zones: &[Zone]) -> Vec<String> {
+    let has_cpg = path.with_extension("cpg").exists() || path.with_extension("CPG").exists();
+    if !is_shapefile(path) || has_cpg || spec.encoding.is_some() {
+        return Vec::new();
+    }
+    let bad: Vec<&Zone> = zones
+        .iter()
+        .filter(|z| looks_like_misdecoded_gbk(&z.name))
+        .collect();
+    match bad.first() {
+        None => Vec::new(),
+        Some(first) => vec![format!(
+            "{}: {} of {} names look garbled (e.g. zone {} is named {:?}): the .dbf has no .cpg and its text is probably GBK; add encoding = \"GBK\" to this [[zones]] table (or create a .cpg file containing GBK)",
+            path.display(),
+            bad.len(),
+            zones.len(),
+            first.id,
+            first.name
+        )],
+    }
 }
 
 /// Opens a vector dataset read-only, passing `ENCODING=<enc>` for Shapefiles when asked.
@@ -360,6 +403,7 @@ fn read_layer(
     }
     Ok((
         ZoneLayer {
+            warnings: encoding_warning(path, spec, &zones),
             zones,
             fids,
             crs,

@@ -116,11 +116,19 @@ fn gbk_shapefile_without_cpg_needs_the_encoding_option() {
     let l = read_zones(&spec).unwrap();
     let names: Vec<&str> = l.zones.iter().map(|z| z.name.as_str()).collect();
     assert!(names.contains(&"淳安县"), "{names:?}");
+    assert!(l.warnings.is_empty(), "{:?}", l.warnings);
 
     spec.encoding = None;
     let raw = read_zones(&spec).unwrap();
     let chunan = raw.zones.iter().find(|z| z.id == "330127").unwrap();
     assert_ne!(chunan.name, "淳安县");
+    // ... and the user is told, with the fix.
+    assert_eq!(raw.warnings.len(), 1, "{:?}", raw.warnings);
+    assert!(
+        raw.warnings[0].contains("26 of 26") && raw.warnings[0].contains("encoding = \"GBK\""),
+        "{}",
+        raw.warnings[0]
+    );
 
     // An encoding on a UTF-8 format is a configuration error, not silently ignored.
     let mut spec = counties_spec(&src);

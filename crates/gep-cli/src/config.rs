@@ -112,6 +112,8 @@ pub struct RawRun {
     pub threads: Option<usize>,
     /// Only these county ids.
     pub counties: Option<Vec<String>>,
+    /// Load counties tallied by an earlier, interrupted run from the cache (default false).
+    pub resume: Option<bool>,
 }
 
 /// `[output]`.
@@ -200,6 +202,8 @@ pub struct RunPlan {
     pub threads: usize,
     /// County filter.
     pub counties: Option<Vec<String>>,
+    /// Reuse the per-county tallies cached by an interrupted run.
+    pub resume: bool,
     /// Output directory.
     pub out_dir: PathBuf,
     /// Report language.
@@ -348,6 +352,7 @@ pub fn resolve(raw: RawConfig, config_path: Option<&Path>) -> Result<RunPlan> {
         geometry_checks: raw.checks.geometry,
         threads: raw.run.threads.unwrap_or(0),
         counties: raw.run.counties,
+        resume: raw.run.resume.unwrap_or(false),
         out_dir: clean(&base.join(&out.dir)),
         lang,
         report: out.report.unwrap_or(true),

@@ -4,6 +4,7 @@
 //! (listed in `failures.csv` and on stderr); 2 the config or command line is wrong, or an
 //! input cannot be read at all.
 
+mod cache;
 mod config;
 mod outputs;
 mod progress;
@@ -58,6 +59,10 @@ pub struct RunFlags {
     /// Report language: zh or en (overrides [output] lang).
     #[arg(long)]
     pub lang: Option<String>,
+    /// Reuse the counties an interrupted run already tallied (cached beside the output
+    /// directory, keyed by the inputs' hashes) instead of tallying them again.
+    #[arg(long)]
+    pub resume: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,6 +8,7 @@
 //! its descendants). A county that fails pre-flight is listed in `failures.csv` and on
 //! stderr; the others are still computed and published; the exit code is then 1.
 
+use crate::cache::TallyCache;
 use crate::config::{self, DatumChoice, RawConfig, RawLandcover, RawOutput, RawZones, RunPlan};
 use crate::progress::CliProgress;
 use crate::RunFlags;
@@ -90,6 +91,9 @@ pub fn plan_from(flags: &RunFlags) -> Result<RunPlan> {
     }
     if let Some(c) = &flags.counties {
         raw.run.counties = Some(c.clone());
+    }
+    if flags.resume {
+        raw.run.resume = Some(true);
     }
     if flags.coefficients.is_some() || flags.crosswalk.is_some() {
         let v = raw.valuation.get_or_insert(config::RawValuation {
@@ -488,6 +492,9 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
     let staged = StagedDir::create(&plan.out_dir)
         .with_context(|| format!("output directory {}", plan.out_dir.display()))?;
 
+    // The raster's hash keys the tally cache and goes into the manifest: computed once.
+    let (raster_sha256, raster_size) = gep_report::sha256_file(&plan.landcover)
+        .with_context(|| format!("hashing {}", plan.landcover.display()))?;
     let mut timings = vec![crate::outputs::timing("read and pre-flight", started)];
     let t_tally = Instant::now();
     let ok_units: Vec<&Unit> = prep.units.iter().filter(|u| u.failure.is_none()).collect();
@@ -500,14 +507,17 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
         threads: plan.threads,
         ..Default::default()
     };
-    let table = gep_zonal::tally(
-        &prep.raster as &dyn RasterSource,
-        &run_zones,
-        &opts,
-        &progress,
+    let cache = TallyCache::new(
+        &plan,
+        &raster_sha256,
+        prep.raster.grid(),
+        &prep.raster.crs().label(),
+    );
+    let tallied = tally_by_unit(
+        &plan, &prep, &ok_units, &run_zones, &cache, &opts, &progress,
     )?;
-    progress.finish();
-
+    let table = tallied.table;
+    let ok_units_count = ok_units.len();
     // Pre-flight that needs the tally: every class found in a county must be mapped by the
     // crosswalk; a county with unmapped classes fails (listing codes, areas and the fix).
     let pos: HashMap<usize, usize> = run_idx.iter().enumerate().map(|(k, &i)| (i, k)).collect();
@@ -572,7 +582,13 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
         write_csv(&staged.file("gep.csv"), a.gep.iter())?;
         accounts = Some(a);
     }
-    let run_info = run_info(&plan, &prep, &progress, &timings)?;
+    let run_info = run_info(
+        &plan,
+        &prep,
+        &progress,
+        &timings,
+        (&raster_sha256, raster_size),
+    )?;
     if plan.report {
         crate::outputs::write_gpkg(&staged, &prep, &run_zones, &table, accounts.as_ref())?;
         let input = crate::outputs::report_input(
@@ -621,6 +637,11 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
     run_info.timings = timings;
     crate::outputs::write_manifest(&staged, &run_info)?;
     let target = staged.commit()?;
+    // The cache has served its purpose once the results are published. When some counties
+    // failed it is kept: after fixing them, `--resume` tallies only those.
+    if failures.is_empty() {
+        cache.clear();
+    }
     print_failures(&prep);
     for f in &prep.lost_units {
         eprintln!("error: {}: {}", f.unit_id, f.reason);
@@ -648,6 +669,20 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
             a.crosswalk.as_deref().unwrap_or("-")
         );
     }
+    if plan.resume {
+        println!(
+            "resumed {} of {} counties from the tally cache {}",
+            tallied.resumed,
+            ok_units_count,
+            cache.dir().display()
+        );
+    }
+    if !failures.is_empty() && ok_units_count > 0 {
+        println!(
+            "the tallies of the computed counties are kept in {}: after fixing the failed ones, `gep run --resume` tallies only those",
+            cache.dir().display()
+        );
+    }
     println!("results: {}", target.display());
     if plan.report {
         println!(
@@ -655,6 +690,99 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
         );
     }
     Ok(if failures.is_empty() { 0 } else { 1 })
+}
+
+/// The merged extent table of a run and how many counties came from the cache.
+struct Tallied {
+    table: ExtentTable,
+    resumed: usize,
+}
+
+/// Forwards warnings only: per-unit tallies report progress by county, not by window.
+struct WarnOnly<'a>(&'a CliProgress);
+
+impl Reporter for WarnOnly<'_> {
+    fn start(&self, _what: &str, _total: u64) {}
+    fn advance(&self, _n: u64) {}
+    fn finish(&self) {}
+    fn warn(&self, message: &str) {
+        self.0.warn(message);
+    }
+}
+
+/// Tallies county by county (in unit order), each county's zones in one pass over the windows
+/// its zones touch (the tally skips windows that meet none of them without reading them).
+/// Each county's tally is cached as soon as it is done; with `resume`, counties found in the
+/// cache with a matching key are loaded instead. Zone tallies do not depend on which other
+/// zones are tallied with them (exact fixed-point sums), so the merged table is bit-identical
+/// to one tally of all zones at once, and to any mix of cached and fresh counties.
+fn tally_by_unit(
+    plan: &RunPlan,
+    prep: &Prepared,
+    units: &[&Unit],
+    run_zones: &[Zone],
+    cache: &TallyCache,
+    opts: &gep_zonal::TallyOptions,
+    progress: &CliProgress,
+) -> Result<Tallied> {
+    let mut zones = Vec::with_capacity(run_zones.len());
+    let mut resumed = 0;
+    let mut offset = 0;
+    let n = units.len();
+    progress.start("counties", n as u64);
+    for (k, u) in units.iter().enumerate() {
+        let members = &run_zones[offset..offset + u.members.len()];
+        offset += u.members.len();
+        let root = &prep.zones[u.root];
+        let key = cache.key(members);
+        let cached = if plan.resume {
+            cache.load(&root.id, &key, members)
+        } else {
+            None
+        };
+        let from_cache = cached.is_some();
+        let part = match cached {
+            Some(t) => {
+                resumed += 1;
+                t
+            }
+            None => {
+                let t = gep_zonal::tally(
+                    &prep.raster as &dyn RasterSource,
+                    members,
+                    opts,
+                    &WarnOnly(progress),
+                )?;
+                if let Err(e) = cache.store(&root.id, &key, members, &t.zones) {
+                    progress.warn(&format!(
+                        "{e:#} (the run goes on; --resume will tally this county again)"
+                    ));
+                }
+                t.zones
+            }
+        };
+        progress.status(&format!(
+            "{} {} {} ({}/{n}){}",
+            root.level,
+            root.id,
+            root.name,
+            k + 1,
+            if from_cache { " from cache" } else { "" }
+        ));
+        progress.advance(1);
+        zones.extend(part);
+    }
+    progress.finish();
+    if plan.resume {
+        progress.status(&format!(
+            "resumed {resumed} of {n} counties from cache ({})",
+            cache.dir().display()
+        ));
+    }
+    Ok(Tallied {
+        table: ExtentTable { zones },
+        resumed,
+    })
 }
 
 fn write_outputs(
@@ -728,14 +856,17 @@ fn run_info(
     prep: &Prepared,
     progress: &CliProgress,
     timings: &[gep_report::Timing],
+    (raster_sha256, raster_size): (&str, u64),
 ) -> Result<gep_report::RunInfo> {
     let grid = prep.raster.grid();
-    let mut inputs = vec![crate::outputs::input_file(
-        "landcover",
-        &plan.landcover,
-        Some(prep.raster.crs().label()),
-        Some([grid.cell_width, grid.cell_height]),
-    )?];
+    let mut inputs = vec![gep_report::InputFile {
+        role: "landcover".to_string(),
+        path: plan.landcover.display().to_string(),
+        sha256: raster_sha256.to_string(),
+        size_bytes: raster_size,
+        crs: Some(prep.raster.crs().label()),
+        resolution: Some([grid.cell_width, grid.cell_height]),
+    }];
     for z in &plan.zones {
         for p in sidecars(&z.path) {
             inputs.push(crate::outputs::input_file(
@@ -816,4 +947,53 @@ fn sidecars(path: &Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// County-by-county tallies merge into exactly the table of one tally of all zones.
+    #[test]
+    fn per_county_tally_equals_the_joint_tally() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/demo/gep.toml");
+        let raw = config::load(&root).unwrap();
+        let plan = config::resolve(raw, Some(&root)).unwrap();
+        let progress = CliProgress::new(true);
+        let prep = prepare(&plan, &progress).unwrap();
+        let units: Vec<&Unit> = prep.units.iter().filter(|u| u.failure.is_none()).collect();
+        assert_eq!(units.len(), 26);
+        let zones: Vec<Zone> = units
+            .iter()
+            .flat_map(|u| u.members.iter().map(|&i| prep.zones[i].clone()))
+            .collect();
+        let opts = gep_zonal::TallyOptions::default();
+        let joint = gep_zonal::tally(&prep.raster, &zones, &opts, &gep_core::NoProgress).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut plan = plan.clone();
+        plan.out_dir = dir.path().join("out");
+        let cache = TallyCache::new(&plan, "x", prep.raster.grid(), "crs");
+        let by_unit =
+            tally_by_unit(&plan, &prep, &units, &zones, &cache, &opts, &progress).unwrap();
+        assert_eq!(by_unit.resumed, 0);
+        assert!(
+            joint == by_unit.table,
+            "per-county tally differs from the joint tally"
+        );
+        // And loaded back from the cache, bit for bit.
+        plan.resume = true;
+        let resumed =
+            tally_by_unit(&plan, &prep, &units, &zones, &cache, &opts, &progress).unwrap();
+        assert_eq!(resumed.resumed, 26);
+        assert!(
+            joint == resumed.table,
+            "cached tallies differ from the joint tally"
+        );
+        // A changed zone invalidates its county only.
+        let mut moved = zones.clone();
+        use geo::Translate;
+        moved[0].geometry = moved[0].geometry.translate(1e-9, 0.0);
+        let again = tally_by_unit(&plan, &prep, &units, &moved, &cache, &opts, &progress).unwrap();
+        assert_eq!(again.resumed, 25);
+    }
 }

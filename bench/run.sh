@@ -5,7 +5,7 @@
 # at 30 m and 10 m, threads 1 and 2. Writes bench/RESULTS.md. Timings are figures, not assertions.
 #
 # Environment: BENCH_RES ("30 10"), BENCH_THREADS ("1 2"), BENCH_PY (bench/.venv/bin/python),
-# BENCH_REPS_30 (3: best-of for gep and the floor at 30 m), BENCH_REPS_10 (1),
+# BENCH_REPS_30 (3: best-of for gep and the floor at 30 m), BENCH_REPS_10 (2),
 # BENCH_EE_STRATEGIES ("feature-sequential raster-sequential"), BENCH_OUT (bench/RESULTS.md).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -115,7 +115,7 @@ crosswalk = "clcd"
 [output]
 dir = "out_${r}m"
 TOML
-  if [ "$r" = 30 ]; then reps=${BENCH_REPS_30:-3}; else reps=${BENCH_REPS_10:-1}; fi
+  if [ "$r" = 30 ]; then reps=${BENCH_REPS_30:-3}; else reps=${BENCH_REPS_10:-2}; fi
 
   say "${r} m: decode floor (GDAL block decode, one dataset per thread)"
   for t in $THREADS_LIST; do

@@ -206,15 +206,25 @@ pub fn report_input(
     }
 }
 
-/// Writes the XLSX workbook, the HTML report and the wide CSV.
+/// Writes the XLSX workbook, the HTML report and the wide CSV, each on its own thread
+/// (they are independent, and the workbook's compression dominates on big runs).
 pub fn write_reports(staged: &StagedDir, input: &ReportInput, lang: Lang) -> Result<()> {
-    gep_report::write_workbook(&staged.file("gep.xlsx"), input, lang)?;
-    gep_report::write_html(&staged.file("report.html"), input, lang)?;
-    if !input.services.is_empty() {
-        let zs: Vec<ReportZone> = input.zones.clone();
-        gep_report::write_wide_csv(&staged.file("accounts_wide.csv"), &zs, &input.services)?;
-    }
-    Ok(())
+    std::thread::scope(|s| -> Result<()> {
+        let xlsx = s.spawn(|| gep_report::write_workbook(&staged.file("gep.xlsx"), input, lang));
+        let html = s.spawn(|| gep_report::write_html(&staged.file("report.html"), input, lang));
+        if !input.services.is_empty() {
+            gep_report::write_wide_csv(
+                &staged.file("accounts_wide.csv"),
+                &input.zones,
+                &input.services,
+            )?;
+        }
+        xlsx.join()
+            .map_err(|_| anyhow::anyhow!("the workbook writer panicked"))??;
+        html.join()
+            .map_err(|_| anyhow::anyhow!("the HTML writer panicked"))??;
+        Ok(())
+    })
 }
 
 /// Value density (元/ha/a) of each land-cover class: the account of one hectare of the class.

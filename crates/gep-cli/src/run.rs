@@ -637,11 +637,9 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
     run_info.timings = timings;
     crate::outputs::write_manifest(&staged, &run_info)?;
     let target = staged.commit()?;
-    // The cache has served its purpose once the results are published. When some counties
-    // failed it is kept: after fixing them, `--resume` tallies only those.
-    if failures.is_empty() {
-        cache.clear();
-    }
+    // The cache has served its purpose once the results are published (also when some
+    // counties failed: nothing is left beside the output but the output).
+    cache.clear();
     print_failures(&prep);
     for f in &prep.lost_units {
         eprintln!("error: {}: {}", f.unit_id, f.reason);
@@ -674,12 +672,6 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
             "resumed {} of {} counties from the tally cache {}",
             tallied.resumed,
             ok_units_count,
-            cache.dir().display()
-        );
-    }
-    if !failures.is_empty() && ok_units_count > 0 {
-        println!(
-            "the tallies of the computed counties are kept in {}: after fixing the failed ones, `gep run --resume` tallies only those",
             cache.dir().display()
         );
     }
@@ -995,5 +987,56 @@ mod tests {
         moved[0].geometry = moved[0].geometry.translate(1e-9, 0.0);
         let again = tally_by_unit(&plan, &prep, &units, &moved, &cache, &opts, &progress).unwrap();
         assert_eq!(again.resumed, 25);
+    }
+}
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+
+    /// Wall time of one joint tally vs the county-by-county tally (with the cache written), on
+    /// the config in `GEP_TALLY_TIMING_CONFIG` (e.g. bench/data/gep_10m.toml):
+    /// `GEP_TALLY_TIMING_CONFIG=... cargo test --release -p gep-cli timing -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a timing, not a test: needs GEP_TALLY_TIMING_CONFIG"]
+    fn joint_vs_per_county_tally() {
+        let Some(cfg) = std::env::var_os("GEP_TALLY_TIMING_CONFIG") else {
+            return;
+        };
+        let cfg = std::fs::canonicalize(cfg).unwrap();
+        let threads: usize = std::env::var("GEP_TALLY_TIMING_THREADS")
+            .ok()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(1);
+        let mut plan = config::resolve(config::load(&cfg).unwrap(), Some(&cfg)).unwrap();
+        let progress = CliProgress::new(true);
+        let prep = prepare(&plan, &progress).unwrap();
+        let units: Vec<&Unit> = prep.units.iter().filter(|u| u.failure.is_none()).collect();
+        let zones: Vec<Zone> = units
+            .iter()
+            .flat_map(|u| u.members.iter().map(|&i| prep.zones[i].clone()))
+            .collect();
+        let opts = gep_zonal::TallyOptions {
+            threads,
+            ..Default::default()
+        };
+        let t = Instant::now();
+        let joint = gep_zonal::tally(&prep.raster, &zones, &opts, &gep_core::NoProgress).unwrap();
+        let t_joint = t.elapsed().as_secs_f64();
+        let dir = tempfile::tempdir().unwrap();
+        plan.out_dir = dir.path().join("out");
+        let cache = TallyCache::new(&plan, "x", prep.raster.grid(), "crs");
+        let t = Instant::now();
+        let per = tally_by_unit(&plan, &prep, &units, &zones, &cache, &opts, &progress).unwrap();
+        let t_per = t.elapsed().as_secs_f64();
+        plan.resume = true;
+        let t = Instant::now();
+        let res = tally_by_unit(&plan, &prep, &units, &zones, &cache, &opts, &progress).unwrap();
+        let t_res = t.elapsed().as_secs_f64();
+        assert!(joint == per.table && joint == res.table);
+        println!(
+            "threads {threads}: joint tally {t_joint:.2} s, per county (cache written) {t_per:.2} s ({:.2}x), resume from cache {t_res:.3} s",
+            t_per / t_joint
+        );
     }
 }

@@ -152,6 +152,22 @@ def main():
               + (f" {'✓' if g['rss'] <= 512 else '✗'}" if res == 10 else "") + " |")
             summary.append((res, t, r_ee, r_fl, g["rss"]))
     p("")
+    p("The same ratios in CPU seconds (user + sys), which a shared, loaded machine disturbs less")
+    p("than wall time (a single-threaded run's CPU time is its wall time on an idle core):")
+    p("")
+    p("| res | gep threads | gep CPU s | exactextract best CPU s | gep / exactextract | floor CPU s | gep / floor |")
+    p("|---:|---:|---:|---:|---:|---:|---:|")
+    for res in res_list:
+        ee = [b for b in (best(("exactextract", res, 1, s)) for s in strategies) if b]
+        ee_cpu = min((b["cpu"] for b in ee), default=None)
+        for t in threads:
+            g = best(("gep", res, t, "full-run"))
+            fl = best(("floor", res, t, "decode"))
+            if not g or not ee_cpu or not fl:
+                continue
+            p(f"| {res} m | {t} | {g['cpu']:.2f} | {ee_cpu:.2f} | {g['cpu'] / ee_cpu:.3f} | "
+              f"{fl['cpu']:.2f} | {g['cpu'] / fl['cpu']:.2f} |")
+    p("")
     p("Thread scaling (wall t1 / wall t2):")
     p("")
     for res in res_list:

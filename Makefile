@@ -61,8 +61,12 @@ bench/.venv/.ok:
 	bench/.venv/bin/pip install -q exactextract==0.3.0
 	touch $@
 
+# Fuzzes the gep-core parsers and the exact coverage, FUZZ_SECONDS (default 60) per target, on
+# stable Rust (no sanitizer). Not part of `make test` or CI; see fuzz/README.md.
+FUZZ_SECONDS ?= 60
 fuzz:
-	@echo "fuzzing needs cargo-fuzz: cargo install cargo-fuzz; see fuzz/README.md"
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh
 
 clean:
 	$(CARGO) clean

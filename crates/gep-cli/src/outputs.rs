@@ -51,7 +51,7 @@ fn gep_values(accounts: Option<&Accounts>, n: usize) -> Vec<[f64; 4]> {
 /// Writes `zones.gpkg` with one layer per level, ready for a QGIS choropleth.
 pub fn write_gpkg(
     staged: &StagedDir,
-    prep: &Prepared,
+    crs: &gep_io::Crs,
     zones: &[Zone],
     table: &ExtentTable,
     accounts: Option<&Accounts>,
@@ -83,7 +83,7 @@ pub fn write_gpkg(
             values: vals,
         })
         .collect();
-    gep_io::write::write_zones_gpkg(staged.file("zones.gpkg"), prep.raster.crs(), &layers)?;
+    gep_io::write::write_zones_gpkg(staged.file("zones.gpkg"), crs, &layers)?;
     Ok(())
 }
 

@@ -242,6 +242,9 @@ pub fn prepare(plan: &RunPlan, progress: &CliProgress) -> Result<Prepared> {
         };
         progress.status(&format!("reading {} ({})", zp.path.display(), zp.level));
         let (mut layer, bad) = gep_io::read_zones_lenient(&spec)?;
+        for w in &layer.warnings {
+            progress.warn(w);
+        }
         for r in bad {
             rejected.push((zp.level, r.id, r.parent, r.error.to_string()));
         }
@@ -590,7 +593,6 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
         (&raster_sha256, raster_size),
     )?;
     if plan.report {
-        crate::outputs::write_gpkg(&staged, &prep, &run_zones, &table, accounts.as_ref())?;
         let input = crate::outputs::report_input(
             &prep,
             &run_zones,
@@ -600,7 +602,21 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
             run_info.clone(),
             plan.lang,
         );
-        crate::outputs::write_reports(&staged, &input, plan.lang)?;
+        // The long account rows are in accounts.csv and summarised in `input`: free them
+        // before the workbook is built (peak memory on big runs).
+        if let Some(a) = accounts.as_mut() {
+            a.rows = Vec::new();
+        }
+        let crs = prep.raster.crs().clone();
+        std::thread::scope(|sc| -> Result<()> {
+            let gpkg = sc.spawn(|| {
+                crate::outputs::write_gpkg(&staged, &crs, &run_zones, &table, accounts.as_ref())
+            });
+            crate::outputs::write_reports(&staged, &input, plan.lang)?;
+            gpkg.join()
+                .map_err(|_| anyhow::anyhow!("the GeoPackage writer panicked"))??;
+            Ok(())
+        })?;
     }
     if plan.value_raster {
         if let Some(v) = &prep.valuation {

@@ -484,11 +484,13 @@ pub(crate) fn sha256_hex(text: &str) -> String {
 mod tests {
     use super::*;
 
-    /// Fuzzing found `DataFile::parse` counting each record's line from the start of the
-    /// file: quadratic in the file size (a 57 kB coefficient set took 25 ms instrumented).
+    /// Regression: fuzzing found `DataFile::parse` counting each record's line from the start
+    /// of the file, quadratic in the file size (a 57 kB coefficient set took 25 ms
+    /// instrumented). Lines are now counted incrementally; this checks they are still right
+    /// across blank and CRLF lines. (Speed is a benchmark matter, not asserted here.)
     #[test]
-    fn data_file_line_numbers_are_counted_in_linear_time() {
-        let n = 100_000;
+    fn regression_quadratic_line_count_lines_stay_correct() {
+        let n = 20_000;
         let mut text = String::from("# id = \"big\"\n\nkey,value\n");
         for i in 0..n {
             text.push_str(&format!("k{i},{i}\n"));
@@ -496,17 +498,13 @@ mod tests {
                 text.push_str("\n\r\n");
             }
         }
-        let t0 = std::time::Instant::now();
         let df = DataFile::parse(&text, "big.csv").unwrap();
-        let elapsed = t0.elapsed();
         assert_eq!(df.header_line, 3);
         assert_eq!(df.records.len(), n);
         // Record i is on line 4 + i + 2 × (blank lines before it).
         for (i, (line, rec)) in df.records.iter().enumerate() {
             assert_eq!(*line, 4 + i + 2 * i.div_ceil(3), "record {rec:?}");
         }
-        // Linear: milliseconds; the quadratic count took minutes in a debug build.
-        assert!(elapsed.as_secs() < 10, "parse took {elapsed:?}");
     }
 
     #[test]

@@ -169,7 +169,7 @@ fn build(input: &ReportInput, lang: Lang) -> Result<Workbook, XlsxError> {
         if zones.is_empty() && level != Level::County {
             continue;
         }
-        let ws = wb.add_worksheet().set_name(sheet)?;
+        let ws = wb.add_worksheet_with_constant_memory().set_name(sheet)?;
         zone_sheet(ws, &f, lang, &zones, level != Level::County)?;
     }
 
@@ -178,7 +178,7 @@ fn build(input: &ReportInput, lang: Lang) -> Result<Workbook, XlsxError> {
         .iter()
         .map(|z| (z.id.as_str(), z.level))
         .collect();
-    let ws = wb.add_worksheet().set_name("services")?;
+    let ws = wb.add_worksheet_with_constant_memory().set_name("services")?;
     let headers = [
         "zone_id",
         "level",
@@ -211,7 +211,7 @@ fn build(input: &ReportInput, lang: Lang) -> Result<Workbook, XlsxError> {
     });
     write_table(ws, &f, lang, &headers, &widths, rows)?;
 
-    let ws = wb.add_worksheet().set_name("checks")?;
+    let ws = wb.add_worksheet_with_constant_memory().set_name("checks")?;
     let headers = [
         "parent_id",
         "level",
@@ -236,7 +236,7 @@ fn build(input: &ReportInput, lang: Lang) -> Result<Workbook, XlsxError> {
     });
     write_table(ws, &f, lang, &headers, &widths, rows)?;
 
-    run_sheet(wb.add_worksheet().set_name("run")?, &f, input, lang)?;
+    run_sheet(wb.add_worksheet_with_constant_memory().set_name("run")?, &f, input, lang)?;
     Ok(wb)
 }
 

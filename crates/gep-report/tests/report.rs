@@ -211,7 +211,13 @@ fn workbook_has_text_ids_and_no_formulas() {
             "{sheet} missing: {workbook}"
         );
     }
-    let shared = zip_entry(&p, "xl/sharedStrings.xml");
+    // The workbook is written in constant-memory mode: strings are inline (`<is><t>`) in the
+    // sheets rather than in sharedStrings.xml, so look for them in all the sheets.
+    let shared: String = names
+        .iter()
+        .filter(|n| n.starts_with("xl/worksheets/sheet") || *n == "xl/sharedStrings.xml")
+        .map(|n| zip_entry(&p, n))
+        .collect();
     assert!(shared.contains("<t>330127100001</t>"), "id not a string");
     assert!(
         shared.contains("<t>'=1+1</t>"),

@@ -55,7 +55,7 @@ fn two_rectangles_on_a_4x4_grid() {
     std::fs::write(dir.path().join("zones.geojson"), geojson).unwrap();
     std::fs::write(
         dir.path().join("gep.toml"),
-        "year = 2020\n[landcover]\npath = \"lc.tif\"\n[[zones]]\npath = \"zones.geojson\"\nlevel = \"county\"\nid_field = \"code\"\n[valuation]\ncoefficients = \"xie2015\"\ncrosswalk = \"clcd\"\n[output]\ndir = \"out\"\n",
+        "year = 2020\n[landcover]\npath = \"lc.tif\"\n[[zones]]\npath = \"zones.geojson\"\nlevel = \"county\"\nid_field = \"code\"\n[valuation]\ncoefficients = \"xie2015\"\ncrosswalk = \"clcd\"\n[output]\ndir = \"out\"\nvalue_raster = true\n",
     )
     .unwrap();
     gep_ok(&["run", dir.path().join("gep.toml").to_str().unwrap()]);
@@ -119,6 +119,28 @@ fn two_rectangles_on_a_4x4_grid() {
         assert!(
             (got - want).abs() <= 1e-9 * want,
             "{zone} {eco}: {got} vs {want} 元"
+        );
+    }
+
+    // The value-density raster: 元/ha/a per cell = Σ of the class's factors × D. Water (CLCD 5)
+    // in Xie 2015: 0.80 + 0.23 + 8.29 + 0.77 + 2.29 + 5.55 + 102.24 + 0.93 + 0.07 + 2.55 + 1.89
+    // = 125.61 equivalents; shrub (CLCD 3): 0.19 + 0.43 + 0.22 + 1.41 + 4.23 + 1.28 + 3.35 +
+    // 1.72 + 0.13 + 1.57 + 0.69 = 15.22.
+    let ds = gdal::Dataset::open(out.join("value_density.tif")).unwrap();
+    assert_eq!(ds.raster_size(), (4, 4));
+    assert_eq!(ds.geo_transform().unwrap(), [X0, 10.0, 0.0, Y0, 0.0, -10.0]);
+    let band = ds.rasterband(1).unwrap();
+    let v: Vec<f32> = band
+        .read_as::<f32>((0, 0), (4, 4), (4, 4), None)
+        .unwrap()
+        .data()
+        .to_vec();
+    for (cell, equivalents) in [(2usize, 125.61f64), (8, 15.22)] {
+        let want = equivalents * D;
+        assert!(
+            (v[cell] as f64 - want).abs() <= 1e-6 * want,
+            "cell {cell}: {} vs {want} 元/ha/a",
+            v[cell]
         );
     }
 }

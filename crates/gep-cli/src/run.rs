@@ -168,6 +168,30 @@ fn load_valuation(plan: &RunPlan) -> Result<Option<Valuation>> {
             set.id
         );
     }
+    if let Some(cw) = &crosswalk {
+        let gaps = gep_core::account::check_coverage(cw, &set);
+        if !gaps.is_empty() {
+            let list: Vec<String> = gaps
+                .iter()
+                .take(12)
+                .map(|g| {
+                    format!(
+                        "{} × {} (classes {:?})",
+                        g.ecosystem_type, g.service, g.classes
+                    )
+                })
+                .collect();
+            bail!(
+                "coefficient set {} has no value and no NA for {} ecosystem type × service pair(s) reachable through crosswalk {}: {}{}; {}",
+                set.id,
+                gaps.len(),
+                cw.id,
+                list.join(", "),
+                if gaps.len() > 12 { ", ..." } else { "" },
+                gaps[0].fix
+            );
+        }
+    }
     let deflator = match &v.deflator {
         Some(p) => Some(Deflator::from_path(p)?),
         None => None,

@@ -692,6 +692,23 @@ fn negative_crosswalk_share() {
     assert_fatal(&c, &out, &["cw.csv", "-0.5"]);
 }
 
+/// A type reachable through the crosswalk (MODIS 0 → water) with no value and no NA for one
+/// service is a pre-flight error naming the pair and the fix, not a silent zero.
+#[test]
+fn coefficient_set_missing_a_type_service_pair() {
+    let c = valuation_case(
+        &|s| {
+            s.lines()
+                .filter(|l| !l.starts_with("water,esv_purification,"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        },
+        &same,
+    );
+    let out = c.run();
+    assert_fatal(&c, &out, &["water × esv_purification", "NA"]);
+}
+
 #[test]
 fn coefficients_check_on_a_missing_file() {
     let c = Case::new();

@@ -139,6 +139,134 @@ pub struct CoverageBuffer {
     cover: Vec<i64>,
 }
 
+/// One boundary piece of a [`SparseCoverage`] row: its cell, area term and cover step.
+#[derive(Debug, Clone, Copy)]
+struct SparsePiece {
+    /// Column relative to the window.
+    col: u32,
+    /// `dv × (1 - (fa + fb) / 2)`, the piece's own area in the cell.
+    term: f64,
+    /// Signed `dv` in quanta, added to the cover of the cells right of this one.
+    dq: i64,
+}
+
+/// A run of cells of one window row with the same covered fraction, or one boundary cell:
+/// what [`SparseCoverage::for_each_span`] reports.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Span {
+    /// Cells `[c0, c1)` (relative to the window) that no boundary piece touches: their
+    /// fraction `f` is the row's exact integer cover there (0 or 1 for valid polygons).
+    Run {
+        /// First column.
+        c0: usize,
+        /// One past the last column.
+        c1: usize,
+        /// Covered fraction of every cell of the run.
+        f: f64,
+    },
+    /// A boundary cell at column `c` with fraction `f`.
+    Cell {
+        /// Column relative to the window.
+        c: usize,
+        /// Covered fraction.
+        f: f64,
+    },
+}
+
+/// Covered fractions of one window in sparse form: per row, the boundary cells (those a
+/// piece of the boundary touches) and runs of whole-cell cover between them. Fractions are
+/// bit-identical to [`PreparedPolygon::coverage_into`]'s: each boundary cell sums the same
+/// terms in the same order, and the cover between boundary cells is the same exact integer.
+#[derive(Debug, Clone)]
+pub struct SparseCoverage {
+    window: Window,
+    /// Per row: cover (quanta) entering from the left of the window.
+    left: Vec<i64>,
+    /// Pieces in arrival order (scratch), then grouped by row in `sorted`.
+    pieces: Vec<(u32, SparsePiece)>,
+    sorted: Vec<SparsePiece>,
+    /// CSR: the pieces of row `r` are `sorted[row_ptr[r]..row_ptr[r + 1]]`, by column.
+    row_ptr: Vec<u32>,
+}
+
+impl Default for SparseCoverage {
+    fn default() -> SparseCoverage {
+        SparseCoverage {
+            window: Window::new(0, 0, 0, 0),
+            left: Vec::new(),
+            pieces: Vec::new(),
+            sorted: Vec::new(),
+            row_ptr: vec![0],
+        }
+    }
+}
+
+impl SparseCoverage {
+    /// The window described.
+    pub fn window(&self) -> Window {
+        self.window
+    }
+
+    /// Calls `f` for the spans of row `ri` (relative to the window), left to right; runs of
+    /// fraction 0 are reported too. Every cell of the row is in exactly one span.
+    #[inline]
+    pub fn for_each_span(&self, ri: usize, mut f: impl FnMut(Span)) {
+        let cols = self.window.cols;
+        if cols == 0 {
+            return;
+        }
+        let mut acc = self.left[ri];
+        let pieces = &self.sorted[self.row_ptr[ri] as usize..self.row_ptr[ri + 1] as usize];
+        let mut cur = 0usize;
+        let mut i = 0;
+        while i < pieces.len() {
+            let c = pieces[i].col as usize;
+            if c > cur {
+                f(Span::Run {
+                    c0: cur,
+                    c1: c,
+                    f: finish_fraction(0.0, acc as f64 * INV_Q),
+                });
+            }
+            // Same terms in the same order as the dense buffer, starting from +0.0.
+            let mut a = 0.0;
+            let mut d: i64 = 0;
+            while i < pieces.len() && pieces[i].col as usize == c {
+                a += pieces[i].term;
+                d = d.wrapping_add(pieces[i].dq);
+                i += 1;
+            }
+            f(Span::Cell {
+                c,
+                f: finish_fraction(a, acc as f64 * INV_Q),
+            });
+            acc = acc.wrapping_add(d);
+            cur = c + 1;
+        }
+        if cur < cols {
+            f(Span::Run {
+                c0: cur,
+                c1: cols,
+                f: finish_fraction(0.0, acc as f64 * INV_Q),
+            });
+        }
+    }
+
+    /// The dense fractions of the window, row-major (for tests and comparisons).
+    pub fn to_dense(&self) -> Vec<f64> {
+        let cols = self.window.cols;
+        let mut out = vec![0.0; self.window.len()];
+        for ri in 0..self.window.rows {
+            let row = &mut out[ri * cols..(ri + 1) * cols];
+            self.for_each_span(ri, |s| match s {
+                Span::Run { c0, c1, f } => row[c0..c1].fill(f),
+                Span::Cell { c, f } => row[c] = f,
+            });
+        }
+        out
+    }
+}
+
 /// Exact covered fractions of the cells of `window` by `polygon` on `grid`.
 ///
 /// The window may be any block of cells (it need not lie inside the grid).
@@ -329,6 +457,71 @@ impl PreparedPolygon {
                 acc = acc.wrapping_add(*cv);
                 *a = finish_fraction(*a, acc as f64 * INV_Q);
             }
+        }
+    }
+
+    /// Computes the fractions of `window` in sparse form into `buf`: boundary cells and
+    /// runs between them, with no per-cell buffer (see [`SparseCoverage`]). The cost is
+    /// proportional to the boundary pieces and rows, not to the cells.
+    pub fn sparse_into(&self, window: Window, buf: &mut SparseCoverage) {
+        let rows = window.rows;
+        buf.window = window;
+        buf.left.clear();
+        buf.left.resize(rows, 0);
+        buf.pieces.clear();
+        buf.sorted.clear();
+        buf.row_ptr.clear();
+        buf.row_ptr.resize(rows + 1, 0);
+        if window.is_empty() || self.edges.is_empty() {
+            return;
+        }
+        let r0 = window.row_off as i64;
+        let c0 = window.col_off as i64;
+        let c1 = window.col_end() as i64;
+        let (left, pieces) = (&mut buf.left, &mut buf.pieces);
+        self.for_each_piece(r0, window.row_end() as i64, c0, c1, |r, piece, dq| {
+            let ri = (r - r0) as usize;
+            match piece {
+                Piece::Left => left[ri] = left[ri].wrapping_add(dq),
+                Piece::Cell { c, fa, fb } => pieces.push((
+                    ri as u32,
+                    SparsePiece {
+                        col: (c - c0) as u32,
+                        term: (dq as f64 * INV_Q) * (1.0 - 0.5 * (fa + fb)),
+                        dq,
+                    },
+                )),
+            }
+        });
+        // Group by row (counting sort, stable), then order each row by column, stably, so
+        // a cell's terms keep their arrival order.
+        for (ri, _) in buf.pieces.iter() {
+            buf.row_ptr[*ri as usize + 1] += 1;
+        }
+        for ri in 0..rows {
+            buf.row_ptr[ri + 1] += buf.row_ptr[ri];
+        }
+        buf.sorted.resize(
+            buf.pieces.len(),
+            SparsePiece {
+                col: 0,
+                term: 0.0,
+                dq: 0,
+            },
+        );
+        // row_ptr[ri] serves as the fill cursor of row ri, then is restored below.
+        for (ri, p) in buf.pieces.iter() {
+            let slot = &mut buf.row_ptr[*ri as usize];
+            buf.sorted[*slot as usize] = *p;
+            *slot += 1;
+        }
+        for ri in (1..=rows).rev() {
+            buf.row_ptr[ri] = buf.row_ptr[ri - 1];
+        }
+        buf.row_ptr[0] = 0;
+        for ri in 0..rows {
+            let row = &mut buf.sorted[buf.row_ptr[ri] as usize..buf.row_ptr[ri + 1] as usize];
+            row.sort_by_key(|p| p.col);
         }
     }
 

@@ -16,7 +16,8 @@ pub mod tally;
 
 pub use checks::{hierarchy_checks, sum_checks, CheckKind, CheckOptions, CheckRow};
 pub use coverage::{
-    coverage, CellRange, CoverageBuffer, CoverageWindow, PreparedPolygon, SNAP_TO_ONE,
+    coverage, CellRange, CoverageBuffer, CoverageWindow, PreparedPolygon, Span, SparseCoverage,
+    SNAP_TO_ONE,
 };
 pub use error::ZonalError;
 pub use tally::{polygon_area_m2, tally, tally_windows, TallyOptions};

@@ -9,9 +9,11 @@
 //! but not `Sync` (a GDAL dataset), so workers cannot clone the caller's source themselves
 //! (rayon `map_init` would need that): one reader per pool thread is opened up front, each
 //! worker owns one and pulls window indices from a shared atomic counter, which balances
-//! the load. For each window and
-//! each zone whose box meets it, the zone's coverage is computed into a reusable buffer over
-//! the zone box ∩ window, and the cells are walked once, reading their classes.
+//! the load. Each window's cells are turned once into runs of equal class per row. For each
+//! zone whose box meets the window, the zone's coverage over box ∩ window is computed in
+//! sparse form ([`SparseCoverage`]): per row, the boundary cells with their fractions and
+//! the runs of whole cells between them. Boundary cells are looked up one by one; interior
+//! runs are counted per class run, so an interior cell costs nothing per zone or level.
 //!
 //! # Exactness
 //!
@@ -21,7 +23,7 @@
 //! [`coverage`](mod@crate::coverage)), so the table is bit-identical for any thread count and
 //! any window size. Interior cells have fraction exactly 1.0 and add the cell area exactly.
 
-use crate::coverage::{CellRange, CoverageBuffer, PreparedPolygon};
+use crate::coverage::{CellRange, PreparedPolygon, Span, SparseCoverage};
 use crate::error::ZonalError;
 use geo_types::MultiPolygon;
 use gep_core::{
@@ -290,17 +292,14 @@ impl Engine {
 /// Per-worker state: the reader and buffers reused across windows and zones.
 struct Worker {
     source: Box<dyn RasterSource>,
-    cov: CoverageBuffer,
+    cov: SparseCoverage,
+    runs: RowRuns,
     acc: ClassAcc,
     hits: Vec<usize>,
     /// Per window row: the exact units of a whole cell, and the cell area × 2⁴⁰ as f64.
     full: Vec<i128>,
     scaled: Vec<f64>,
 }
-
-/// Cells per coverage chunk: 16k cells keep the f64 fractions and i64 cover buffers (256 KiB)
-/// in L2 cache.
-const CHUNK_CELLS: usize = 16 * 1024;
 
 /// 2⁴⁰: [`ExactArea`]'s fixed-point scale (`gep_core::extent::EXACT_AREA_FRACTION_BITS`).
 const SCALE: f64 = (1u64 << gep_core::extent::EXACT_AREA_FRACTION_BITS) as f64;
@@ -309,7 +308,8 @@ impl Worker {
     fn new(source: Box<dyn RasterSource>) -> Worker {
         Worker {
             source,
-            cov: CoverageBuffer::default(),
+            cov: SparseCoverage::default(),
+            runs: RowRuns::default(),
             acc: ClassAcc::new(),
             hits: Vec::new(),
             full: Vec::new(),
@@ -341,6 +341,7 @@ impl Worker {
             window: w,
             source: Box::new(e),
         })?;
+        self.runs.build(&block.cells, w.rows, w.cols);
         self.full.clear();
         self.scaled.clear();
         for r in w.row_off..w.row_end() {
@@ -370,44 +371,45 @@ impl Worker {
                 (r1 - r0) as usize,
                 (c1 - c0) as usize,
             );
-            // Coverage in chunks of rows, so its buffers stay in cache while the cells are
-            // walked (whole 512 x 512 windows made the pass memory-bound). Fractions do not
-            // depend on the chunking.
-            let chunk_rows = (CHUNK_CELLS / sub.cols).max(1);
-            let mut row = sub.row_off;
-            while row < sub.row_end() {
-                let chunk = Window::new(
-                    row,
-                    sub.col_off,
-                    chunk_rows.min(sub.row_end() - row),
-                    sub.cols,
-                );
-                row = chunk.row_end();
-                engine.prepared[z].coverage_into(chunk, &mut self.cov);
-                for ri in 0..chunk.rows {
-                    let br = chunk.row_off + ri - w.row_off;
-                    let start = br * w.cols + (chunk.col_off - w.col_off);
-                    let cells = &block.cells[start..start + chunk.cols];
-                    let fracs = &self.cov.fractions[ri * chunk.cols..(ri + 1) * chunk.cols];
-                    let scaled = self.scaled[br];
-                    for (&f, &cell) in fracs.iter().zip(cells) {
-                        if f == 0.0 {
-                            continue;
-                        }
+            // Sparse coverage: boundary cells with their fractions, runs of whole cells
+            // between them (no per-cell buffer). Fractions equal the dense ones bit for bit.
+            engine.prepared[z].sparse_into(sub, &mut self.cov);
+            let base = sub.col_off - w.col_off;
+            let (acc, runs, cov) = (&mut self.acc, &self.runs, &self.cov);
+            for ri in 0..sub.rows {
+                let br = sub.row_off + ri - w.row_off;
+                let cells = &block.cells[br * w.cols..(br + 1) * w.cols];
+                let scaled = self.scaled[br];
+                cov.for_each_span(ri, |span| match span {
+                    Span::Run { c0, c1, f } => {
                         if f == 1.0 {
-                            // Interior cells only count; the count is multiplied by the exact
-                            // cell area once per row (per zone and window on projected grids).
-                            self.acc.count(cell);
-                        } else {
+                            // Interior cells only count, per class run; the count is
+                            // multiplied by the exact cell area once per row (per zone and
+                            // window on projected grids).
+                            runs.count(br, base + c0, base + c1, acc);
+                        } else if f != 0.0 {
                             let units = to_units(f * scaled);
                             if units != 0 {
-                                self.acc.add(cell, units);
+                                for &cell in &cells[base + c0..base + c1] {
+                                    acc.add(cell, units);
+                                }
                             }
                         }
                     }
-                    if !full_constant {
-                        self.acc.flush_counts(self.full[br]);
+                    Span::Cell { c, f } => {
+                        let cell = cells[base + c];
+                        if f == 1.0 {
+                            acc.count(cell);
+                        } else if f != 0.0 {
+                            let units = to_units(f * scaled);
+                            if units != 0 {
+                                acc.add(cell, units);
+                            }
+                        }
                     }
+                });
+                if !full_constant {
+                    acc.flush_counts(self.full[br]);
                 }
             }
             if full_constant {
@@ -430,6 +432,81 @@ fn to_units(x: f64) -> i128 {
         r as i64 as i128
     } else {
         r as i128
+    }
+}
+
+/// The cells of one window as runs of equal class per row, so interior spans are counted
+/// per run rather than per cell (each cell lies in one zone per level, and every level
+/// counts it).
+#[derive(Default)]
+struct RowRuns {
+    cols: usize,
+    /// CSR: the runs of row `r` are `[row_ptr[r], row_ptr[r + 1])`.
+    row_ptr: Vec<u32>,
+    /// First column of each run.
+    starts: Vec<u32>,
+    /// Class key of each run: a code in 0..=255, [`NODATA_SLOT`], or `257 + i` for
+    /// `others[i]`.
+    keys: Vec<u32>,
+    others: Vec<ClassCode>,
+}
+
+impl RowRuns {
+    fn build(&mut self, cells: &[Option<ClassCode>], rows: usize, cols: usize) {
+        self.cols = cols;
+        self.row_ptr.clear();
+        self.starts.clear();
+        self.keys.clear();
+        self.others.clear();
+        self.row_ptr.push(0);
+        for r in 0..rows {
+            let row = &cells[r * cols..(r + 1) * cols];
+            let mut prev: Option<Option<ClassCode>> = None;
+            for (c, &cell) in row.iter().enumerate() {
+                if prev != Some(cell) {
+                    prev = Some(cell);
+                    let key = match ClassAcc::slot(cell) {
+                        Some(s) => s as u32,
+                        None => {
+                            let code = cell.unwrap_or_default();
+                            let i = match self.others.iter().position(|&o| o == code) {
+                                Some(i) => i,
+                                None => {
+                                    self.others.push(code);
+                                    self.others.len() - 1
+                                }
+                            };
+                            (NODATA_SLOT + 1 + i) as u32
+                        }
+                    };
+                    self.starts.push(c as u32);
+                    self.keys.push(key);
+                }
+            }
+            self.row_ptr.push(self.starts.len() as u32);
+        }
+    }
+
+    /// Counts the whole cells of columns `[c0, c1)` of row `r` into `acc`.
+    #[inline]
+    fn count(&self, r: usize, c0: usize, c1: usize, acc: &mut ClassAcc) {
+        let (a, b) = (self.row_ptr[r] as usize, self.row_ptr[r + 1] as usize);
+        let starts = &self.starts[a..b];
+        let keys = &self.keys[a..b];
+        let (c0, c1) = (c0 as u32, c1 as u32);
+        // The run holding c0: the last one starting at or before it (the first starts at 0).
+        let mut i = starts.partition_point(|&s| s <= c0) - 1;
+        let mut lo = c0;
+        loop {
+            let end = starts.get(i + 1).copied().unwrap_or(self.cols as u32);
+            let hi = end.min(c1);
+            acc.count_key(keys[i], (hi - lo) as u64, &self.others);
+            if end >= c1 {
+                break;
+            }
+            lo = end;
+            i += 1;
+        }
     }
 }
 
@@ -510,6 +587,21 @@ impl ClassAcc {
                 *n += 1;
             }
             None => self.other_entry(cell.unwrap_or_default()).2 += 1,
+        }
+    }
+
+    /// Counts `n` whole cells of the class with `key` (see [`RowRuns`]).
+    #[inline]
+    fn count_key(&mut self, key: u32, n: u64, others: &[ClassCode]) {
+        let k = key as usize;
+        if k <= NODATA_SLOT {
+            let c = &mut self.counts[k];
+            if *c == 0 {
+                self.counted.push(k as u16);
+            }
+            *c += n;
+        } else {
+            self.other_entry(others[k - NODATA_SLOT - 1]).2 += n;
         }
     }
 

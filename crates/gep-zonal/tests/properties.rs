@@ -3,7 +3,9 @@
 use geo::Area;
 use geo_types::{Coord, LineString, MultiPolygon, Polygon};
 use gep_core::{ClassCode, CrsInfo, ExtentTable, Grid, Level, MemRaster, NoProgress, Zone};
-use gep_zonal::{coverage, polygon_area_m2, tally, tally_windows, TallyOptions};
+use gep_zonal::{
+    coverage, polygon_area_m2, tally, tally_windows, PreparedPolygon, SparseCoverage, TallyOptions,
+};
 use proptest::prelude::*;
 
 /// A 30 m grid at CGCS2000 3° GK-like coordinates, so offsets are realistic.
@@ -149,6 +151,91 @@ proptest! {
             m.outside = b.outside;
         }
         prop_assert_eq!(&merged, &base);
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// The sparse coverage used by the tally gives the dense fractions bit for bit, for
+    /// any window (also beyond the grid), including overlapping parts (winding 2).
+    #[test]
+    fn sparse_coverage_equals_dense(
+        stars in prop::collection::vec(star_strategy(7.0), 1..3),
+        r0 in -3i64..18, c0 in -3i64..18, rows in 1usize..12, cols in 1usize..12,
+    ) {
+        let g = grid(20, 20);
+        let mut parts = Vec::new();
+        for (cx, cy, r, j) in &stars {
+            parts.extend(star(&g, *cx, *cy, r, j).0);
+        }
+        let p = PreparedPolygon::new(&MultiPolygon::new(parts), &g).unwrap();
+        // Windows are on the infinite lattice; shift so offsets stay non-negative.
+        let (r0, c0) = (r0.max(0) as usize, c0.max(0) as usize);
+        let w = gep_core::Window::new(r0, c0, rows, cols);
+        let dense = p.coverage(w).fractions;
+        let mut sparse = SparseCoverage::default();
+        p.sparse_into(w, &mut sparse);
+        let sd = sparse.to_dense();
+        prop_assert_eq!(dense.len(), sd.len());
+        for (a, b) in dense.iter().zip(&sd) {
+            prop_assert_eq!(a.to_bits(), b.to_bits(), "{} vs {}", a, b);
+        }
+    }
+
+    /// The tally equals the per-cell definition: Σ ExactArea::from_m2(fraction × cell area)
+    /// per class, from the dense coverage, also on a geographic grid (cell area varies by
+    /// row) and with codes beyond 0..=255 and nodata.
+    #[test]
+    fn tally_equals_per_cell_definition(
+        stars in prop::collection::vec(star_strategy(7.0), 1..4),
+        seed in any::<u64>(),
+        geographic in any::<bool>(),
+        wr in 1usize..9, wc in 1usize..9,
+    ) {
+        let g = if geographic {
+            Grid::new(120.0, 30.0, 0.01, 0.01, 20, 20,
+                CrsInfo::geographic("EPSG:4490", gep_core::Ellipsoid::CGCS2000)).unwrap()
+        } else {
+            grid(20, 20)
+        };
+        let zones: Vec<Zone> = stars.iter().enumerate().map(|(i, (cx, cy, r, j))| Zone {
+            id: format!("z{i}"),
+            name: String::new(),
+            level: Level::Village,
+            parent: None,
+            geometry: star(&g, cx - 4.0 * (i % 2) as f64, *cy, r, j),
+        }).collect();
+        let src = MemRaster::from_fn(g.clone(), move |r, c| {
+            let h = ((r / 2) as u64 * 31 + (c / 3) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ seed;
+            match (h >> 40) % 5 {
+                0 => None,
+                1 => Some(300),
+                2 => Some(-7),
+                k => Some(k as ClassCode),
+            }
+        });
+        let full = gep_core::RasterSource::read_window(&mut src.clone(), g.full_window()).unwrap();
+        let t = tally_windows(&src, &zones, &g.windows(wr, wc), &TallyOptions { window_rows: wr, window_cols: wc, threads: 2 }, &NoProgress).unwrap();
+        for (z, zt) in zones.iter().zip(&t.zones) {
+            let cov = coverage(&z.geometry, &g, g.full_window()).unwrap();
+            let mut expect: std::collections::BTreeMap<Option<ClassCode>, i128> = Default::default();
+            for r in 0..g.rows {
+                let a = g.cell_area_m2(r as i64).0;
+                for c in 0..g.cols {
+                    let f = cov.get(r, c);
+                    let u = gep_core::ExactArea::from_m2(f * a).0;
+                    if u != 0 {
+                        *expect.entry(full.get(r, c)).or_default() += u;
+                    }
+                }
+            }
+            let mut got: std::collections::BTreeMap<Option<ClassCode>, i128> = zt.classes.iter().map(|(k, v)| (Some(*k), v.0)).collect();
+            if zt.nodata.0 != 0 {
+                got.insert(None, zt.nodata.0);
+            }
+            prop_assert_eq!(got, expect);
+        }
     }
 }
 

@@ -461,29 +461,63 @@ impl RowRuns {
         self.row_ptr.push(0);
         for r in 0..rows {
             let row = &cells[r * cols..(r + 1) * cols];
-            let mut prev: Option<Option<ClassCode>> = None;
-            for (c, &cell) in row.iter().enumerate() {
-                if prev != Some(cell) {
-                    prev = Some(cell);
-                    let key = match ClassAcc::slot(cell) {
-                        Some(s) => s as u32,
-                        None => {
-                            let code = cell.unwrap_or_default();
-                            let i = match self.others.iter().position(|&o| o == code) {
-                                Some(i) => i,
-                                None => {
-                                    self.others.push(code);
-                                    self.others.len() - 1
-                                }
-                            };
-                            (NODATA_SLOT + 1 + i) as u32
-                        }
-                    };
-                    self.starts.push(c as u32);
-                    self.keys.push(key);
-                }
+            if !self.push_row_fast(row) {
+                self.push_row_slow(row);
             }
             self.row_ptr.push(self.starts.len() as u32);
+        }
+    }
+
+    /// Appends the runs of `row` when all its codes are in 0..=255 or nodata, branch-free:
+    /// every cell is written to the slot after the last run, and the slot is kept only when
+    /// the cell starts a run. Returns `false` (appending nothing) when a code is outside.
+    fn push_row_fast(&mut self, row: &[Option<ClassCode>]) -> bool {
+        let n0 = self.starts.len();
+        self.starts.resize(n0 + row.len(), 0);
+        self.keys.resize(n0 + row.len(), 0);
+        let (starts, keys) = (&mut self.starts[n0..], &mut self.keys[n0..]);
+        let mut n = 0usize;
+        let mut prev = u32::MAX;
+        let mut other = false;
+        for (c, &cell) in row.iter().enumerate() {
+            let key = match cell {
+                Some(v) if (v as u32) < 256 => v as u32,
+                None => NODATA_SLOT as u32,
+                Some(_) => OTHER_KEY,
+            };
+            other |= key == OTHER_KEY;
+            starts[n] = c as u32;
+            keys[n] = key;
+            n += usize::from(key != prev);
+            prev = key;
+        }
+        self.starts.truncate(if other { n0 } else { n0 + n });
+        self.keys.truncate(self.starts.len());
+        !other
+    }
+
+    /// Appends the runs of `row`, any codes.
+    fn push_row_slow(&mut self, row: &[Option<ClassCode>]) {
+        let n0 = self.starts.len();
+        for (c, &cell) in row.iter().enumerate() {
+            let key = match ClassAcc::slot(cell) {
+                Some(s) => s as u32,
+                None => {
+                    let code = cell.unwrap_or_default();
+                    let i = match self.others.iter().position(|&o| o == code) {
+                        Some(i) => i,
+                        None => {
+                            self.others.push(code);
+                            self.others.len() - 1
+                        }
+                    };
+                    (NODATA_SLOT + 1 + i) as u32
+                }
+            };
+            if self.starts.len() == n0 || self.keys.last() != Some(&key) {
+                self.starts.push(c as u32);
+                self.keys.push(key);
+            }
         }
     }
 
@@ -527,6 +561,9 @@ struct ClassAcc {
 }
 
 const NODATA_SLOT: usize = 256;
+
+/// [`RowRuns`] build: a cell whose code is outside 0..=255 (looked up in `others`).
+const OTHER_KEY: u32 = u32::MAX - 1;
 
 impl ClassAcc {
     fn new() -> ClassAcc {

@@ -260,8 +260,33 @@ impl GdalRaster {
                 }
             }
             cells
+        } else if self.data_type == GdalDataType::UInt8 {
+            // Byte: read 1 byte per cell (not 4) and convert through a table of the 256 values.
+            let buf = band
+                .read_as::<u8>(at, size, size, None)
+                .map_err(|e| IoError::gdal(&self.path, action(), e))?;
+            let table: Vec<Option<ClassCode>> = (0..=255u8)
+                .map(|v| (!is_nodata(f64::from(v))).then_some(ClassCode::from(v)))
+                .collect();
+            buf.data().iter().map(|&v| table[usize::from(v)]).collect()
+        } else if self.data_type == GdalDataType::UInt16 {
+            let buf = band
+                .read_as::<u16>(at, size, size, None)
+                .map_err(|e| IoError::gdal(&self.path, action(), e))?;
+            buf.data()
+                .iter()
+                .map(|&v| (!is_nodata(f64::from(v))).then_some(ClassCode::from(v)))
+                .collect()
+        } else if self.data_type == GdalDataType::Int16 {
+            let buf = band
+                .read_as::<i16>(at, size, size, None)
+                .map_err(|e| IoError::gdal(&self.path, action(), e))?;
+            buf.data()
+                .iter()
+                .map(|&v| (!is_nodata(f64::from(v))).then_some(ClassCode::from(v)))
+                .collect()
         } else {
-            // Byte, Int8, Int16, UInt16 and Int32 all convert to i32 exactly.
+            // Int8 and Int32 convert to i32 exactly.
             let buf = band
                 .read_as::<i32>(at, size, size, None)
                 .map_err(|e| IoError::gdal(&self.path, action(), e))?;

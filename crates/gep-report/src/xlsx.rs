@@ -178,7 +178,9 @@ fn build(input: &ReportInput, lang: Lang) -> Result<Workbook, XlsxError> {
         .iter()
         .map(|z| (z.id.as_str(), z.level))
         .collect();
-    let ws = wb.add_worksheet_with_constant_memory().set_name("services")?;
+    let ws = wb
+        .add_worksheet_with_constant_memory()
+        .set_name("services")?;
     let headers = [
         "zone_id",
         "level",
@@ -236,7 +238,12 @@ fn build(input: &ReportInput, lang: Lang) -> Result<Workbook, XlsxError> {
     });
     write_table(ws, &f, lang, &headers, &widths, rows)?;
 
-    run_sheet(wb.add_worksheet_with_constant_memory().set_name("run")?, &f, input, lang)?;
+    run_sheet(
+        wb.add_worksheet_with_constant_memory().set_name("run")?,
+        &f,
+        input,
+        lang,
+    )?;
     Ok(wb)
 }
 

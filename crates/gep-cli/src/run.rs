@@ -484,12 +484,57 @@ pub fn validate(flags: &RunFlags, quiet: bool) -> Result<u8> {
     for n in &prep.notes {
         println!("{n}");
     }
-    let failed = prep.units.iter().filter(|u| u.failure.is_some()).count() + prep.lost_units.len();
+    let ready = prep.units.iter().filter(|u| u.failure.is_none()).count();
+    let failed = prep.units.len() - ready + prep.lost_units.len();
+    // Classes present in the raster (one streamed pass) and whether the crosswalk maps them.
+    let counts = class_counts(&prep, &progress)?;
+    let cw = prep.valuation.as_ref().and_then(|v| v.crosswalk.as_ref());
+    let cell_area = prep.raster.grid().cell_area_m2(0).0;
+    println!(
+        "land-cover classes in the raster (cells{}):",
+        if cw.is_some() { ", crosswalk" } else { "" }
+    );
+    let mut unmapped = 0;
+    for (class, n) in &counts {
+        let mapping = match (class, cw) {
+            (Some(c), Some(cw)) => match cw.lookup(*c) {
+                Some(parts) => parts
+                    .iter()
+                    .map(|(t, share)| {
+                        if *share == 1.0 {
+                            t.clone()
+                        } else {
+                            format!("{t} × {share}")
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" + "),
+                None => {
+                    unmapped += 1;
+                    format!(
+                        "NOT MAPPED by {} (add a row `{c},<ecosystem_type>` to a copy of it)",
+                        cw.id
+                    )
+                }
+            },
+            _ => String::new(),
+        };
+        let label = class
+            .map(|c| c.to_string())
+            .unwrap_or_else(|| "nodata".into());
+        println!(
+            "  {label:>8} {n:>12} (≈ {:.1} km²) {mapping}",
+            *n as f64 * cell_area / 1e6
+        );
+    }
+    if unmapped > 0 {
+        println!("{unmapped} class(es) not mapped: counties containing them will fail");
+    }
     println!(
         "{} units ({} zones): {} ready, {} failing",
-        prep.units.len(),
+        prep.units.len() + prep.lost_units.len(),
         prep.units.iter().map(|u| u.members.len()).sum::<usize>(),
-        prep.units.len() - failed,
+        ready,
         failed
     );
     print_failures(&prep);
@@ -497,6 +542,40 @@ pub fn validate(flags: &RunFlags, quiet: bool) -> Result<u8> {
         eprintln!("error: {}: {}", f.unit_id, f.reason);
     }
     Ok(if failed > 0 { 1 } else { 0 })
+}
+
+/// Cell counts per class over the whole raster (nodata as `None`), one streamed pass.
+fn class_counts(prep: &Prepared, progress: &CliProgress) -> Result<BTreeMap<Option<i32>, u64>> {
+    let mut src = prep.raster.try_clone_source()?;
+    let grid = src.grid().clone();
+    let (br, bc) = src.block_size();
+    let windows = grid.windows(br.max(256), bc.max(256));
+    progress.start("classes", windows.len() as u64);
+    let mut counts: BTreeMap<Option<i32>, u64> = BTreeMap::new();
+    for w in windows {
+        let block = src.read_window(w)?;
+        let mut last: Option<(Option<i32>, u64)> = None;
+        for r in 0..w.rows {
+            for c in 0..w.cols {
+                let v = block.get(r, c);
+                match &mut last {
+                    Some((lv, n)) if *lv == v => *n += 1,
+                    _ => {
+                        if let Some((lv, n)) = last.take() {
+                            *counts.entry(lv).or_default() += n;
+                        }
+                        last = Some((v, 1));
+                    }
+                }
+            }
+        }
+        if let Some((lv, n)) = last {
+            *counts.entry(lv).or_default() += n;
+        }
+        progress.advance(1);
+    }
+    progress.finish();
+    Ok(counts)
 }
 
 /// `gep run`.

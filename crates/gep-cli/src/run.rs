@@ -544,6 +544,40 @@ pub fn validate(flags: &RunFlags, quiet: bool) -> Result<u8> {
     Ok(if failed > 0 { 1 } else { 0 })
 }
 
+/// Conservation failures are said loudly (they are also rows of checks.csv): sum rows whose
+/// residual exceeds 1e-9 of the parent's area, and every gap, overlap and spill row.
+fn warn_about_checks(checks: &[gep_zonal::CheckRow], progress: &CliProgress) {
+    use gep_zonal::CheckKind;
+    let mut by_kind: BTreeMap<&str, (usize, f64, &str)> = BTreeMap::new();
+    for c in checks {
+        let bad = match c.kind {
+            CheckKind::Sum => c.residual_m2.abs() > 1e-9 * c.parent_area_m2.abs().max(1.0),
+            _ => true,
+        };
+        if bad {
+            let e = by_kind
+                .entry(c.kind.as_str())
+                .or_insert((0, 0.0, &c.parent_id));
+            e.0 += 1;
+            if c.residual_m2.abs() > e.1 {
+                e.1 = c.residual_m2.abs();
+                e.2 = &c.parent_id;
+            }
+        }
+    }
+    for (kind, (n, worst, parent)) in by_kind {
+        let what = match kind {
+            "sum" => "parent × class rows where the children do not add up to the parent",
+            "gap" => "gap rows (parent area no child covers)",
+            "overlap" => "overlap rows (area two children both claim)",
+            _ => "spill rows (child area outside its parent)",
+        };
+        progress.warn(&format!(
+            "checks: {n} {what}; largest {worst:.3} m² under {parent}; see checks.csv and fix the boundary data"
+        ));
+    }
+}
+
 /// Cell counts per class over the whole raster (nodata as `None`), one streamed pass.
 fn class_counts(prep: &Prepared, progress: &CliProgress) -> Result<BTreeMap<Option<i32>, u64>> {
     let mut src = prep.raster.try_clone_source()?;
@@ -669,6 +703,7 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
         &progress,
     )?;
     progress.finish();
+    warn_about_checks(&checks, &progress);
 
     timings.push(crate::outputs::timing("tally and checks", t_tally));
 

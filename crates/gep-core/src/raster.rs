@@ -23,6 +23,72 @@ impl Block {
     }
 }
 
+/// Cells of one window as one byte each: an index into a 256-entry palette of class codes
+/// (`None` = nodata). A compact form of [`Block`] for sources with at most 256 distinct
+/// values per window (GDAL `Byte` bands: the index is the raw byte).
+///
+/// Any byte is a valid index; entries no cell uses are ignored. Entries need not be distinct.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ByteBlock {
+    /// Where the block lies in the grid.
+    pub window: Window,
+    /// The value of each index.
+    pub palette: [Option<ClassCode>; 256],
+    /// `window.rows * window.cols` indices into `palette`, row by row.
+    pub indices: Vec<u8>,
+}
+
+impl ByteBlock {
+    /// The cell at `row`, `col` relative to the block's window.
+    pub fn get(&self, row: usize, col: usize) -> Option<ClassCode> {
+        self.palette[usize::from(self.indices[row * self.window.cols + col])]
+    }
+
+    /// The same cells as a [`Block`].
+    pub fn to_block(&self) -> Block {
+        Block {
+            window: self.window,
+            cells: self
+                .indices
+                .iter()
+                .map(|&i| self.palette[usize::from(i)])
+                .collect(),
+        }
+    }
+
+    /// `block` in byte form, or `None` when it holds more than 256 distinct values.
+    pub fn from_block(block: &Block) -> Option<ByteBlock> {
+        let mut palette = [None; 256];
+        let mut used = 0usize;
+        let mut indices = Vec::with_capacity(block.cells.len());
+        let mut last: Option<(Option<ClassCode>, u8)> = None;
+        for &cell in &block.cells {
+            let i = match last {
+                Some((v, i)) if v == cell => i,
+                _ => {
+                    let i = match palette[..used].iter().position(|&p| p == cell) {
+                        Some(i) => i,
+                        None if used < 256 => {
+                            palette[used] = cell;
+                            used += 1;
+                            used - 1
+                        }
+                        None => return None,
+                    } as u8;
+                    last = Some((cell, i));
+                    i
+                }
+            };
+            indices.push(i);
+        }
+        Some(ByteBlock {
+            window: block.window,
+            palette,
+            indices,
+        })
+    }
+}
+
 /// A source of land-cover cells on a [`Grid`], read by windows.
 ///
 /// Implementations: [`MemRaster`] here, a GDAL-backed raster in `gep-io`, or a caller's own.
@@ -39,6 +105,15 @@ pub trait RasterSource: Send {
 
     /// Reads the cells of `window`.
     fn read_window(&mut self, window: Window) -> Result<Block, CoreError>;
+
+    /// Reads the cells of `window` as a [`ByteBlock`] when the source can do so cheaply
+    /// (e.g. a GDAL `Byte` band), `None` when callers should use
+    /// [`RasterSource::read_window`] instead. The cells must equal those of `read_window`.
+    /// The default returns `None`.
+    fn read_window_bytes(&mut self, window: Window) -> Result<Option<ByteBlock>, CoreError> {
+        let _ = window;
+        Ok(None)
+    }
 
     /// Opens an independent reader on the same data, for another worker thread.
     fn try_clone_source(&self) -> Result<Box<dyn RasterSource>, CoreError>;
@@ -111,6 +186,12 @@ impl RasterSource for MemRaster {
         Ok(Block { window, cells })
     }
 
+    /// A palette built per window; `None` when the window holds more than 256 distinct values.
+    fn read_window_bytes(&mut self, window: Window) -> Result<Option<ByteBlock>, CoreError> {
+        let block = self.read_window(window)?;
+        Ok(ByteBlock::from_block(&block))
+    }
+
     fn try_clone_source(&self) -> Result<Box<dyn RasterSource>, CoreError> {
         Ok(Box::new(self.clone()))
     }
@@ -135,6 +216,28 @@ mod tests {
         assert_eq!(b.cells, vec![None, Some(5), Some(7), None]);
         assert_eq!(b.get(0, 1), Some(5));
         assert!(r.read_window(Window::new(2, 2, 2, 2)).is_err());
+    }
+
+    #[test]
+    fn byte_blocks() {
+        let g = Grid::new(0.0, 3.0, 1.0, 1.0, 3, 3, CrsInfo::projected("x")).unwrap();
+        let mut r = MemRaster::from_fn(g, |r, c| (r != c).then_some((r * 300 + c) as i32));
+        let w = Window::new(0, 0, 3, 3);
+        let b = r.read_window(w).unwrap();
+        let bb = r.read_window_bytes(w).unwrap().unwrap();
+        assert_eq!(bb.to_block(), b);
+        assert_eq!(bb.get(1, 2), Some(302));
+        assert_eq!(bb.get(1, 1), None);
+        let many = Block {
+            window: Window::new(0, 0, 1, 257),
+            cells: (0..257).map(Some).collect(),
+        };
+        assert!(ByteBlock::from_block(&many).is_none());
+        let few = Block {
+            window: Window::new(0, 0, 1, 256),
+            cells: (0..256).map(Some).collect(),
+        };
+        assert_eq!(ByteBlock::from_block(&few).unwrap().to_block(), few);
     }
 
     #[test]

@@ -4,6 +4,7 @@ use crate::crs::{resolve, Crs};
 use crate::error::IoError;
 use gdal::raster::GdalDataType;
 use gdal::Dataset;
+use gep_core::raster::ByteBlock;
 use gep_core::{Block, ClassCode, CoreError, Grid, RasterSource, Window};
 use std::path::{Path, PathBuf};
 
@@ -297,6 +298,58 @@ impl GdalRaster {
         };
         Ok(Block { window, cells })
     }
+
+    /// Reads the cells of `window` of a `Byte` band as a [`ByteBlock`]: the raw bytes are the
+    /// indices, the palette maps each of the 256 values through the nodata rule. `None` for
+    /// other data types (use [`GdalRaster::read`]).
+    pub fn read_bytes(&self, window: Window) -> Result<Option<ByteBlock>, IoError> {
+        if self.data_type != GdalDataType::UInt8 {
+            return Ok(None);
+        }
+        self.grid
+            .check_window(&window)
+            .map_err(|source| IoError::Core {
+                path: self.path.clone(),
+                source: Box::new(source),
+            })?;
+        let nodata = self.nodata;
+        let mut palette = [None; 256];
+        for (v, p) in palette.iter_mut().enumerate() {
+            let v = v as u8;
+            *p = (!nodata.is_some_and(|nd| f64::from(v) == nd)).then_some(ClassCode::from(v));
+        }
+        if window.is_empty() {
+            return Ok(Some(ByteBlock {
+                window,
+                palette,
+                indices: Vec::new(),
+            }));
+        }
+        let band = self.dataset.rasterband(self.options.band).map_err(|e| {
+            IoError::gdal(&self.path, format!("read band {}", self.options.band), e)
+        })?;
+        let at = (window.col_off as isize, window.row_off as isize);
+        let size = (window.cols, window.rows);
+        let buf = band.read_as::<u8>(at, size, size, None).map_err(|e| {
+            IoError::gdal(
+                &self.path,
+                format!(
+                    "read rows {}..{}, cols {}..{}",
+                    window.row_off,
+                    window.row_end(),
+                    window.col_off,
+                    window.col_end()
+                ),
+                e,
+            )
+        })?;
+        let (_, indices) = buf.into_shape_and_vec();
+        Ok(Some(ByteBlock {
+            window,
+            palette,
+            indices,
+        }))
+    }
 }
 
 /// The file's block (cols, rows as GDAL gives it) scaled up to at least [`MIN_WINDOW`] cells
@@ -320,6 +373,13 @@ impl RasterSource for GdalRaster {
 
     fn read_window(&mut self, window: Window) -> Result<Block, CoreError> {
         self.read(window).map_err(|e| CoreError::SourceRead {
+            source_name: self.path.display().to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    fn read_window_bytes(&mut self, window: Window) -> Result<Option<ByteBlock>, CoreError> {
+        self.read_bytes(window).map_err(|e| CoreError::SourceRead {
             source_name: self.path.display().to_string(),
             message: e.to_string(),
         })

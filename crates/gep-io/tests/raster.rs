@@ -98,6 +98,30 @@ fn windows_match_a_full_read() {
 }
 
 #[test]
+fn byte_reads_match_cell_reads() {
+    let path = fixture("reference/willamette_lulc_30m.tif");
+    for nodata in [None, Some(-1.0), Some(11.0)] {
+        let opts = RasterOptions {
+            nodata,
+            ..Default::default()
+        };
+        let mut r = GdalRaster::open(&path, opts).unwrap();
+        let g = r.grid().clone();
+        for w in g.windows(300, 700).into_iter().chain([g.full_window()]) {
+            let bytes = r.read_window_bytes(w).unwrap().expect("a Byte band");
+            assert_eq!(bytes.to_block(), r.read_window(w).unwrap(), "{w:?}");
+            let none_at = |v: usize| bytes.palette[v].is_none();
+            match nodata {
+                None => assert!(none_at(255) && !none_at(11)),
+                Some(-1.0) => assert!(!none_at(255) && !none_at(11)),
+                _ => assert!(!none_at(255) && none_at(11)),
+            }
+        }
+        assert!(r.read_window_bytes(Window::new(1889, 0, 1, 1)).is_err());
+    }
+}
+
+#[test]
 fn willamette_utm_nodata_255() {
     let mut r = GdalRaster::open(
         fixture("reference/willamette_lulc_30m.tif"),
@@ -254,6 +278,11 @@ fn uint32_beyond_i32_names_the_cell() {
         r.read_window(Window::new(0, 0, 1, 4)).unwrap().cells,
         vec![Some(7); 4]
     );
+    // Only Byte bands have a byte form.
+    assert!(r
+        .read_window_bytes(Window::new(0, 0, 1, 4))
+        .unwrap()
+        .is_none());
     let e = r
         .read_window(r.grid().full_window())
         .unwrap_err()

@@ -337,11 +337,35 @@ impl Worker {
         if self.hits.is_empty() {
             return Ok(Vec::new());
         }
-        let block = self.source.read_window(w).map_err(|e| ZonalError::Raster {
+        let read_err = |e| ZonalError::Raster {
             window: w,
             source: Box::new(e),
-        })?;
+        };
+        // Byte-sized sources (GDAL Byte bands) come as one byte per cell; others as
+        // `Option<ClassCode>` cells. Both give the same cells, so the same table.
+        if let Some(bytes) = self.source.read_window_bytes(w).map_err(read_err)? {
+            self.runs
+                .build_bytes(&bytes.indices, &bytes.palette, w.rows, w.cols);
+            let cells = ByteCells {
+                indices: &bytes.indices,
+                palette: &bytes.palette,
+            };
+            return Ok(self.tally_hits(engine, grid, w, &cells));
+        }
+        let block = self.source.read_window(w).map_err(read_err)?;
         self.runs.build(&block.cells, w.rows, w.cols);
+        Ok(self.tally_hits(engine, grid, w, block.cells.as_slice()))
+    }
+
+    /// Tallies the zones of `self.hits` over window `w`, whose class runs are in `self.runs`
+    /// and cells in `cells` (row-major over `w`).
+    fn tally_hits<C: CellView + ?Sized>(
+        &mut self,
+        engine: &Engine,
+        grid: &Grid,
+        w: Window,
+        cells: &C,
+    ) -> Vec<(usize, ZoneTally)> {
         self.full.clear();
         self.scaled.clear();
         for r in w.row_off..w.row_end() {
@@ -378,7 +402,7 @@ impl Worker {
             let (acc, runs, cov) = (&mut self.acc, &self.runs, &self.cov);
             for ri in 0..sub.rows {
                 let br = sub.row_off + ri - w.row_off;
-                let cells = &block.cells[br * w.cols..(br + 1) * w.cols];
+                let row0 = br * w.cols + base;
                 let scaled = self.scaled[br];
                 cov.for_each_span(ri, |span| match span {
                     Span::Run { c0, c1, f } => {
@@ -390,14 +414,14 @@ impl Worker {
                         } else if f != 0.0 {
                             let units = to_units(f * scaled);
                             if units != 0 {
-                                for &cell in &cells[base + c0..base + c1] {
-                                    acc.add(cell, units);
+                                for i in row0 + c0..row0 + c1 {
+                                    acc.add(cells.cell(i), units);
                                 }
                             }
                         }
                     }
                     Span::Cell { c, f } => {
-                        let cell = cells[base + c];
+                        let cell = cells.cell(row0 + c);
                         if f == 1.0 {
                             acc.count(cell);
                         } else if f != 0.0 {
@@ -419,7 +443,33 @@ impl Worker {
                 out.push((z, t));
             }
         }
-        Ok(out)
+        out
+    }
+}
+
+/// Read access to the cells of one window, row-major.
+trait CellView {
+    /// The cell at flat index `i`.
+    fn cell(&self, i: usize) -> Option<ClassCode>;
+}
+
+impl CellView for [Option<ClassCode>] {
+    #[inline]
+    fn cell(&self, i: usize) -> Option<ClassCode> {
+        self[i]
+    }
+}
+
+/// The cells of a [`ByteBlock`](gep_core::raster::ByteBlock).
+struct ByteCells<'a> {
+    indices: &'a [u8],
+    palette: &'a [Option<ClassCode>; 256],
+}
+
+impl CellView for ByteCells<'_> {
+    #[inline]
+    fn cell(&self, i: usize) -> Option<ClassCode> {
+        self.palette[usize::from(self.indices[i])]
     }
 }
 
@@ -465,6 +515,82 @@ impl RowRuns {
                 self.push_row_slow(row);
             }
             self.row_ptr.push(self.starts.len() as u32);
+        }
+    }
+
+    /// Builds the runs from one byte per cell: `indices` into `palette`.
+    fn build_bytes(
+        &mut self,
+        indices: &[u8],
+        palette: &[Option<ClassCode>; 256],
+        rows: usize,
+        cols: usize,
+    ) {
+        self.cols = cols;
+        self.row_ptr.clear();
+        self.starts.clear();
+        self.keys.clear();
+        self.others.clear();
+        // The key of each byte: its class slot, or `NODATA_SLOT + 1 + i` for `others[i]`.
+        let mut table = [0u32; 256];
+        for (k, &cell) in table.iter_mut().zip(palette) {
+            *k = match ClassAcc::slot(cell) {
+                Some(s) => s as u32,
+                None => {
+                    let code = cell.unwrap_or_default();
+                    let i = match self.others.iter().position(|&o| o == code) {
+                        Some(i) => i,
+                        None => {
+                            self.others.push(code);
+                            self.others.len() - 1
+                        }
+                    };
+                    (NODATA_SLOT + 1 + i) as u32
+                }
+            };
+        }
+        self.row_ptr.push(0);
+        for r in 0..rows {
+            self.push_row_bytes(&indices[r * cols..(r + 1) * cols], &table);
+            self.row_ptr.push(self.starts.len() as u32);
+        }
+    }
+
+    /// Appends the runs of one row of bytes, `table` giving each byte's key. Eight bytes at a
+    /// time are compared with their left neighbours; only columns where the byte changes are
+    /// visited, and a run starts there when the key changes too.
+    fn push_row_bytes(&mut self, row: &[u8], table: &[u32; 256]) {
+        let Some(&first) = row.first() else {
+            return;
+        };
+        let mut prev = table[usize::from(first)];
+        self.starts.push(0);
+        self.keys.push(prev);
+        let mut visit = |c: usize, starts: &mut Vec<u32>, keys: &mut Vec<u32>| {
+            let key = table[usize::from(row[c])];
+            if key != prev {
+                starts.push(c as u32);
+                keys.push(key);
+                prev = key;
+            }
+        };
+        let mut c = 1;
+        while c + 8 <= row.len() {
+            let here = u64::from_le_bytes(row[c..c + 8].try_into().expect("8 bytes"));
+            let left = u64::from_le_bytes(row[c - 1..c + 7].try_into().expect("8 bytes"));
+            // Byte i of `diff` is non-zero where column c + i differs from its left neighbour.
+            let mut diff = here ^ left;
+            while diff != 0 {
+                let i = (diff.trailing_zeros() / 8) as usize;
+                visit(c + i, &mut self.starts, &mut self.keys);
+                diff &= !(0xffu64 << (8 * i));
+            }
+            c += 8;
+        }
+        for c in c..row.len() {
+            if row[c] != row[c - 1] {
+                visit(c, &mut self.starts, &mut self.keys);
+            }
         }
     }
 
@@ -736,6 +862,119 @@ mod tests {
         assert_eq!(t.zones[0], ZoneTally::default());
         assert_eq!(rep.0.load(Ordering::Relaxed), 12);
         assert_eq!(rep.1.load(Ordering::Relaxed), 12);
+    }
+
+    proptest! {
+        /// Runs built from bytes equal runs built from the cells they stand for, also with
+        /// repeated palette entries.
+        #[test]
+        fn byte_runs_match_cell_runs(
+            rows in 1usize..4,
+            cols in 1usize..40,
+            seed in proptest::collection::vec(0u8..6, 160),
+            dup in any::<bool>(),
+        ) {
+            let mut palette = [None; 256];
+            for (i, p) in palette.iter_mut().enumerate() {
+                *p = match i % 6 {
+                    0 => None,
+                    1 if dup => Some(7),
+                    k => Some([0, 7, 300, 255, -4][k - 1]),
+                };
+            }
+            let bytes: Vec<u8> = seed[..rows * cols].to_vec();
+            let cells: Vec<Option<ClassCode>> =
+                bytes.iter().map(|&b| palette[usize::from(b)]).collect();
+            let (mut a, mut b) = (RowRuns::default(), RowRuns::default());
+            a.build_bytes(&bytes, &palette, rows, cols);
+            b.build(&cells, rows, cols);
+            let decode = |r: &RowRuns| -> Vec<(u32, Option<ClassCode>)> {
+                (0..r.starts.len())
+                    .map(|i| {
+                        let k = r.keys[i] as usize;
+                        let code = match k {
+                            NODATA_SLOT => None,
+                            k if k < NODATA_SLOT => Some(k as ClassCode),
+                            k => Some(r.others[k - NODATA_SLOT - 1]),
+                        };
+                        (r.starts[i], code)
+                    })
+                    .collect()
+            };
+            prop_assert_eq!(&a.row_ptr, &b.row_ptr);
+            prop_assert_eq!(decode(&a), decode(&b));
+        }
+    }
+
+    /// A source without byte reads: the tally takes the `Option<ClassCode>` path.
+    #[derive(Clone)]
+    struct CellsOnly(MemRaster);
+    impl RasterSource for CellsOnly {
+        fn grid(&self) -> &Grid {
+            self.0.grid()
+        }
+        fn read_window(&mut self, window: Window) -> Result<gep_core::Block, gep_core::CoreError> {
+            self.0.read_window(window)
+        }
+        fn try_clone_source(&self) -> Result<Box<dyn RasterSource>, gep_core::CoreError> {
+            Ok(Box::new(self.clone()))
+        }
+    }
+
+    #[test]
+    fn byte_and_cell_paths_agree() {
+        let g = Grid::new(0.0, 40.0, 1.0, 1.0, 40, 40, CrsInfo::projected("x")).unwrap();
+        // Runs, nodata and codes beyond 0..=255; 40 distinct values in the few-value raster
+        // (byte path), 1600 in the other (MemRaster falls back to cells).
+        let few = MemRaster::from_fn(g.clone(), |r, c| match (r * 7 + c / 3) % 10 {
+            0 => None,
+            k if k < 5 => Some(k as i32),
+            k => Some(1000 + k as i32 * 37 - (r % 4) as i32),
+        });
+        let many = MemRaster::from_fn(g.clone(), |r, c| {
+            ((r + c) % 9 != 0).then_some((r * 40 + c) as i32 % 400 - 50)
+        });
+        let tri = |dx: f64| {
+            let ring = vec![
+                (2.3 + dx, 1.7),
+                (37.9, 5.1 + dx),
+                (11.2, 38.6),
+                (2.3 + dx, 1.7),
+            ];
+            MultiPolygon::new(vec![geo_types::Polygon::new(ring.into(), vec![])])
+        };
+        let zones: Vec<Zone> = (0..3)
+            .map(|i| Zone {
+                id: i.to_string(),
+                name: String::new(),
+                level: Level::Village,
+                parent: None,
+                geometry: tri(i as f64 * 3.1),
+            })
+            .collect();
+        assert!(few
+            .clone()
+            .read_window_bytes(g.full_window())
+            .unwrap()
+            .is_some());
+        assert!(many
+            .clone()
+            .read_window_bytes(g.full_window())
+            .unwrap()
+            .is_none());
+        for (rows, cols) in [(7, 9), (40, 40)] {
+            let opts = TallyOptions {
+                window_rows: rows,
+                window_cols: cols,
+                threads: 2,
+            };
+            for src in [few.clone(), many.clone()] {
+                let a = tally(&src, &zones, &opts, &gep_core::NoProgress).unwrap();
+                let b = tally(&CellsOnly(src), &zones, &opts, &gep_core::NoProgress).unwrap();
+                assert_eq!(a, b);
+                assert!(a.zones.iter().all(|z| z.classes.len() > 3));
+            }
+        }
     }
 
     #[test]

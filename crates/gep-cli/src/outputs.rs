@@ -320,9 +320,43 @@ pub fn id_hash(id: &str, version: &str, sha256: &str) -> IdHash {
     }
 }
 
-/// Writes `manifest.json` last, listing every other output with its hash.
+/// Writes `manifest.json` last, listing every other output with its SHA-256 (files hashed on
+/// parallel threads: the tables of a province-scale run are hundreds of MB).
 pub fn write_manifest(staged: &StagedDir, run: &RunInfo) -> Result<()> {
-    let outputs: Vec<OutputFile> = OutputFile::all_in(staged.path(), &["manifest.json"])?;
+    let mut names: Vec<String> = std::fs::read_dir(staged.path())?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "manifest.json")
+        .collect();
+    names.sort();
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(names.len().max(1));
+    let outputs: Vec<OutputFile> = std::thread::scope(|sc| -> Result<Vec<OutputFile>> {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                let names = &names;
+                sc.spawn(move || -> Result<Vec<(usize, OutputFile)>> {
+                    names
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| i % workers == w)
+                        .map(|(i, n)| Ok((i, OutputFile::of(staged.path(), n)?)))
+                        .collect()
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for h in handles {
+            all.extend(
+                h.join()
+                    .map_err(|_| anyhow::anyhow!("a hashing thread panicked"))??,
+            );
+        }
+        all.sort_by_key(|(i, _)| *i);
+        Ok(all.into_iter().map(|(_, o)| o).collect())
+    })?;
     Manifest::new(run, outputs).write(&staged.file("manifest.json"))?;
     Ok(())
 }

@@ -5,6 +5,7 @@
 
 use anyhow::{bail, Context, Result};
 use gep_core::Level;
+use gep_io::{Datum, ZoneLayerSpec};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -130,38 +131,6 @@ pub struct RawOutput {
     pub value_raster: Option<bool>,
 }
 
-/// Boundary datum.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DatumChoice {
-    /// Coordinates are in the CRS the file declares (or the override).
-    AsDeclared,
-    /// GCJ-02 offset coordinates: undo the offset first.
-    Gcj02,
-}
-
-/// A zone layer after validation.
-#[derive(Debug, Clone)]
-pub struct ZonesPlan {
-    /// Absolute path.
-    pub path: PathBuf,
-    /// Layer name.
-    pub layer: Option<String>,
-    /// Level.
-    pub level: Level,
-    /// Id field.
-    pub id_field: String,
-    /// Name field.
-    pub name_field: Option<String>,
-    /// Parent field.
-    pub parent_field: Option<String>,
-    /// Encoding.
-    pub encoding: Option<String>,
-    /// Datum.
-    pub datum: DatumChoice,
-    /// CRS override.
-    pub crs: Option<String>,
-}
-
 /// Valuation after validation.
 #[derive(Debug, Clone)]
 pub struct ValuationPlan {
@@ -193,7 +162,8 @@ pub struct RunPlan {
     /// Raster CRS override.
     pub landcover_crs: Option<String>,
     /// Zone layers.
-    pub zones: Vec<ZonesPlan>,
+    /// Zone layers, ready for `gep_io::read_zones`.
+    pub zones: Vec<ZoneLayerSpec>,
     /// Valuation.
     pub valuation: Option<ValuationPlan>,
     /// Geometric checks on.
@@ -284,15 +254,15 @@ pub fn resolve(raw: RawConfig, config_path: Option<&Path>) -> Result<RunPlan> {
             .parse()
             .with_context(|| format!("{where_}: [[zones]] #{} ({})", i + 1, z.path.display()))?;
         let datum = match z.datum.as_deref().map(|d| d.trim().to_ascii_lowercase()) {
-            None => DatumChoice::AsDeclared,
-            Some(d) if d == "gcj02" || d == "gcj-02" => DatumChoice::Gcj02,
-            Some(d) if d == "declared" || d.is_empty() => DatumChoice::AsDeclared,
+            None => Datum::AsDeclared,
+            Some(d) if d == "gcj02" || d == "gcj-02" => Datum::Gcj02,
+            Some(d) if d == "declared" || d.is_empty() => Datum::AsDeclared,
             Some(d) => bail!(
                 "{where_}: [[zones]] #{} datum = {d:?} is unknown: use \"gcj02\" for AMap/Gaode or Tencent web-map coordinates, or leave it out",
                 i + 1
             ),
         };
-        zones.push(ZonesPlan {
+        zones.push(ZoneLayerSpec {
             path: clean(&base.join(&z.path)),
             layer: z.layer,
             level,

@@ -220,19 +220,8 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<u8> {
                     println!("notes: {}", c.notes);
                 }
                 for code in c.classes.keys() {
-                    let parts: Vec<String> = c
-                        .lookup(*code)
-                        .unwrap_or(&[])
-                        .iter()
-                        .map(|(t, share)| {
-                            if *share == 1.0 {
-                                t.clone()
-                            } else {
-                                format!("{t} × {share}")
-                            }
-                        })
-                        .collect();
-                    println!("{code:>6} → {}", parts.join(" + "));
+                    let parts = c.lookup(*code).unwrap_or(&[]);
+                    println!("{code:>6} → {}", run::mapping_text(parts));
                 }
                 Ok(0)
             }

@@ -9,7 +9,7 @@
 //! stderr; the others are still computed and published; the exit code is then 1.
 
 use crate::cache::TallyCache;
-use crate::config::{self, DatumChoice, RawConfig, RawLandcover, RawOutput, RawZones, RunPlan};
+use crate::config::{self, RawConfig, RawLandcover, RawOutput, RawZones, RunPlan};
 use crate::progress::CliProgress;
 use crate::RunFlags;
 use anyhow::{bail, Context, Result};
@@ -17,7 +17,7 @@ use gep_core::account::Accounts;
 use gep_core::coefficients::{CoefficientSet, Deflator, SetKey, ValuationParams};
 use gep_core::crosswalk::Crosswalk;
 use gep_core::{ExtentTable, Level, RasterSource, Reporter, Zone};
-use gep_io::{Datum, GdalRaster, RasterOptions, ZoneLayerSpec};
+use gep_io::{GdalRaster, RasterOptions};
 use gep_report::{write_csv, CheckCsvRow, ExtentRow, FailureRow, StagedDir, ZoneRow};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -251,22 +251,9 @@ pub fn prepare(plan: &RunPlan, progress: &CliProgress) -> Result<Prepared> {
     // Features that cannot be used, as (level, id, parent, reason); they fail their county.
     let mut rejected: Vec<(Level, String, Option<String>, String)> = Vec::new();
     for zp in &plan.zones {
-        let spec = ZoneLayerSpec {
-            path: zp.path.clone(),
-            layer: zp.layer.clone(),
-            level: zp.level,
-            id_field: zp.id_field.clone(),
-            name_field: zp.name_field.clone(),
-            parent_field: zp.parent_field.clone(),
-            encoding: zp.encoding.clone(),
-            datum: match zp.datum {
-                DatumChoice::AsDeclared => Datum::AsDeclared,
-                DatumChoice::Gcj02 => Datum::Gcj02,
-            },
-            crs: zp.crs.clone(),
-        };
+        let spec = zp;
         progress.status(&format!("reading {} ({})", zp.path.display(), zp.level));
-        let (mut layer, bad) = gep_io::read_zones_lenient(&spec)?;
+        let (mut layer, bad) = gep_io::read_zones_lenient(spec)?;
         for w in &layer.warnings {
             progress.warn(w);
         }
@@ -499,17 +486,7 @@ pub fn validate(flags: &RunFlags, quiet: bool) -> Result<u8> {
     for (class, n) in &counts {
         let mapping = match (class, cw) {
             (Some(c), Some(cw)) => match cw.lookup(*c) {
-                Some(parts) => parts
-                    .iter()
-                    .map(|(t, share)| {
-                        if *share == 1.0 {
-                            t.clone()
-                        } else {
-                            format!("{t} × {share}")
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" + "),
+                Some(parts) => mapping_text(parts),
                 None => {
                     unmapped += 1;
                     format!(
@@ -592,6 +569,21 @@ fn warn_about_checks(checks: &[gep_zonal::CheckRow], progress: &CliProgress) {
             "checks: {n} {what}; largest {worst:.3} m² under {parent}; see checks.csv and fix the boundary data"
         ));
     }
+}
+
+/// A crosswalk mapping as text: `forest` or `cropland × 0.5 + shrub × 0.5`.
+pub fn mapping_text(parts: &[(String, f64)]) -> String {
+    parts
+        .iter()
+        .map(|(t, share)| {
+            if *share == 1.0 {
+                t.clone()
+            } else {
+                format!("{t} × {share}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" + ")
 }
 
 /// Cell counts per class over the whole raster (nodata as `None`), one streamed pass.

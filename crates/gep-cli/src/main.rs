@@ -4,6 +4,10 @@
 //! (listed in `failures.csv` and on stderr); 2 the config or command line is wrong, or an
 //! input cannot be read at all.
 
+// The doc comments of the clap structs are the `--help` text, where `[landcover]` means the
+// TOML table, not an intra-doc link.
+#![allow(rustdoc::broken_intra_doc_links)]
+
 mod cache;
 mod config;
 mod outputs;

@@ -55,6 +55,8 @@ pub fn same_crs(a: &Crs, b: &Crs) -> bool {
 /// Reprojects the boundaries of `zones` from `from` to `to` in place, densifying edges first.
 /// Does nothing (and does not densify) when the two CRSs are the same.
 ///
+/// Uses all available cores; see [`reproject_zones_threads`].
+///
 /// Errors when PROJ has no transformation between the CRSs (naming both) or a coordinate
 /// cannot be transformed (naming the zone).
 pub fn reproject_zones(
@@ -63,16 +65,35 @@ pub fn reproject_zones(
     to: &Crs,
     densify: Densify,
 ) -> Result<(), IoError> {
+    reproject_zones_threads(zones, from, to, densify, 0)
+}
+
+/// [`reproject_zones`] on at most `threads` threads (0 = all available cores).
+///
+/// The zones are split into contiguous chunks, one per thread, each with its own PROJ
+/// transformer (a `Proj` is not shareable). The transformation is pointwise and the
+/// densification per zone, so the result is bit-identical for any thread count; on failure
+/// the error names the first failing zone in zone order, as a serial pass would.
+pub fn reproject_zones_threads(
+    zones: &mut [Zone],
+    from: &Crs,
+    to: &Crs,
+    densify: Densify,
+    threads: usize,
+) -> Result<(), IoError> {
     if same_crs(from, to) {
         return Ok(());
     }
-    let proj = quiet_new_known_crs(&from.definition, &to.definition).map_err(|e| {
-        IoError::NoTransformation {
-            from: from.label(),
-            to: to.label(),
-            message: e.to_string(),
-        }
-    })?;
+    let new_proj = || {
+        quiet_new_known_crs(&from.definition, &to.definition).map_err(|e| {
+            IoError::NoTransformation {
+                from: from.label(),
+                to: to.label(),
+                message: e.to_string(),
+            }
+        })
+    };
+    let proj = new_proj()?;
     let step = match densify {
         Densify::Off => None,
         Densify::Step(s) => Some(s),
@@ -81,6 +102,68 @@ pub fn reproject_zones(
             CrsKind::Projected => DEFAULT_STEP_METRES,
         }),
     };
+    let threads = if threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        threads
+    };
+    // Work is proportional to the vertices; below this many per thread a thread (and its
+    // PROJ transformer) costs more than it saves.
+    const MIN_VERTICES_PER_THREAD: usize = 20_000;
+    let vertices: Vec<usize> = zones.iter().map(|z| vertex_count(&z.geometry)).collect();
+    let total: usize = vertices.iter().sum();
+    let threads = threads.min(total / MIN_VERTICES_PER_THREAD).max(1);
+    if threads == 1 {
+        return reproject_chunk(&proj, zones, from, to, step);
+    }
+    // Contiguous chunks of about equal vertex counts.
+    let mut chunks: Vec<&mut [Zone]> = Vec::with_capacity(threads);
+    let mut rest = zones;
+    let (mut taken, mut done) = (0usize, 0usize);
+    for k in 1..threads {
+        let target = total * k / threads;
+        let mut n = 0;
+        while done + n < vertices.len() && taken < target {
+            taken += vertices[done + n];
+            n += 1;
+        }
+        let (head, tail) = std::mem::take(&mut rest).split_at_mut(n);
+        chunks.push(head);
+        rest = tail;
+        done += n;
+    }
+    chunks.push(rest);
+    let mut chunks = chunks.into_iter();
+    let first = chunks.next().expect("at least one chunk");
+    std::thread::scope(|sc| {
+        let handles: Vec<_> = chunks
+            .map(|c| sc.spawn(move || reproject_chunk(&new_proj()?, c, from, to, step)))
+            .collect();
+        // The first chunk on this thread, with the transformer already made.
+        let mut result = reproject_chunk(&proj, first, from, to, step);
+        for h in handles {
+            let r = h.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            if result.is_ok() {
+                result = r;
+            }
+        }
+        result
+    })
+}
+
+fn vertex_count(mp: &MultiPolygon<f64>) -> usize {
+    mp.0.iter()
+        .map(|p| p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>())
+        .sum()
+}
+
+fn reproject_chunk(
+    proj: &Proj,
+    zones: &mut [Zone],
+    from: &Crs,
+    to: &Crs,
+    step: Option<f64>,
+) -> Result<(), IoError> {
     for z in zones.iter_mut() {
         let dense = match step {
             Some(s) => densify_multipolygon(&z.geometry, s),
@@ -94,11 +177,11 @@ pub fn reproject_zones(
         };
         let mut out = Vec::with_capacity(dense.0.len());
         for poly in &dense.0 {
-            let ext = transform_ring(&proj, poly.exterior()).map_err(err)?;
+            let ext = transform_ring(proj, poly.exterior()).map_err(err)?;
             let ints = poly
                 .interiors()
                 .iter()
-                .map(|r| transform_ring(&proj, r))
+                .map(|r| transform_ring(proj, r))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(err)?;
             out.push(Polygon::new(ext, ints));

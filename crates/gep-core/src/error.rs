@@ -75,11 +75,12 @@ pub enum CoreError {
         parent_level: String,
     },
     /// An external raster source (GDAL in `gep-io`, or a caller's own) failed to read cells.
-    #[error("{source_name}: {message}")]
+    /// The message is the source's own, which names the file (so it is not repeated here).
+    #[error("{message}")]
     SourceRead {
         /// The file or source that failed (a path for files).
         source_name: String,
-        /// What went wrong and how to fix it, as the source reported it.
+        /// What went wrong, where, and how to fix it, as the source reported it.
         message: String,
     },
     /// An unknown level name.

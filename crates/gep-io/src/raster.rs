@@ -212,40 +212,63 @@ impl GdalRaster {
         )
     }
 
-    /// Reads the cells of `window`, mapping the nodata value to `None`.
-    pub fn read(&self, window: Window) -> Result<Block, IoError> {
+    /// An [`IoError`] as the core's error (its message already names the file).
+    fn core_error(&self, e: IoError) -> CoreError {
+        CoreError::SourceRead {
+            source_name: self.path.display().to_string(),
+            message: e.to_string(),
+        }
+    }
+
+    /// The band, after checking that `window` lies in the grid.
+    fn band_for(&self, window: &Window) -> Result<gdal::raster::RasterBand<'_>, IoError> {
         self.grid
-            .check_window(&window)
+            .check_window(window)
             .map_err(|source| IoError::Core {
                 path: self.path.clone(),
                 source: Box::new(source),
             })?;
-        if window.is_empty() {
-            return Ok(Block {
-                window,
-                cells: Vec::new(),
-            });
-        }
-        let band = self.dataset.rasterband(self.options.band).map_err(|e| {
-            IoError::gdal(&self.path, format!("read band {}", self.options.band), e)
-        })?;
-        let at = (window.col_off as isize, window.row_off as isize);
-        let size = (window.cols, window.rows);
-        let action = || {
+        self.dataset
+            .rasterband(self.options.band)
+            .map_err(|e| IoError::gdal(&self.path, format!("read band {}", self.options.band), e))
+    }
+
+    /// The error of a failed window read.
+    fn read_error(&self, window: &Window, e: gdal::errors::GdalError) -> IoError {
+        IoError::gdal(
+            &self.path,
             format!(
                 "read rows {}..{}, cols {}..{}",
                 window.row_off,
                 window.row_end(),
                 window.col_off,
                 window.col_end()
-            )
-        };
+            ),
+            e,
+        )
+    }
+
+    /// Reads the cells of `window`, mapping the nodata value to `None`.
+    pub fn read(&self, window: Window) -> Result<Block, IoError> {
+        // Byte bands: one byte per cell through the 256-entry palette (the tally's path too).
+        if let Some(bytes) = self.read_bytes(window)? {
+            return Ok(bytes.to_block());
+        }
+        let band = self.band_for(&window)?;
+        if window.is_empty() {
+            return Ok(Block {
+                window,
+                cells: Vec::new(),
+            });
+        }
+        let at = (window.col_off as isize, window.row_off as isize);
+        let size = (window.cols, window.rows);
         let nodata = self.nodata;
         let is_nodata = |v: f64| nodata.is_some_and(|nd| v == nd);
         let cells = if self.data_type == GdalDataType::UInt32 {
             let buf = band
                 .read_as::<u32>(at, size, size, None)
-                .map_err(|e| IoError::gdal(&self.path, action(), e))?;
+                .map_err(|e| self.read_error(&window, e))?;
             let mut cells = Vec::with_capacity(window.len());
             for (i, &v) in buf.data().iter().enumerate() {
                 if is_nodata(v as f64) {
@@ -261,19 +284,10 @@ impl GdalRaster {
                 }
             }
             cells
-        } else if self.data_type == GdalDataType::UInt8 {
-            // Byte: read 1 byte per cell (not 4) and convert through a table of the 256 values.
-            let buf = band
-                .read_as::<u8>(at, size, size, None)
-                .map_err(|e| IoError::gdal(&self.path, action(), e))?;
-            let table: Vec<Option<ClassCode>> = (0..=255u8)
-                .map(|v| (!is_nodata(f64::from(v))).then_some(ClassCode::from(v)))
-                .collect();
-            buf.data().iter().map(|&v| table[usize::from(v)]).collect()
         } else if self.data_type == GdalDataType::UInt16 {
             let buf = band
                 .read_as::<u16>(at, size, size, None)
-                .map_err(|e| IoError::gdal(&self.path, action(), e))?;
+                .map_err(|e| self.read_error(&window, e))?;
             buf.data()
                 .iter()
                 .map(|&v| (!is_nodata(f64::from(v))).then_some(ClassCode::from(v)))
@@ -281,7 +295,7 @@ impl GdalRaster {
         } else if self.data_type == GdalDataType::Int16 {
             let buf = band
                 .read_as::<i16>(at, size, size, None)
-                .map_err(|e| IoError::gdal(&self.path, action(), e))?;
+                .map_err(|e| self.read_error(&window, e))?;
             buf.data()
                 .iter()
                 .map(|&v| (!is_nodata(f64::from(v))).then_some(ClassCode::from(v)))
@@ -290,7 +304,7 @@ impl GdalRaster {
             // Int8 and Int32 convert to i32 exactly.
             let buf = band
                 .read_as::<i32>(at, size, size, None)
-                .map_err(|e| IoError::gdal(&self.path, action(), e))?;
+                .map_err(|e| self.read_error(&window, e))?;
             buf.data()
                 .iter()
                 .map(|&v| (!is_nodata(v as f64)).then_some(v))
@@ -306,12 +320,7 @@ impl GdalRaster {
         if self.data_type != GdalDataType::UInt8 {
             return Ok(None);
         }
-        self.grid
-            .check_window(&window)
-            .map_err(|source| IoError::Core {
-                path: self.path.clone(),
-                source: Box::new(source),
-            })?;
+        let band = self.band_for(&window)?;
         let nodata = self.nodata;
         let mut palette = [None; 256];
         for (v, p) in palette.iter_mut().enumerate() {
@@ -325,24 +334,11 @@ impl GdalRaster {
                 indices: Vec::new(),
             }));
         }
-        let band = self.dataset.rasterband(self.options.band).map_err(|e| {
-            IoError::gdal(&self.path, format!("read band {}", self.options.band), e)
-        })?;
         let at = (window.col_off as isize, window.row_off as isize);
         let size = (window.cols, window.rows);
-        let buf = band.read_as::<u8>(at, size, size, None).map_err(|e| {
-            IoError::gdal(
-                &self.path,
-                format!(
-                    "read rows {}..{}, cols {}..{}",
-                    window.row_off,
-                    window.row_end(),
-                    window.col_off,
-                    window.col_end()
-                ),
-                e,
-            )
-        })?;
+        let buf = band
+            .read_as::<u8>(at, size, size, None)
+            .map_err(|e| self.read_error(&window, e))?;
         let (_, indices) = buf.into_shape_and_vec();
         Ok(Some(ByteBlock {
             window,
@@ -372,26 +368,17 @@ impl RasterSource for GdalRaster {
     }
 
     fn read_window(&mut self, window: Window) -> Result<Block, CoreError> {
-        self.read(window).map_err(|e| CoreError::SourceRead {
-            source_name: self.path.display().to_string(),
-            message: e.to_string(),
-        })
+        self.read(window).map_err(|e| self.core_error(e))
     }
 
     fn read_window_bytes(&mut self, window: Window) -> Result<Option<ByteBlock>, CoreError> {
-        self.read_bytes(window).map_err(|e| CoreError::SourceRead {
-            source_name: self.path.display().to_string(),
-            message: e.to_string(),
-        })
+        self.read_bytes(window).map_err(|e| self.core_error(e))
     }
 
     fn try_clone_source(&self) -> Result<Box<dyn RasterSource>, CoreError> {
         GdalRaster::open(&self.path, self.options.clone())
             .map(|r| Box::new(r) as Box<dyn RasterSource>)
-            .map_err(|e| CoreError::SourceRead {
-                source_name: self.path.display().to_string(),
-                message: format!("cannot reopen for another worker: {e}"),
-            })
+            .map_err(|e| self.core_error(e))
     }
 }
 

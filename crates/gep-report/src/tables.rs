@@ -90,33 +90,38 @@ pub fn write_csv<T: Serialize>(
     path: &Path,
     rows: impl IntoIterator<Item = T>,
 ) -> Result<(), ReportError> {
+    let mut w = bom_writer(path)?;
+    for row in rows {
+        w.serialize(row).map_err(|source| ReportError::Csv {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    }
+    finish(w, path)
+}
+
+type CsvWriter = csv::Writer<std::io::BufWriter<std::fs::File>>;
+
+/// A CSV writer on a new file that starts with the UTF-8 byte-order mark.
+fn bom_writer(path: &Path) -> Result<CsvWriter, ReportError> {
     let werr = |source| ReportError::Write {
         path: path.to_path_buf(),
         source,
     };
     let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(werr)?);
     file.write_all("\u{feff}".as_bytes()).map_err(werr)?;
-    let mut w = csv::WriterBuilder::new()
-        .has_headers(true)
-        .from_writer(file);
-    let mut any = false;
-    for row in rows {
-        any = true;
-        w.serialize(row).map_err(|source| ReportError::Csv {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    }
-    let _ = any;
-    let file = w.into_inner().map_err(|e| ReportError::Write {
+    Ok(csv::WriterBuilder::new().from_writer(file))
+}
+
+/// Flushes and fsyncs a table (the output directory is renamed into place afterwards).
+fn finish(w: CsvWriter, path: &Path) -> Result<(), ReportError> {
+    let werr = |source| ReportError::Write {
         path: path.to_path_buf(),
-        source: e.into_error(),
-    })?;
+        source,
+    };
+    let file = w.into_inner().map_err(|e| werr(e.into_error()))?;
     file.into_inner()
-        .map_err(|e| ReportError::Write {
-            path: path.to_path_buf(),
-            source: e.into_error(),
-        })?
+        .map_err(|e| werr(e.into_error()))?
         .sync_all()
         .map_err(werr)
 }
@@ -148,17 +153,11 @@ pub fn write_wide_csv(
             *c = Some(c.unwrap_or(0.0) + v);
         }
     }
-    let werr = |source| ReportError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
     let cerr = |source| ReportError::Csv {
         path: path.to_path_buf(),
         source,
     };
-    let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(werr)?);
-    file.write_all("\u{feff}".as_bytes()).map_err(werr)?;
-    let mut w = csv::WriterBuilder::new().from_writer(file);
+    let mut w = bom_writer(path)?;
     let mut header = vec!["zone_id", "zone_level", "name", "parent_id"];
     header.extend(columns.iter().copied());
     header.push("gep_yuan");
@@ -180,17 +179,7 @@ pub fn write_wide_csv(
         rec.push(num(z.gep_yuan));
         w.write_record(&rec).map_err(cerr)?;
     }
-    let file = w.into_inner().map_err(|e| ReportError::Write {
-        path: path.to_path_buf(),
-        source: e.into_error(),
-    })?;
-    file.into_inner()
-        .map_err(|e| ReportError::Write {
-            path: path.to_path_buf(),
-            source: e.into_error(),
-        })?
-        .sync_all()
-        .map_err(werr)
+    finish(w, path)
 }
 
 #[cfg(test)]

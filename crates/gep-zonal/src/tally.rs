@@ -534,20 +534,7 @@ impl RowRuns {
         // The key of each byte: its class slot, or `NODATA_SLOT + 1 + i` for `others[i]`.
         let mut table = [0u32; 256];
         for (k, &cell) in table.iter_mut().zip(palette) {
-            *k = match ClassAcc::slot(cell) {
-                Some(s) => s as u32,
-                None => {
-                    let code = cell.unwrap_or_default();
-                    let i = match self.others.iter().position(|&o| o == code) {
-                        Some(i) => i,
-                        None => {
-                            self.others.push(code);
-                            self.others.len() - 1
-                        }
-                    };
-                    (NODATA_SLOT + 1 + i) as u32
-                }
-            };
+            *k = self.key_of(cell);
         }
         self.row_ptr.push(0);
         for r in 0..rows {
@@ -622,24 +609,29 @@ impl RowRuns {
         !other
     }
 
+    /// The run key of a cell: its class slot, or `NODATA_SLOT + 1 + i` for `others[i]` (codes
+    /// without a slot, registered on first sight).
+    #[inline]
+    fn key_of(&mut self, cell: Option<ClassCode>) -> u32 {
+        if let Some(s) = ClassAcc::slot(cell) {
+            return s as u32;
+        }
+        let code = cell.unwrap_or_default();
+        let i = match self.others.iter().position(|&o| o == code) {
+            Some(i) => i,
+            None => {
+                self.others.push(code);
+                self.others.len() - 1
+            }
+        };
+        (NODATA_SLOT + 1 + i) as u32
+    }
+
     /// Appends the runs of `row`, any codes.
     fn push_row_slow(&mut self, row: &[Option<ClassCode>]) {
         let n0 = self.starts.len();
         for (c, &cell) in row.iter().enumerate() {
-            let key = match ClassAcc::slot(cell) {
-                Some(s) => s as u32,
-                None => {
-                    let code = cell.unwrap_or_default();
-                    let i = match self.others.iter().position(|&o| o == code) {
-                        Some(i) => i,
-                        None => {
-                            self.others.push(code);
-                            self.others.len() - 1
-                        }
-                    };
-                    (NODATA_SLOT + 1 + i) as u32
-                }
-            };
+            let key = self.key_of(cell);
             if self.starts.len() == n0 || self.keys.last() != Some(&key) {
                 self.starts.push(c as u32);
                 self.keys.push(key);

@@ -802,13 +802,7 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
         })
         .chain(prep.lost_units.iter().cloned())
         .collect();
-    if failures.is_empty() {
-        // serde writes no header for zero rows; an empty table still has its columns.
-        std::fs::write(staged.file("failures.csv"), "\u{feff}unit_id,name,reason\n")
-            .context("writing failures.csv")?;
-    } else {
-        write_csv(&staged.file("failures.csv"), failures.iter())?;
-    }
+    write_csv(&staged.file("failures.csv"), failures.iter())?;
     let mut run_info = run_info;
     run_info.timings = timings;
     crate::outputs::write_manifest(&staged, &run_info)?;

@@ -29,5 +29,5 @@ pub use model::{
 };
 pub use neutralize::{is_formula_like, neutralize};
 pub use staging::StagedDir;
-pub use tables::{write_csv, write_wide_csv, CheckCsvRow, ExtentRow, FailureRow, ZoneRow};
+pub use tables::{write_csv, write_wide_csv, CheckCsvRow, CsvRow, ExtentRow, FailureRow, ZoneRow};
 pub use xlsx::write_workbook;

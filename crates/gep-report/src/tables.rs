@@ -5,8 +5,9 @@
 
 use crate::error::ReportError;
 use crate::model::{ReportZone, ServiceTotal};
-use crate::neutralize::neutralize;
+use crate::neutralize::{is_formula_like, neutralize};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
@@ -86,23 +87,164 @@ pub struct FailureRow {
 }
 
 /// Writes `rows` to `path` as CSV with a UTF-8 BOM and a header row.
-pub fn write_csv<T: Serialize>(
+pub fn write_csv<T: CsvRow>(
     path: &Path,
     rows: impl IntoIterator<Item = T>,
 ) -> Result<(), ReportError> {
     let mut w = bom_writer(path)?;
+    let cerr = |source| ReportError::Csv {
+        path: path.to_path_buf(),
+        source,
+    };
+    // The header comes from the type, so an empty table still has its columns.
+    w.write_record(T::COLUMNS).map_err(cerr)?;
     for row in rows {
-        w.serialize(row).map_err(|source| ReportError::Csv {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        row.write_to(&mut w).map_err(cerr)?;
     }
     finish(w, path)
 }
 
+/// A row type of a CSV table, with its column names in serialisation order (checked against
+/// serde's field names by this module's tests).
+pub trait CsvRow: Serialize {
+    /// The header.
+    const COLUMNS: &'static [&'static str];
+
+    /// Writes the row. Types whose text fields are not neutralised by their `Serialize`
+    /// (those defined outside this crate) override this to neutralise them.
+    fn write_to<W: Write>(&self, w: &mut csv::Writer<W>) -> csv::Result<()> {
+        w.serialize(self)
+    }
+}
+
+impl<T: CsvRow> CsvRow for &T {
+    const COLUMNS: &'static [&'static str] = T::COLUMNS;
+
+    fn write_to<W: Write>(&self, w: &mut csv::Writer<W>) -> csv::Result<()> {
+        (**self).write_to(w)
+    }
+}
+
+/// Neutralises `text` in place when a spreadsheet would read it as a formula.
+fn neutralize_in_place(text: &mut String) {
+    if let Cow::Owned(n) = neutralize(text) {
+        *text = n;
+    }
+}
+
+impl CsvRow for ExtentRow<'_> {
+    const COLUMNS: &'static [&'static str] = &["zone_id", "zone_level", "class", "area_m2"];
+}
+
+impl CsvRow for ZoneRow<'_> {
+    const COLUMNS: &'static [&'static str] = &[
+        "zone_id",
+        "zone_level",
+        "name",
+        "parent_id",
+        "polygon_area_m2",
+        "covered_area_m2",
+        "nodata_area_m2",
+        "outside_raster_area_m2",
+        "area_basis",
+    ];
+}
+
+impl CsvRow for CheckCsvRow<'_> {
+    const COLUMNS: &'static [&'static str] = &[
+        "parent_id",
+        "level",
+        "class",
+        "parent_area_m2",
+        "children_sum_m2",
+        "residual_m2",
+        "kind",
+    ];
+}
+
+impl CsvRow for FailureRow {
+    const COLUMNS: &'static [&'static str] = &["unit_id", "name", "reason"];
+}
+
+impl CsvRow for gep_core::account::AccountRow {
+    const COLUMNS: &'static [&'static str] = &[
+        "zone_id",
+        "zone_level",
+        "year",
+        "ecosystem_type",
+        "service",
+        "category",
+        "area_ha",
+        "quantity",
+        "quantity_unit",
+        "unit_value",
+        "unit",
+        "price_year",
+        "value_yuan",
+        "method",
+        "source",
+        "flags",
+    ];
+
+    fn write_to<W: Write>(&self, w: &mut csv::Writer<W>) -> csv::Result<()> {
+        let r = self;
+        let texts = [
+            &r.zone_id,
+            &r.ecosystem_type,
+            &r.service,
+            &r.unit,
+            &r.method,
+            &r.source,
+            &r.flags,
+        ];
+        let unit_q = r.quantity_unit.as_deref().is_some_and(is_formula_like);
+        if !unit_q && !texts.iter().any(|t| is_formula_like(t)) {
+            return w.serialize(r);
+        }
+        // Rare (a formula-like id or source): neutralise a copy.
+        let mut c = r.clone();
+        for t in [
+            &mut c.zone_id,
+            &mut c.ecosystem_type,
+            &mut c.service,
+            &mut c.unit,
+            &mut c.method,
+            &mut c.source,
+            &mut c.flags,
+        ] {
+            neutralize_in_place(t);
+        }
+        if let Some(u) = c.quantity_unit.as_mut() {
+            neutralize_in_place(u);
+        }
+        w.serialize(&c)
+    }
+}
+
+impl CsvRow for gep_core::account::GepRow {
+    const COLUMNS: &'static [&'static str] = &[
+        "zone_id",
+        "zone_level",
+        "gep_yuan",
+        "material_yuan",
+        "regulating_yuan",
+        "cultural_yuan",
+    ];
+
+    fn write_to<W: Write>(&self, w: &mut csv::Writer<W>) -> csv::Result<()> {
+        if !is_formula_like(&self.zone_id) {
+            return w.serialize(self);
+        }
+        let mut c = self.clone();
+        neutralize_in_place(&mut c.zone_id);
+        w.serialize(&c)
+    }
+}
+
 type CsvWriter = csv::Writer<std::io::BufWriter<std::fs::File>>;
 
-/// A CSV writer on a new file that starts with the UTF-8 byte-order mark.
+/// A CSV writer on a new file that starts with the UTF-8 byte-order mark. Headers are written
+/// explicitly by the caller.
 fn bom_writer(path: &Path) -> Result<CsvWriter, ReportError> {
     let werr = |source| ReportError::Write {
         path: path.to_path_buf(),
@@ -110,7 +252,9 @@ fn bom_writer(path: &Path) -> Result<CsvWriter, ReportError> {
     };
     let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(werr)?);
     file.write_all("\u{feff}".as_bytes()).map_err(werr)?;
-    Ok(csv::WriterBuilder::new().from_writer(file))
+    Ok(csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(file))
 }
 
 /// Flushes and fsyncs a table (the output directory is renamed into place afterwards).
@@ -200,5 +344,117 @@ mod tests {
         let s = std::fs::read_to_string(&p).unwrap();
         assert!(s.starts_with('\u{feff}'));
         assert!(s.contains("330127,county,5,0.30000000000000004"), "{s}");
+    }
+
+    /// The header serde derives from a row (what `write_csv` would have written).
+    fn serde_header<T: CsvRow>(row: T) -> String {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.serialize(row).unwrap();
+        let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        text.lines().next().unwrap().to_string()
+    }
+
+    fn account_row(zone_id: &str, source: &str) -> gep_core::account::AccountRow {
+        gep_core::account::AccountRow {
+            zone_id: zone_id.into(),
+            zone_level: gep_core::Level::Village,
+            year: 2020,
+            ecosystem_type: "water".into(),
+            service: "esv_food".into(),
+            category: gep_core::catalog::Category::Material,
+            area_ha: 1.5,
+            quantity: None,
+            quantity_unit: None,
+            unit_value: Some(-2.0),
+            unit: "元/ha/a".into(),
+            price_year: Some(2010),
+            value_yuan: Some(-3.0),
+            method: "m".into(),
+            source: source.into(),
+            flags: String::new(),
+            area: gep_core::ExactArea::ZERO,
+        }
+    }
+
+    #[test]
+    fn declared_columns_are_serdes_field_names() {
+        let ext = ExtentRow {
+            zone_id: "1",
+            zone_level: "county",
+            class: 1,
+            area_m2: 1.0,
+        };
+        assert_eq!(serde_header(ext), ExtentRow::COLUMNS.join(","));
+        let zone = ZoneRow {
+            zone_id: "1",
+            zone_level: "county",
+            name: "n",
+            parent_id: "",
+            polygon_area_m2: 1.0,
+            covered_area_m2: 1.0,
+            nodata_area_m2: 0.0,
+            outside_raster_area_m2: 0.0,
+            area_basis: "planar",
+        };
+        assert_eq!(serde_header(zone), ZoneRow::COLUMNS.join(","));
+        let check = CheckCsvRow {
+            parent_id: "1",
+            level: "village",
+            class: None,
+            parent_area_m2: 1.0,
+            children_sum_m2: 1.0,
+            residual_m2: 0.0,
+            kind: "sum",
+        };
+        assert_eq!(serde_header(check), CheckCsvRow::COLUMNS.join(","));
+        let fail = FailureRow {
+            unit_id: "1".into(),
+            name: "n".into(),
+            reason: "r".into(),
+        };
+        assert_eq!(serde_header(fail), FailureRow::COLUMNS.join(","));
+        assert_eq!(
+            serde_header(account_row("1", "s")),
+            gep_core::account::AccountRow::COLUMNS.join(",")
+        );
+        let gep = gep_core::account::GepRow {
+            zone_id: "1".into(),
+            zone_level: gep_core::Level::County,
+            gep_yuan: 1.0,
+            material_yuan: 1.0,
+            regulating_yuan: 0.0,
+            cultural_yuan: 0.0,
+        };
+        assert_eq!(
+            serde_header(gep),
+            gep_core::account::GepRow::COLUMNS.join(",")
+        );
+    }
+
+    #[test]
+    fn an_empty_table_has_its_header() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("f.csv");
+        write_csv(&p, Vec::<FailureRow>::new()).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&p).unwrap(),
+            "\u{feff}unit_id,name,reason\n"
+        );
+    }
+
+    #[test]
+    fn account_text_is_neutralised_but_numbers_are_not() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("a.csv");
+        write_csv(
+            &p,
+            [account_row("=1+1", "@SUM(A1)"), account_row("2", "s")].iter(),
+        )
+        .unwrap();
+        let s = std::fs::read_to_string(&p).unwrap();
+        assert!(s.contains("'=1+1,village"), "{s}");
+        assert!(s.contains("'@SUM(A1)"), "{s}");
+        // Negative values stay numbers.
+        assert!(s.contains(",-2.0,") && s.contains(",-3.0,"), "{s}");
     }
 }

@@ -709,6 +709,16 @@ fn coefficient_set_missing_a_type_service_pair() {
     assert_fatal(&c, &out, &["water × esv_purification", "NA"]);
 }
 
+/// Valuing without an accounting year would stamp every account row with a made-up year.
+#[test]
+fn valuation_without_a_year() {
+    let c = valuation_case(&same, &same);
+    let cfg = std::fs::read_to_string(c.dir.path().join("gep.toml")).unwrap();
+    c.write("gep.toml", &cfg.replace("year = 2019\n", ""));
+    let out = c.run();
+    assert_fatal(&c, &out, &["year", "--year"]);
+}
+
 #[test]
 fn coefficients_check_on_a_missing_file() {
     let c = Case::new();

@@ -134,6 +134,8 @@ pub struct RawOutput {
 /// Valuation after validation.
 #[derive(Debug, Clone)]
 pub struct ValuationPlan {
+    /// The accounting year of every account row (required when valuing).
+    pub year: i32,
     /// Coefficient-set id or absolute path.
     pub coefficients: String,
     /// Crosswalk id or absolute path.
@@ -279,7 +281,14 @@ pub fn resolve(raw: RawConfig, config_path: Option<&Path>) -> Result<RunPlan> {
     if levels.windows(2).any(|w| w[0] == w[1]) {
         bail!("{where_}: two [[zones]] layers have the same level; merge them into one file or give each its own level");
     }
-    let valuation = raw.valuation.map(|v| ValuationPlan {
+    let valuation = match raw.valuation {
+        Some(_) if raw.year.is_none() => bail!(
+            "{where_}: [valuation] needs the accounting year, carried into every accounts.csv row: add `year = 2020` (your year) at the top of the config, or pass --year"
+        ),
+        v => v,
+    };
+    let valuation = valuation.map(|v| ValuationPlan {
+        year: raw.year.unwrap_or_default(),
         coefficients: id_or_path(&v.coefficients, &base),
         crosswalk: v.crosswalk.as_deref().map(|c| id_or_path(c, &base)),
         d: v.d,

@@ -152,6 +152,8 @@ pub struct Valuation {
     pub crosswalk: Option<Crosswalk>,
     /// D, target price year, deflator.
     pub params: ValuationParams,
+    /// The accounting year.
+    pub year: i32,
 }
 
 fn load_valuation(plan: &RunPlan) -> Result<Option<Valuation>> {
@@ -198,6 +200,7 @@ fn load_valuation(plan: &RunPlan) -> Result<Option<Valuation>> {
         None => None,
     };
     Ok(Some(Valuation {
+        year: v.year,
         set,
         crosswalk,
         params: ValuationParams {
@@ -726,7 +729,7 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
             Some(v) => Some(compute_accounts_threads(
                 &run_zones,
                 &table,
-                plan.year.unwrap_or(0),
+                v.year,
                 v,
                 plan.threads,
             )?),
@@ -780,13 +783,7 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
     drop(input);
     if plan.value_raster {
         if let Some(v) = &prep.valuation {
-            crate::outputs::write_value_raster(
-                &staged,
-                &prep,
-                v,
-                &table.classes(),
-                plan.year.unwrap_or(0),
-            )?;
+            crate::outputs::write_value_raster(&staged, &prep, v, &table.classes(), v.year)?;
         }
     }
     timings.push(crate::outputs::timing("write", t_write));

@@ -89,7 +89,6 @@ pub fn write_gpkg(
 
 /// Builds the report model (zones with values, service totals, checks, run info).
 pub fn report_input(
-    prep: &Prepared,
     zones: &[Zone],
     table: &ExtentTable,
     accounts: Option<&Accounts>,
@@ -196,7 +195,6 @@ pub fn report_input(
         Lang::Zh => format!("生态系统生产总值（GEP）核算 {year} · {who}"),
         Lang::En => format!("Gross Ecosystem Product {year} · {who}"),
     };
-    let _ = prep;
     ReportInput {
         title,
         zones: rzones,
@@ -259,15 +257,20 @@ pub fn class_densities(v: &Valuation, classes: &[i32], year: i32) -> Result<Hash
 }
 
 /// Writes `value_density.tif`: 元/ha/a per cell (Float32, tiled, DEFLATE), nodata where the
-/// land cover is nodata.
+/// land cover is nodata or its class is not mapped by the crosswalk. Every mapped class is
+/// valued, inside the zones or not, so the map has no holes where no zone happens to lie.
+/// `classes` are used only for sets keyed by class (no crosswalk).
 pub fn write_value_raster(
     staged: &StagedDir,
     prep: &Prepared,
     v: &Valuation,
     classes: &[i32],
-    year: i32,
 ) -> Result<()> {
-    let dens = class_densities(v, classes, year)?;
+    let mapped: Vec<i32> = match &v.crosswalk {
+        Some(cw) => cw.classes.keys().copied().collect(),
+        None => classes.to_vec(),
+    };
+    let dens = class_densities(v, &mapped, v.year)?;
     let mut src = prep.raster.try_clone_source()?;
     let grid = src.grid().clone();
     let nodata = -3.4e38f32;

@@ -240,6 +240,14 @@ fn open_raster(plan: &RunPlan) -> Result<GdalRaster> {
 /// Reads the inputs and runs every pre-flight check.
 pub fn prepare(plan: &RunPlan, progress: &CliProgress) -> Result<Prepared> {
     let valuation = load_valuation(plan)?;
+    if let Some(v) = valuation.as_ref().filter(|_| plan.value_raster) {
+        if v.set.kind == gep_core::coefficients::SetKind::Stock {
+            bail!(
+                "[output] value_raster = true with coefficient set {:?}, a stock set (physical quantities, no yuan): a value map of it would be all zeros; drop value_raster or value with a flow set",
+                v.set.id
+            );
+        }
+    }
     let raster = open_raster(plan)?;
     let target = raster.crs().clone();
     let mut notes = vec![format!(
@@ -749,7 +757,6 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
     )?;
     let input = plan.report.then(|| {
         crate::outputs::report_input(
-            &prep,
             &run_zones,
             &table,
             accounts.as_ref(),
@@ -783,7 +790,7 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
     drop(input);
     if plan.value_raster {
         if let Some(v) = &prep.valuation {
-            crate::outputs::write_value_raster(&staged, &prep, v, &table.classes(), v.year)?;
+            crate::outputs::write_value_raster(&staged, &prep, v, &table.classes())?;
         }
     }
     timings.push(crate::outputs::timing("write", t_write));

@@ -699,15 +699,25 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
         }
     }
     // Keep only the zones of counties that are still fine.
-    let keep: Vec<usize> = prep
-        .units
-        .iter()
-        .filter(|u| u.failure.is_none())
-        .flat_map(|u| u.members.iter().map(|i| pos[i]))
+    // (Units keep their order, so the kept zones are a subsequence: move them, don't clone.)
+    let mut kept = vec![false; run_zones.len()];
+    for u in prep.units.iter().filter(|u| u.failure.is_none()) {
+        for i in &u.members {
+            kept[pos[i]] = true;
+        }
+    }
+    let run_zones: Vec<Zone> = run_zones
+        .into_iter()
+        .zip(&kept)
+        .filter_map(|(z, k)| k.then_some(z))
         .collect();
-    let run_zones: Vec<Zone> = keep.iter().map(|&k| run_zones[k].clone()).collect();
     let table = ExtentTable {
-        zones: keep.iter().map(|&k| table.zones[k].clone()).collect(),
+        zones: table
+            .zones
+            .into_iter()
+            .zip(&kept)
+            .filter_map(|(t, k)| k.then_some(t))
+            .collect(),
     };
 
     let check_opts = gep_zonal::CheckOptions {

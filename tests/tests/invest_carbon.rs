@@ -51,7 +51,11 @@ dir = "out"
         fixture("willamette_carbon_pools.csv").to_str().unwrap(),
     ]);
     assert!(check.contains("ok"), "{check}");
-    gep_ok(&["run", cfg.to_str().unwrap()]);
+    let run = gep_tests::gep_output(&["run", cfg.to_str().unwrap()]);
+    assert!(run.status.success(), "{run:?}");
+    // The zone reaches beyond the raster: the run says its totals cover only part of it.
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("beyond the raster"), "{stderr}");
     let out = dir.path().join("out");
 
     // Reference total: the TOTAL row of the numpy sum.

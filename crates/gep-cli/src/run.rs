@@ -534,6 +534,29 @@ pub fn validate(flags: &RunFlags, quiet: bool) -> Result<u8> {
     Ok(if failed > 0 { 1 } else { 0 })
 }
 
+/// A county whose area is partly off the raster or over nodata cells is valued only on the
+/// rest: say so, with the share, rather than let a low GEP pass for a real one.
+fn warn_about_coverage(zones: &[Zone], table: &ExtentTable, progress: &CliProgress) {
+    for (z, t) in zones.iter().zip(&table.zones) {
+        if z.parent.is_some() {
+            continue;
+        }
+        let total = t.total().to_m2();
+        let missing = (t.outside + t.nodata).to_m2();
+        if total > 0.0 && missing > 1e-6 * total {
+            progress.warn(&format!(
+                "{} {} {}: {:.3} % of its area is beyond the raster ({:.1} m²) or over nodata cells ({:.1} m²); its extent and GEP cover only the rest — use a raster that covers it",
+                z.level,
+                z.id,
+                z.name,
+                100.0 * missing / total,
+                t.outside.to_m2(),
+                t.nodata.to_m2()
+            ));
+        }
+    }
+}
+
 /// Conservation failures are said loudly (every row is in checks.csv anyway): sum rows whose
 /// residual exceeds 1e-8 of the parent's area, and gap, overlap and spill rows above 1e-7 of it.
 ///
@@ -734,6 +757,7 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
     )?;
     progress.finish();
     warn_about_checks(&checks, &progress);
+    warn_about_coverage(&run_zones, &table, &progress);
 
     timings.push(crate::outputs::timing("tally and checks", t_tally));
 

@@ -223,6 +223,14 @@ pub enum IoError {
 }
 
 impl IoError {
+    /// A core error about `path`.
+    pub(crate) fn core(path: &std::path::Path, source: gep_core::CoreError) -> IoError {
+        IoError::Core {
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        }
+    }
+
     pub(crate) fn gdal(
         path: &std::path::Path,
         action: impl Into<String>,

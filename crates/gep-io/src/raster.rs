@@ -127,12 +127,8 @@ impl GdalRaster {
         }
         let crs = resolve(path, dataset.spatial_ref().ok(), options.crs.as_deref())?;
         let (cols, rows) = dataset.raster_size();
-        let grid = Grid::new(gt[0], gt[3], gt[1], -gt[5], rows, cols, crs.info.clone()).map_err(
-            |source| IoError::Core {
-                path: path.to_path_buf(),
-                source: Box::new(source),
-            },
-        )?;
+        let grid = Grid::new(gt[0], gt[3], gt[1], -gt[5], rows, cols, crs.info.clone())
+            .map_err(|source| IoError::core(path, source))?;
         let block = scaled_block((bx, by), rows, cols);
         Ok(GdalRaster {
             path: path.to_path_buf(),
@@ -224,10 +220,7 @@ impl GdalRaster {
     fn band_for(&self, window: &Window) -> Result<gdal::raster::RasterBand<'_>, IoError> {
         self.grid
             .check_window(window)
-            .map_err(|source| IoError::Core {
-                path: self.path.clone(),
-                source: Box::new(source),
-            })?;
+            .map_err(|source| IoError::core(&self.path, source))?;
         self.dataset
             .rasterband(self.options.band)
             .map_err(|e| IoError::gdal(&self.path, format!("read band {}", self.options.band), e))

@@ -179,10 +179,7 @@ impl GeoTiffWriter {
     pub fn write_window(&mut self, window: Window, data: &[f32]) -> Result<(), IoError> {
         self.grid
             .check_window(&window)
-            .map_err(|source| IoError::Core {
-                path: self.path.clone(),
-                source: Box::new(source),
-            })?;
+            .map_err(|source| IoError::core(&self.path, source))?;
         if data.len() != window.len() {
             return Err(IoError::Write {
                 path: self.path.clone(),

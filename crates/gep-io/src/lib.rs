@@ -4,7 +4,7 @@
 //! [`gep_core::RasterSource`]s ([`GdalRaster`]), administrative boundaries from any OGR source
 //! ([`read_zones`]), reprojection with densified, shared-edge-preserving edges
 //! ([`reproject_zones`]), the GCJ-02 web-map datum ([`gcj02`]), file descriptions for
-//! `gep info` ([`describe_path`]), file checksums for the run manifest ([`sha256_file`]), and
+//! `gep info` ([`describe_path`]), and
 //! writers for zone layers ([`write_zones_gpkg`]) and value rasters ([`write_value_geotiff`]).
 //!
 //! ```no_run
@@ -37,7 +37,6 @@
 //!   as EPSG:4326.
 #![deny(missing_docs)]
 
-pub mod checksum;
 pub mod crs;
 pub mod describe;
 pub mod error;
@@ -47,7 +46,6 @@ pub mod reproject;
 pub mod vector;
 pub mod write;
 
-pub use checksum::sha256_file;
 pub use crs::Crs;
 pub use describe::describe_path;
 pub use error::IoError;

@@ -5,8 +5,8 @@ use gdal::vector::LayerAccess;
 use gdal::{Dataset, Metadata};
 use gep_core::{Grid, Level, Window};
 use gep_io::{
-    describe_path, read_zones, reproject_zones, sha256_file, write_value_geotiff, write_zones_gpkg,
-    Crs, Densify, ZoneLayerOut, ZoneLayerSpec,
+    describe_path, read_zones, reproject_zones, write_value_geotiff, write_zones_gpkg, Crs,
+    Densify, ZoneLayerOut, ZoneLayerSpec,
 };
 
 #[test]
@@ -58,15 +58,6 @@ fn describes_vectors_and_shapefile_encodings() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("nothing.tif"), "{e}");
-}
-
-#[test]
-fn checksum_of_a_fixture() {
-    // sha256sum fixtures/mcd12c1_2019_igbp_zhejiang.tif (also in fixtures/README.md)
-    assert_eq!(
-        sha256_file(fixture("mcd12c1_2019_igbp_zhejiang.tif")).unwrap(),
-        "062590f92a20be0707a1f9a8897210e18d8f75a5fe286fefeb49d749e0d99fe8"
-    );
 }
 
 #[test]

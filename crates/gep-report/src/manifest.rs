@@ -218,6 +218,9 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let p = tmp.path().join("abc");
         std::fs::write(&p, b"abc").unwrap();
-        assert_eq!(sha256_file(&p).unwrap(), (sha256_bytes(b"abc"), 3));
+        // FIPS 180-2 test vector for "abc".
+        let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        assert_eq!(sha256_file(&p).unwrap(), (abc.to_string(), 3));
+        assert_eq!(sha256_bytes(b"abc"), abc);
     }
 }

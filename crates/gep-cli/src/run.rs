@@ -142,6 +142,18 @@ pub struct Prepared {
     pub notes: Vec<String>,
     /// Coefficient set, crosswalk and parameters, when valuing.
     pub valuation: Option<Valuation>,
+    /// The boundaries as read, when every layer came in one CRS other than the raster's: the
+    /// geometric hierarchy checks clip these (far fewer vertices than the densified,
+    /// reprojected zones) and reproject only the pieces.
+    pub source: Option<SourceGeometry>,
+}
+
+/// Zone boundaries in their own (common) CRS, by zone id.
+pub struct SourceGeometry {
+    /// The CRS of every layer.
+    pub crs: gep_io::Crs,
+    /// Boundary of each zone, as read.
+    pub by_id: HashMap<String, geo::MultiPolygon<f64>>,
 }
 
 /// The loaded valuation inputs.
@@ -261,6 +273,8 @@ pub fn prepare(plan: &RunPlan, progress: &CliProgress) -> Result<Prepared> {
     let mut zones: Vec<Zone> = Vec::new();
     // Features that cannot be used, as (level, id, parent, reason); they fail their county.
     let mut rejected: Vec<(Level, String, Option<String>, String)> = Vec::new();
+    let mut source: Option<SourceGeometry> = None;
+    let mut one_source_crs = true;
     for zp in &plan.zones {
         let spec = zp;
         progress.status(&format!("reading {} ({})", zp.path.display(), zp.level));
@@ -270,6 +284,24 @@ pub fn prepare(plan: &RunPlan, progress: &CliProgress) -> Result<Prepared> {
         }
         for r in bad {
             rejected.push((zp.level, r.id, r.parent, r.error.to_string()));
+        }
+        if one_source_crs && !gep_io::reproject::same_crs(&layer.crs, &target) {
+            let s = source.get_or_insert_with(|| SourceGeometry {
+                crs: layer.crs.clone(),
+                by_id: HashMap::new(),
+            });
+            if gep_io::reproject::same_crs(&s.crs, &layer.crs) {
+                s.by_id.extend(
+                    layer
+                        .zones
+                        .iter()
+                        .map(|z| (z.id.clone(), z.geometry.clone())),
+                );
+            } else {
+                one_source_crs = false;
+            }
+        } else {
+            one_source_crs = false;
         }
         gep_io::reproject::reproject_zones_threads(
             &mut layer.zones,
@@ -434,6 +466,7 @@ pub fn prepare(plan: &RunPlan, progress: &CliProgress) -> Result<Prepared> {
         lost_units,
         notes,
         valuation,
+        source: source.filter(|_| one_source_crs),
     })
 }
 
@@ -696,9 +729,38 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
         prep.raster.grid(),
         &prep.raster.crs().label(),
     );
-    let tallied = tally_by_unit(
-        &plan, &prep, &ok_units, &run_zones, &cache, &opts, &progress,
-    )?;
+    let check_opts = gep_zonal::CheckOptions {
+        geometry: plan.geometry_checks,
+        tally: opts,
+        ..Default::default()
+    };
+    // The gap/overlap/spill polygons need no raster: with more than one thread they are
+    // clipped while the counties are tallied (each on its own pool of `threads` workers).
+    let target_crs = prep.raster.crs().clone();
+    let source = prep.source.as_ref();
+    let geometry = || -> Result<Option<gep_zonal::HierarchyGeometry>> {
+        if !plan.geometry_checks {
+            return Ok(None);
+        }
+        hierarchy_geometry(&run_zones, source, &target_crs, &check_opts).map(Some)
+    };
+    let tally = || {
+        tally_by_unit(
+            &plan, &prep, &ok_units, &run_zones, &cache, &opts, &progress,
+        )
+    };
+    let (tallied, geometry) = if plan.threads == 1 {
+        (tally()?, geometry()?)
+    } else {
+        std::thread::scope(|sc| -> Result<_> {
+            let g = sc.spawn(geometry);
+            let t = tally();
+            let g = g
+                .join()
+                .map_err(|_| anyhow::anyhow!("the hierarchy geometry panicked"))?;
+            Ok((t?, g?))
+        })?
+    };
     let table = tallied.table;
     let ok_units_count = ok_units.len();
     // Pre-flight that needs the tally: every class found in a county must be mapped by the
@@ -743,17 +805,12 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
             .collect(),
     };
 
-    let check_opts = gep_zonal::CheckOptions {
-        geometry: plan.geometry_checks,
-        tally: opts,
-        ..Default::default()
-    };
-    let checks = gep_zonal::hierarchy_checks(
+    let checks = gep_zonal::hierarchy_checks_with(
         &run_zones,
         &table,
         &prep.raster as &dyn RasterSource,
+        geometry.as_ref(),
         &check_opts,
-        &progress,
     )?;
     progress.finish();
     warn_about_checks(&checks, &progress);
@@ -890,6 +947,58 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
         );
     }
     Ok(if failures.is_empty() { 0 } else { 1 })
+}
+
+/// The gap/overlap/spill polygons of `zones`' families on the raster's CRS. With `source`,
+/// they are clipped on the boundaries as read and only the pieces are reprojected (as the
+/// zones were: same densification), else on the reprojected zones.
+fn hierarchy_geometry(
+    zones: &[Zone],
+    source: Option<&SourceGeometry>,
+    target: &gep_io::Crs,
+    opts: &gep_zonal::CheckOptions,
+) -> Result<gep_zonal::HierarchyGeometry> {
+    let Some(src) = source.filter(|s| zones.iter().all(|z| s.by_id.contains_key(&z.id))) else {
+        return Ok(gep_zonal::hierarchy_geometry(
+            zones,
+            opts,
+            &gep_core::NoProgress,
+        )?);
+    };
+    let as_read: Vec<Zone> = zones
+        .iter()
+        .map(|z| Zone {
+            id: z.id.clone(),
+            name: String::new(),
+            level: z.level,
+            parent: z.parent.clone(),
+            geometry: src.by_id[&z.id].clone(),
+        })
+        .collect();
+    let mut g = gep_zonal::hierarchy_geometry(&as_read, opts, &gep_core::NoProgress)?;
+    let mut pieces: Vec<Zone> = g
+        .geometries_mut()
+        .enumerate()
+        .map(|(i, p)| Zone {
+            id: format!("piece {i}"),
+            name: String::new(),
+            level: Level::County,
+            parent: None,
+            geometry: std::mem::replace(p, geo::MultiPolygon::new(Vec::new())),
+        })
+        .collect();
+    gep_io::reproject::reproject_zones_threads(
+        &mut pieces,
+        &src.crs,
+        target,
+        gep_io::Densify::Default,
+        opts.tally.threads,
+    )
+    .context("reprojecting the hierarchy check polygons")?;
+    for (p, z) in g.geometries_mut().zip(pieces) {
+        *p = z.geometry;
+    }
+    Ok(g)
 }
 
 /// The merged extent table of a run and how many counties came from the cache.

@@ -35,7 +35,7 @@
 use crate::error::ZonalError;
 use crate::tally::{polygon_area_m2, tally, TallyOptions};
 use geo::algorithm::orient::{Direction, Orient};
-use geo::{unary_union, BooleanOps, BoundingRect};
+use geo::{unary_union, Area, BooleanOps, BoundingRect};
 use geo_types::MultiPolygon;
 use gep_core::{
     ClassCode, ExactArea, ExtentTable, Level, NoProgress, RasterSource, Reporter, Zone, ZoneTally,
@@ -147,6 +147,11 @@ fn families(zones: &[Zone], table: &ExtentTable) -> Result<Vec<Family>, ZonalErr
             expected: zones.len(),
         });
     }
+    families_of(zones)
+}
+
+/// Families of `zones` (resolved parents), ordered by parent id and level.
+fn families_of(zones: &[Zone]) -> Result<Vec<Family>, ZonalError> {
     let index: HashMap<&str, usize> = zones
         .iter()
         .enumerate()
@@ -233,15 +238,97 @@ pub fn sum_checks(zones: &[Zone], table: &ExtentTable) -> Result<Vec<CheckRow>, 
 }
 
 /// A gap/overlap/spill polygon waiting to be tallied.
+#[derive(Debug, Clone)]
 struct Piece {
-    family: usize,
+    parent_id: String,
+    level: Level,
     kind: CheckKind,
     children: Vec<String>,
     geometry: MultiPolygon<f64>,
 }
 
+/// The gap, overlap and spill polygons of every family of a set of zones: the raster-free
+/// half of [`hierarchy_checks`], computed by [`hierarchy_geometry`] (it needs no tally, so a
+/// caller can compute it while the zones are being tallied) and tallied by
+/// [`hierarchy_checks_with`].
+#[derive(Debug, Clone, Default)]
+pub struct HierarchyGeometry {
+    pieces: Vec<Piece>,
+}
+
+impl HierarchyGeometry {
+    /// Number of gap/overlap/spill polygons (before the size floor).
+    pub fn len(&self) -> usize {
+        self.pieces.len()
+    }
+
+    /// `true` when no family has a gap, overlap or spill.
+    pub fn is_empty(&self) -> bool {
+        self.pieces.is_empty()
+    }
+
+    /// The pieces' polygons, for moving them onto the raster's CRS when they were clipped in
+    /// another (e.g. reprojecting them as the zones were).
+    pub fn geometries_mut(&mut self) -> impl Iterator<Item = &mut MultiPolygon<f64>> {
+        self.pieces.iter_mut().map(|p| &mut p.geometry)
+    }
+}
+
+/// Size floor of a family's pieces: `opts.min_area_m2`, or `opts.min_relative` of the
+/// parent's area when that is larger.
+fn piece_floor(opts: &CheckOptions, parent_area_m2: f64) -> f64 {
+    opts.min_area_m2
+        .max(opts.min_relative * parent_area_m2.abs())
+}
+
+/// The gap, overlap and spill polygons of every parent × children's level of `zones`
+/// (resolved parents), clipped in the zones' own coordinates, whatever their CRS: the caller
+/// may clip the boundaries as read (fewer vertices than after densified reprojection) and move
+/// the pieces onto the raster's CRS with [`HierarchyGeometry::geometries_mut`]. Empty pieces
+/// are dropped here, pieces below the size floor by [`hierarchy_checks_with`]. Families are
+/// processed in parallel on `opts.tally.threads` threads; the result does not depend on the
+/// thread count.
+///
+/// Overlaps are found by clipping the sibling pairs whose boxes meet, unless the family's
+/// multiplicity excess Σ |child| − |⋃ children| (the area claimed twice or more, an upper
+/// bound of every pairwise overlap) is below half of `opts.min_relative` × |⋃ children|:
+/// then no overlap could reach the size floor and the pairs are not clipped. On a clean
+/// partition that is every family, and the pairs are most of the clipping work. The test is
+/// on ratios of areas, so it holds in degrees as in metres (the half is the margin for the
+/// variation of a degree's area across one family).
+///
+/// # Errors
+/// [`ZonalError::MissingParent`]; [`ZonalError::ThreadPool`].
+pub fn hierarchy_geometry(
+    zones: &[Zone],
+    opts: &CheckOptions,
+    reporter: &dyn Reporter,
+) -> Result<HierarchyGeometry, ZonalError> {
+    let fams = families_of(zones)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.tally.threads)
+        .build()
+        .map_err(|e| ZonalError::ThreadPool {
+            threads: opts.tally.threads,
+            reason: e.to_string(),
+        })?;
+    reporter.start("hierarchy geometry", fams.len() as u64);
+    let pieces: Vec<Piece> = pool.install(|| {
+        fams.par_iter()
+            .flat_map_iter(|fam| {
+                let out = family_pieces(zones, fam, opts.min_relative);
+                reporter.advance(1);
+                out
+            })
+            .collect()
+    });
+    reporter.finish();
+    Ok(HierarchyGeometry { pieces })
+}
+
 /// Sum rows, plus (with `opts.geometry`) per-class gap, overlap and spill rows, tallied on
 /// `source` with the same engine as the zones. See the module docs for the rows' meaning.
+/// Equivalent to [`hierarchy_geometry`] followed by [`hierarchy_checks_with`].
 ///
 /// ```
 /// use gep_core::{CrsInfo, Grid, Level, MemRaster, NoProgress, Zone};
@@ -277,42 +364,66 @@ pub fn hierarchy_checks(
     opts: &CheckOptions,
     reporter: &dyn Reporter,
 ) -> Result<Vec<CheckRow>, ZonalError> {
-    let mut rows = sum_checks(zones, table)?;
-    if !opts.geometry {
-        return Ok(rows);
+    if table.zones.len() != zones.len() {
+        return Err(ZonalError::TableMismatch {
+            got: table.zones.len(),
+            expected: zones.len(),
+        });
     }
-    let fams = families(zones, table)?;
-    let grid = source.grid().clone();
-    let min_area = opts.min_area_m2;
-    reporter.start("hierarchy geometry", fams.len() as u64);
-    let pieces: Vec<Piece> = fams
-        .par_iter()
+    let geometry = if opts.geometry {
+        Some(hierarchy_geometry(zones, opts, reporter)?)
+    } else {
+        None
+    };
+    hierarchy_checks_with(zones, table, source, geometry.as_ref(), opts)
+}
+
+/// Sum rows of `zones` and `table`, plus the per-class rows of `geometry`'s pieces whose
+/// parent is one of `zones` (pieces of other parents are ignored, so the geometry may have
+/// been computed on a superset of the zones, e.g. before some counties were dropped).
+/// Without `geometry`, sum rows only (as [`sum_checks`]).
+///
+/// # Errors
+/// As [`sum_checks`] and [`tally`].
+///
+/// # Units
+/// m².
+pub fn hierarchy_checks_with(
+    zones: &[Zone],
+    table: &ExtentTable,
+    source: &dyn RasterSource,
+    geometry: Option<&HierarchyGeometry>,
+    opts: &CheckOptions,
+) -> Result<Vec<CheckRow>, ZonalError> {
+    let mut rows = sum_checks(zones, table)?;
+    let Some(geometry) = geometry else {
+        return Ok(rows);
+    };
+    let index: HashMap<&str, usize> = zones
+        .iter()
         .enumerate()
-        .flat_map_iter(|(fi, fam)| {
-            let mut out = family_pieces(zones, fam, fi);
-            let floor =
-                min_area.max(opts.min_relative * table.zones[fam.parent].total().to_m2().abs());
-            out.retain(|p| polygon_area_m2(&p.geometry, &grid).abs() >= floor);
-            reporter.advance(1);
-            out
+        .map(|(i, z)| (z.id.as_str(), i))
+        .collect();
+    let grid = source.grid();
+    let pieces: Vec<(&Piece, usize)> = geometry
+        .pieces
+        .iter()
+        .filter_map(|p| index.get(p.parent_id.as_str()).map(|&i| (p, i)))
+        .filter(|(p, i)| {
+            let floor = piece_floor(opts, table.zones[*i].total().to_m2());
+            polygon_area_m2(&p.geometry, grid).abs() >= floor
         })
         .collect();
-    reporter.finish();
     if pieces.is_empty() {
         return Ok(rows);
     }
     let pseudo: Vec<Zone> = pieces
         .iter()
         .enumerate()
-        .map(|(i, p)| Zone {
-            id: format!(
-                "{}:{}:{}",
-                zones[fams[p.family].parent].id,
-                p.kind.as_str(),
-                i
-            ),
+        .map(|(i, (p, _))| Zone {
+            id: format!("{}:{}:{}", p.parent_id, p.kind.as_str(), i),
             name: String::new(),
-            level: fams[p.family].level,
+            level: p.level,
             parent: None,
             geometry: p.geometry.clone(),
         })
@@ -329,23 +440,21 @@ pub fn hierarchy_checks(
         })
         .collect();
     let mut extra = Vec::new();
-    for (p, t) in pieces.iter().zip(&pt.zones) {
-        let fam = &fams[p.family];
-        let parent_id = zones[fam.parent].id.as_str();
+    for ((p, parent), t) in pieces.iter().zip(&pt.zones) {
         let sign = if p.kind == CheckKind::Gap { 1.0 } else { -1.0 };
-        let floor = min_area.max(opts.min_relative * table.zones[fam.parent].total().to_m2().abs());
+        let floor = piece_floor(opts, table.zones[*parent].total().to_m2());
         for class in family_classes(std::iter::once(t)) {
             let area = class_area(t, class).to_m2();
             if area < floor {
                 continue;
             }
             let (pa, cs) = sums
-                .get(&(parent_id, fam.level, class))
+                .get(&(p.parent_id.as_str(), p.level, class))
                 .copied()
                 .unwrap_or((0.0, 0.0));
             extra.push(CheckRow {
-                parent_id: parent_id.to_string(),
-                level: fam.level,
+                parent_id: p.parent_id.clone(),
+                level: p.level,
                 class,
                 parent_area_m2: pa,
                 children_sum_m2: cs,
@@ -360,7 +469,7 @@ pub fn hierarchy_checks(
 }
 
 /// Gap, spill and overlap polygons of one family (empty ones dropped).
-fn family_pieces(zones: &[Zone], fam: &Family, fi: usize) -> Vec<Piece> {
+fn family_pieces(zones: &[Zone], fam: &Family, min_relative: f64) -> Vec<Piece> {
     // unary_union needs one winding order for all inputs.
     let parent = zones[fam.parent].geometry.orient(Direction::Default);
     let kids: Vec<MultiPolygon<f64>> = fam
@@ -369,11 +478,13 @@ fn family_pieces(zones: &[Zone], fam: &Family, fi: usize) -> Vec<Piece> {
         .map(|&c| zones[c].geometry.orient(Direction::Default))
         .collect();
     let union = unary_union(&kids);
+    let parent_id = &zones[fam.parent].id;
     let mut out = Vec::new();
     let mut push = |kind, children, geometry: MultiPolygon<f64>| {
         if !geometry.0.is_empty() {
             out.push(Piece {
-                family: fi,
+                parent_id: parent_id.clone(),
+                level: fam.level,
                 kind,
                 children,
                 geometry,
@@ -382,6 +493,13 @@ fn family_pieces(zones: &[Zone], fam: &Family, fi: usize) -> Vec<Piece> {
     };
     push(CheckKind::Gap, Vec::new(), parent.difference(&union));
     push(CheckKind::Spill, Vec::new(), union.difference(&parent));
+    // Area claimed by two or more children: Σ |child| − |⋃ children| bounds every pairwise
+    // overlap; below half the relative floor none could be kept (see hierarchy_geometry).
+    let union_area = union.unsigned_area();
+    let claimed: f64 = kids.iter().map(|k| k.unsigned_area()).sum();
+    if claimed - union_area < 0.5 * min_relative * union_area {
+        return out;
+    }
     // Overlaps: only sibling pairs whose boxes meet are clipped.
     let boxes: Vec<GeomWithData<Rectangle<[f64; 2]>, usize>> = kids
         .iter()

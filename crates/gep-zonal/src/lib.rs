@@ -14,7 +14,10 @@ pub mod coverage;
 pub mod error;
 pub mod tally;
 
-pub use checks::{hierarchy_checks, sum_checks, CheckKind, CheckOptions, CheckRow};
+pub use checks::{
+    hierarchy_checks, hierarchy_checks_with, hierarchy_geometry, sum_checks, CheckKind,
+    CheckOptions, CheckRow, HierarchyGeometry,
+};
 pub use coverage::{
     coverage, CellRange, CoverageBuffer, CoverageWindow, PreparedPolygon, Span, SparseCoverage,
     SNAP_TO_ONE,

@@ -243,3 +243,130 @@ fn perfect_tiling_with_zero_tolerance() {
     );
     eprintln!("{} non-sum rows with zero tolerance", extra.len());
 }
+
+/// The geometry may be clipped in other coordinates (the boundaries as read, e.g. degrees)
+/// and only the pieces moved onto the grid: same rows as clipping on the grid.
+#[test]
+fn geometry_clipped_in_other_coordinates_gives_the_same_rows() {
+    use gep_zonal::{hierarchy_checks_with, hierarchy_geometry};
+    let zones = vec![
+        zone(
+            "c",
+            Level::County,
+            None,
+            &[&[(0.0, 0.0), (100.0, 0.0), (100.0, 100.0), (0.0, 100.0)]],
+        ),
+        zone(
+            "v1",
+            Level::Village,
+            Some("c"),
+            &[&[(0.0, 0.0), (60.0, 0.0), (60.0, 100.0), (0.0, 100.0)]],
+        ),
+        zone(
+            "v2",
+            Level::Village,
+            Some("c"),
+            &[&[(50.0, 0.0), (110.0, 0.0), (110.0, 90.0), (50.0, 90.0)]],
+        ),
+    ];
+    // "As read": x' = 120 + x / 1000, y' = 30 + y / 1000 (exact in binary for these values
+    // only approximately, as real degrees are).
+    let to_src = |x: f64, y: f64| (120.0 + x / 1000.0, 30.0 + y / 1000.0);
+    let to_grid = |x: f64, y: f64| ((x - 120.0) * 1000.0, (y - 30.0) * 1000.0);
+    let as_read: Vec<Zone> = zones
+        .iter()
+        .map(|z| {
+            let mut z = z.clone();
+            geo::MapCoordsInPlace::map_coords_in_place(&mut z.geometry, |c| {
+                let (x, y) = to_src(c.x, c.y);
+                geo_types::coord! { x: x, y: y }
+            });
+            z
+        })
+        .collect();
+    let src = raster(false);
+    let table = tally(&src, &zones, &TallyOptions::default(), &NoProgress).unwrap();
+    let opts = CheckOptions::default();
+    let direct = hierarchy_checks(&zones, &table, &src, &opts, &NoProgress).unwrap();
+    let mut g = hierarchy_geometry(&as_read, &opts, &NoProgress).unwrap();
+    assert_eq!(g.len(), 3, "one gap, one spill, one overlap");
+    for p in g.geometries_mut() {
+        geo::MapCoordsInPlace::map_coords_in_place(p, |c| {
+            let (x, y) = to_grid(c.x, c.y);
+            geo_types::coord! { x: x, y: y }
+        });
+    }
+    let moved = hierarchy_checks_with(&zones, &table, &src, Some(&g), &opts).unwrap();
+    assert_eq!(direct.len(), moved.len(), "{direct:#?}\n{moved:#?}");
+    for (a, b) in direct.iter().zip(&moved) {
+        assert_eq!(
+            (&a.parent_id, a.kind, a.class),
+            (&b.parent_id, b.kind, b.class)
+        );
+        assert!((a.residual_m2 - b.residual_m2).abs() < 1e-6, "{a:?} {b:?}");
+    }
+    // Pieces of parents that are not among the zones are ignored.
+    let orphans: Vec<Zone> = zones[1..]
+        .iter()
+        .map(|z| Zone {
+            parent: None,
+            ..z.clone()
+        })
+        .collect();
+    let t = tally(&src, &orphans, &TallyOptions::default(), &NoProgress).unwrap();
+    let rows = hierarchy_checks_with(&orphans, &t, &src, Some(&g), &opts).unwrap();
+    assert!(rows.is_empty(), "{rows:#?}");
+}
+
+/// Overlaps below the size floor are not clipped pairwise (Σ children − union bounds them);
+/// above it they are found, and by hand.
+#[test]
+fn overlap_shortcut_keeps_real_overlaps() {
+    use gep_zonal::hierarchy_geometry;
+    let family = |overlap: f64| {
+        vec![
+            zone(
+                "c",
+                Level::County,
+                None,
+                &[&[(0.0, 0.0), (100.0, 0.0), (100.0, 100.0), (0.0, 100.0)]],
+            ),
+            zone(
+                "v1",
+                Level::Village,
+                Some("c"),
+                &[&[
+                    (0.0, 0.0),
+                    (50.0 + overlap, 0.0),
+                    (50.0 + overlap, 100.0),
+                    (0.0, 100.0),
+                ]],
+            ),
+            zone(
+                "v2",
+                Level::Village,
+                Some("c"),
+                &[&[(50.0, 0.0), (100.0, 0.0), (100.0, 100.0), (50.0, 100.0)]],
+            ),
+        ]
+    };
+    let opts = CheckOptions::default();
+    // 1e-9 m wide: 1e-7 m², 1e-11 of the family: no overlap piece.
+    let g = hierarchy_geometry(&family(1e-9), &opts, &NoProgress).unwrap();
+    assert_eq!(g.len(), 0);
+    // 0.5 m wide: 50 m², an overlap piece.
+    let zones = family(0.5);
+    let src = raster(true);
+    let table = tally(&src, &zones, &TallyOptions::default(), &NoProgress).unwrap();
+    let rows = hierarchy_checks(&zones, &table, &src, &opts, &NoProgress).unwrap();
+    let overlaps: Vec<_> = rows
+        .iter()
+        .filter(|r| r.kind == CheckKind::Overlap)
+        .collect();
+    assert_eq!(overlaps.len(), 1, "{rows:#?}");
+    assert!((overlaps[0].residual_m2 + 50.0).abs() < 1e-6, "{rows:#?}");
+    assert_eq!(
+        overlaps[0].children,
+        vec!["v1".to_string(), "v2".to_string()]
+    );
+}

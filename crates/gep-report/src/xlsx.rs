@@ -1,5 +1,5 @@
-//! The XLSX workbook: summary by county, townships, villages, services (long), checks and run
-//! information, written with `rust_xlsxwriter`.
+//! The XLSX workbook: summary by county, townships, villages, services (zone × service, wide),
+//! checks and run information, written with `rust_xlsxwriter`.
 //!
 //! Every id is a **string** cell (administrative codes keep their leading zeros and never turn
 //! into 3.30127E+11); every free text goes through [`neutralize`]; no cell is a formula (totals
@@ -173,45 +173,13 @@ fn build(input: &ReportInput, lang: Lang) -> Result<Workbook, XlsxError> {
         zone_sheet(ws, &f, lang, &zones, level != Level::County)?;
     }
 
-    let level_of: HashMap<&str, Level> = input
-        .zones
-        .iter()
-        .map(|z| (z.id.as_str(), z.level))
-        .collect();
-    let ws = wb
-        .add_worksheet_with_constant_memory()
-        .set_name("services")?;
-    let headers = [
-        "zone_id",
-        "level",
-        "service_code",
-        "service_zh",
-        "service_en",
-        "category",
-        "value_yuan",
-        "quantity",
-        "quantity_unit",
-    ];
-    let widths = [15.0, 10.0, 22.0, 16.0, 26.0, 12.0, 20.0, 18.0, 12.0];
-    let rows = input.services.iter().map(|s| {
-        vec![
-            Cell::Text(&s.zone_id),
-            Cell::Text(
-                level_of
-                    .get(s.zone_id.as_str())
-                    .map(|l| l.as_str())
-                    .unwrap_or(""),
-            ),
-            Cell::Text(&s.service),
-            Cell::Text(&s.service_zh),
-            Cell::Text(&s.service_en),
-            Cell::Text(s.category.as_str()),
-            Cell::Num(s.value_yuan, &f.yuan),
-            Cell::Num(s.quantity, &f.yuan),
-            Cell::Text(&s.quantity_unit),
-        ]
-    });
-    write_table(ws, &f, lang, &headers, &widths, rows)?;
+    services_sheet(
+        wb.add_worksheet_with_constant_memory()
+            .set_name("services")?,
+        &f,
+        lang,
+        input,
+    )?;
 
     let ws = wb.add_worksheet_with_constant_memory().set_name("checks")?;
     let headers = [
@@ -245,6 +213,91 @@ fn build(input: &ReportInput, lang: Lang) -> Result<Workbook, XlsxError> {
         lang,
     )?;
     Ok(wb)
+}
+
+/// One column of the `services` sheet.
+struct ServiceColumn<'a> {
+    code: &'a str,
+    title: String,
+    quantity_unit: Option<&'a str>,
+}
+
+/// Zone × service, wide: one row per zone (every level, in the input's order) and one value
+/// column per service (元/a, summed over ecosystem types), as `accounts_wide.csv`; then one
+/// quantity column per service that has physical quantities, and the zone's GEP. The long
+/// table (zone × ecosystem type × service, with method and source) is `accounts.csv`: in a
+/// sheet it would be 11 rows per zone, which is neither what a reader pivots to nor cheap to
+/// write for 7,500 villages.
+fn services_sheet(
+    ws: &mut Worksheet,
+    f: &Formats,
+    lang: Lang,
+    input: &ReportInput,
+) -> Result<(), XlsxError> {
+    let mut cols: Vec<ServiceColumn> = Vec::new();
+    let mut col_of: HashMap<&str, usize> = HashMap::new();
+    for s in &input.services {
+        let k = *col_of.entry(s.service.as_str()).or_insert_with(|| {
+            let name = if lang == Lang::Zh {
+                &s.service_zh
+            } else {
+                &s.service_en
+            };
+            cols.push(ServiceColumn {
+                code: &s.service,
+                title: format!("{name} ({})", s.service),
+                quantity_unit: None,
+            });
+            cols.len() - 1
+        });
+        if s.quantity.is_some() && cols[k].quantity_unit.is_none() {
+            cols[k].quantity_unit = Some(&s.quantity_unit);
+        }
+    }
+    // (value, quantity) per zone and column; several rows of one zone and service add up.
+    let mut cells: HashMap<&str, Vec<(Option<f64>, Option<f64>)>> = HashMap::new();
+    let add = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) => Some(a + b),
+        (a, b) => a.or(b),
+    };
+    for s in &input.services {
+        let row = cells
+            .entry(&s.zone_id)
+            .or_insert_with(|| vec![(None, None); cols.len()]);
+        let cell = &mut row[col_of[s.service.as_str()]];
+        *cell = (add(cell.0, s.value_yuan), add(cell.1, s.quantity));
+    }
+    let with_qty: Vec<usize> = (0..cols.len())
+        .filter(|&k| cols[k].quantity_unit.is_some())
+        .collect();
+    let qty_titles: Vec<String> = with_qty
+        .iter()
+        .map(|&k| {
+            let unit = cols[k].quantity_unit.unwrap_or("");
+            format!("{} ({}) [{unit}]", label(lang, "quantity"), cols[k].code)
+        })
+        .collect();
+    let mut headers: Vec<&str> = vec!["zone_id", "level", "name"];
+    headers.extend(cols.iter().map(|c| c.title.as_str()));
+    headers.extend(qty_titles.iter().map(String::as_str));
+    headers.push("gep_yuan");
+    let mut widths = vec![15.0, 10.0, 18.0];
+    widths.resize(headers.len(), 18.0);
+    let none = vec![(None, None); cols.len()];
+    let rows = input.zones.iter().map(|z| {
+        let vals = cells.get(z.id.as_str()).unwrap_or(&none);
+        let mut row = vec![
+            Cell::Text(&z.id),
+            Cell::Text(z.level.as_str()),
+            Cell::Text(&z.name),
+        ];
+        row.extend(vals.iter().map(|v| Cell::Num(v.0, &f.yuan)));
+        row.extend(with_qty.iter().map(|&k| Cell::Num(vals[k].1, &f.yuan)));
+        row.push(Cell::Num(z.gep_yuan, &f.yuan));
+        row
+    });
+    write_table(ws, f, lang, &headers, &widths, rows)?;
+    Ok(())
 }
 
 fn run_sheet(

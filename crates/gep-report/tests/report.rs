@@ -487,3 +487,52 @@ fn full_size_report_stays_small() {
         .unwrap();
     }
 }
+
+#[test]
+fn services_sheet_is_one_row_per_zone_and_a_column_per_service() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("gep.xlsx");
+    let input = example();
+    write_workbook(&p, &input, Lang::En).unwrap();
+    let mut z = zip::ZipArchive::new(std::fs::File::open(&p).unwrap()).unwrap();
+    let names: Vec<String> = z.file_names().map(String::from).collect();
+    drop(z.by_name("xl/workbook.xml").unwrap());
+    let sheet = names
+        .iter()
+        .filter(|n| n.starts_with("xl/worksheets/sheet"))
+        .map(|n| zip_entry(&p, n))
+        .find(|x| x.contains("(water_conservation)"))
+        .expect("a sheet with a column per service");
+    // Header + one row per zone (every level), not one per zone × service.
+    assert_eq!(
+        sheet.matches("<row ").count(),
+        1 + input.zones.len(),
+        "{sheet}"
+    );
+    for h in [
+        "Water conservation (water_conservation)",
+        "Recreation (recreation)",
+        "Carbon stock (carbon_stock)",
+        "(carbon_stock) [t C]",
+    ] {
+        assert!(sheet.contains(h), "header {h:?} missing: {sheet}");
+    }
+    // The county's water conservation: 0.7 of its GEP, by hand from the example's shares.
+    let county = &input.zones[0];
+    let expected = county.gep_yuan.unwrap() * 0.7;
+    let row2 = sheet.split("<row ").nth(2).unwrap();
+    assert!(row2.contains(&format!("<t>{}</t>", county.id)), "{row2}");
+    let values: Vec<f64> = row2
+        .split("<v>")
+        .skip(1)
+        .map(|v| v.split('<').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        values
+            .iter()
+            .any(|v| (v - expected).abs() <= 1e-9 * expected),
+        "{expected} not in {values:?}"
+    );
+    // The stock has a quantity (12.5 t C) and no value.
+    assert!(values.contains(&12.5), "{values:?}");
+}

@@ -215,6 +215,9 @@ fn build(input: &ReportInput, lang: Lang) -> Result<Workbook, XlsxError> {
     Ok(wb)
 }
 
+/// A zone's value (元/a) and physical quantity of one service.
+type ValueQuantity = (Option<f64>, Option<f64>);
+
 /// One column of the `services` sheet.
 struct ServiceColumn<'a> {
     code: &'a str,
@@ -255,7 +258,7 @@ fn services_sheet(
         }
     }
     // (value, quantity) per zone and column; several rows of one zone and service add up.
-    let mut cells: HashMap<&str, Vec<(Option<f64>, Option<f64>)>> = HashMap::new();
+    let mut cells: HashMap<&str, Vec<ValueQuantity>> = HashMap::new();
     let add = |a: Option<f64>, b: Option<f64>| match (a, b) {
         (Some(a), Some(b)) => Some(a + b),
         (a, b) => a.or(b),

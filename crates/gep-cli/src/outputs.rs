@@ -204,27 +204,6 @@ pub fn report_input(
     }
 }
 
-/// Writes the XLSX workbook, the HTML report and the wide CSV, each on its own thread
-/// (they are independent, and the workbook's compression dominates on big runs).
-pub fn write_reports(staged: &StagedDir, input: &ReportInput, lang: Lang) -> Result<()> {
-    std::thread::scope(|s| -> Result<()> {
-        let xlsx = s.spawn(|| gep_report::write_workbook(&staged.file("gep.xlsx"), input, lang));
-        let html = s.spawn(|| gep_report::write_html(&staged.file("report.html"), input, lang));
-        if !input.services.is_empty() {
-            gep_report::write_wide_csv(
-                &staged.file("accounts_wide.csv"),
-                &input.zones,
-                &input.services,
-            )?;
-        }
-        xlsx.join()
-            .map_err(|_| anyhow::anyhow!("the workbook writer panicked"))??;
-        html.join()
-            .map_err(|_| anyhow::anyhow!("the HTML writer panicked"))??;
-        Ok(())
-    })
-}
-
 /// Value density (元/ha/a) of each land-cover class: the account of one hectare of the class.
 pub fn class_densities(v: &Valuation, classes: &[i32], year: i32) -> Result<HashMap<i32, f64>> {
     let zones: Vec<Zone> = classes
@@ -370,6 +349,63 @@ pub fn timing(step: &str, since: std::time::Instant) -> Timing {
         step: step.to_string(),
         seconds: since.elapsed().as_secs_f64(),
     }
+}
+
+/// Step timings of a run, recorded from any thread (steps that run concurrently overlap).
+#[derive(Default)]
+pub struct Steps(std::sync::Mutex<Vec<Timing>>);
+
+impl Steps {
+    /// Runs `f`, recording its wall time under `step`.
+    pub fn time<T>(&self, step: &str, f: impl FnOnce() -> T) -> T {
+        let t = std::time::Instant::now();
+        let out = f();
+        self.push(timing(step, t));
+        out
+    }
+
+    /// Records a timing.
+    pub fn push(&self, t: Timing) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(t);
+    }
+
+    /// The timings so far, in the order they ended.
+    pub fn list(&self) -> Vec<Timing> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// A unit of output work for [`run_tasks`].
+pub type Task<'a> = Box<dyn FnOnce() -> Result<()> + Send + 'a>;
+
+/// Runs independent tasks: one after another when `threads` is 1, else each on its own thread
+/// (they are few and mostly I/O- or single-thread-bound: file writers). The first error in
+/// task order is returned, after every task has ended (so nothing is still writing into the
+/// staging directory when it is discarded).
+pub fn run_tasks(threads: usize, tasks: Vec<Task<'_>>) -> Result<()> {
+    if threads == 1 || tasks.len() < 2 {
+        let mut first = Ok(());
+        for t in tasks {
+            let r = t();
+            if first.is_ok() {
+                first = r;
+            }
+        }
+        return first;
+    }
+    std::thread::scope(|sc| {
+        let handles: Vec<_> = tasks.into_iter().map(|t| sc.spawn(t)).collect();
+        let mut first = Ok(());
+        for h in handles {
+            let r = h
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("an output writer panicked")));
+            if first.is_ok() {
+                first = r;
+            }
+        }
+        first
+    })
 }
 
 fn level_zh(zones: &[Zone]) -> &'static str {

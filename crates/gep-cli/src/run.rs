@@ -148,6 +148,14 @@ pub struct Prepared {
     pub source: Option<SourceGeometry>,
 }
 
+/// One boundary layer, read and reprojected.
+struct LoadedLayer {
+    layer: gep_io::ZoneLayer,
+    bad: Vec<gep_io::RejectedFeature>,
+    /// The boundaries as read, by zone id, when the layer's CRS is not the raster's.
+    as_read: Option<Vec<(String, geo::MultiPolygon<f64>)>>,
+}
+
 /// Zone boundaries in their own (common) CRS, by zone id.
 pub struct SourceGeometry {
     /// The CRS of every layer.
@@ -275,34 +283,18 @@ pub fn prepare(plan: &RunPlan, progress: &CliProgress) -> Result<Prepared> {
     let mut rejected: Vec<(Level, String, Option<String>, String)> = Vec::new();
     let mut source: Option<SourceGeometry> = None;
     let mut one_source_crs = true;
-    for zp in &plan.zones {
-        let spec = zp;
-        progress.status(&format!("reading {} ({})", zp.path.display(), zp.level));
-        let (mut layer, bad) = gep_io::read_zones_lenient(spec)?;
-        for w in &layer.warnings {
-            progress.warn(w);
-        }
-        for r in bad {
-            rejected.push((zp.level, r.id, r.parent, r.error.to_string()));
-        }
-        if one_source_crs && !gep_io::reproject::same_crs(&layer.crs, &target) {
-            let s = source.get_or_insert_with(|| SourceGeometry {
-                crs: layer.crs.clone(),
-                by_id: HashMap::new(),
-            });
-            if gep_io::reproject::same_crs(&s.crs, &layer.crs) {
-                s.by_id.extend(
-                    layer
-                        .zones
-                        .iter()
-                        .map(|z| (z.id.clone(), z.geometry.clone())),
-                );
-            } else {
-                one_source_crs = false;
-            }
-        } else {
-            one_source_crs = false;
-        }
+    // Each layer is read and reprojected on its own thread (GDAL datasets and PROJ
+    // transformers are per thread); results are taken in layer order, so the first error is
+    // the one a serial pass would meet.
+    let read_layer = |zp: &gep_io::ZoneLayerSpec| -> Result<LoadedLayer> {
+        let (mut layer, bad) = gep_io::read_zones_lenient(zp)?;
+        let as_read = (!gep_io::reproject::same_crs(&layer.crs, &target)).then(|| {
+            layer
+                .zones
+                .iter()
+                .map(|z| (z.id.clone(), z.geometry.clone()))
+                .collect()
+        });
         gep_io::reproject::reproject_zones_threads(
             &mut layer.zones,
             &layer.crs,
@@ -311,6 +303,59 @@ pub fn prepare(plan: &RunPlan, progress: &CliProgress) -> Result<Prepared> {
             plan.threads,
         )
         .with_context(|| format!("reprojecting {}", zp.path.display()))?;
+        Ok(LoadedLayer {
+            layer,
+            bad,
+            as_read,
+        })
+    };
+    for zp in &plan.zones {
+        progress.status(&format!("reading {} ({})", zp.path.display(), zp.level));
+    }
+    let loaded: Vec<Result<LoadedLayer>> = if plan.threads == 1 || plan.zones.len() < 2 {
+        plan.zones.iter().map(read_layer).collect()
+    } else {
+        std::thread::scope(|sc| {
+            let handles: Vec<_> = plan
+                .zones
+                .iter()
+                .map(|zp| sc.spawn(|| read_layer(zp)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(anyhow::anyhow!("a boundary reader panicked")))
+                })
+                .collect()
+        })
+    };
+    for (zp, loaded) in plan.zones.iter().zip(loaded) {
+        let LoadedLayer {
+            layer,
+            bad,
+            as_read,
+        } = loaded?;
+        for w in &layer.warnings {
+            progress.warn(w);
+        }
+        for r in bad {
+            rejected.push((zp.level, r.id, r.parent, r.error.to_string()));
+        }
+        match as_read {
+            Some(geoms) if one_source_crs => {
+                let s = source.get_or_insert_with(|| SourceGeometry {
+                    crs: layer.crs.clone(),
+                    by_id: HashMap::new(),
+                });
+                if gep_io::reproject::same_crs(&s.crs, &layer.crs) {
+                    s.by_id.extend(geoms);
+                } else {
+                    one_source_crs = false;
+                }
+            }
+            _ => one_source_crs = false,
+        }
         notes.push(format!(
             "{}: {} {} zones, {} → {}",
             zp.path.display(),
@@ -712,6 +757,8 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
     let (raster_sha256, raster_size) = gep_report::sha256_file(&plan.landcover)
         .with_context(|| format!("hashing {}", plan.landcover.display()))?;
     let mut timings = vec![crate::outputs::timing("read and pre-flight", started)];
+    // Finer steps, some of them concurrent (listed after the three phases).
+    let steps = crate::outputs::Steps::default();
     let t_tally = Instant::now();
     let ok_units: Vec<&Unit> = prep.units.iter().filter(|u| u.failure.is_none()).collect();
     let run_idx: Vec<usize> = ok_units
@@ -742,7 +789,9 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
         if !plan.geometry_checks {
             return Ok(None);
         }
-        hierarchy_geometry(&run_zones, source, &target_crs, &check_opts).map(Some)
+        steps.time("hierarchy geometry", || {
+            hierarchy_geometry(&run_zones, source, &target_crs, &check_opts).map(Some)
+        })
     };
     let tally = || {
         tally_by_unit(
@@ -805,13 +854,15 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
             .collect(),
     };
 
-    let checks = gep_zonal::hierarchy_checks_with(
-        &run_zones,
-        &table,
-        &prep.raster as &dyn RasterSource,
-        geometry.as_ref(),
-        &check_opts,
-    )?;
+    let checks = steps.time("hierarchy checks", || {
+        gep_zonal::hierarchy_checks_with(
+            &run_zones,
+            &table,
+            &prep.raster as &dyn RasterSource,
+            geometry.as_ref(),
+            &check_opts,
+        )
+    })?;
     progress.finish();
     warn_about_checks(&checks, &progress);
     warn_about_coverage(&run_zones, &table, &progress);
@@ -819,26 +870,31 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
     timings.push(crate::outputs::timing("tally and checks", t_tally));
 
     let t_write = Instant::now();
-    // Independent outputs are written concurrently: the extent/zone/check tables while the
-    // accounts are computed, then the account tables beside the reports and the GeoPackage.
+    // Independent outputs are written concurrently (one after another with `threads = 1`):
+    // the extent/zone/check tables while the accounts are computed, then the account tables,
+    // the GeoPackage, the workbook, the report, the wide table and the value raster.
     let basis = prep.raster.grid().area_basis().as_str();
-    let accounts = std::thread::scope(|sc| -> Result<Option<Accounts>> {
-        let tables = sc.spawn(|| write_outputs(&staged, basis, &run_zones, &table, &checks));
-        let accounts = match &prep.valuation {
-            Some(v) => Some(compute_accounts_threads(
-                &run_zones,
-                &table,
-                v.year,
-                v,
-                plan.threads,
-            )?),
-            None => None,
-        };
-        tables
-            .join()
-            .map_err(|_| anyhow::anyhow!("the table writer panicked"))??;
-        Ok(accounts)
-    })?;
+    let accounts: std::sync::Mutex<Option<Accounts>> = std::sync::Mutex::new(None);
+    crate::outputs::run_tasks(
+        plan.threads,
+        vec![
+            Box::new(|| {
+                steps.time("write extent.csv, zones.csv, checks.csv", || {
+                    write_outputs(&staged, basis, &run_zones, &table, &checks)
+                })
+            }),
+            Box::new(|| {
+                if let Some(v) = &prep.valuation {
+                    let a = steps.time("accounts", || {
+                        compute_accounts_threads(&run_zones, &table, v.year, v, plan.threads)
+                    })?;
+                    *accounts.lock().unwrap_or_else(|p| p.into_inner()) = Some(a);
+                }
+                Ok(())
+            }),
+        ],
+    )?;
+    let accounts = accounts.into_inner().unwrap_or_else(|p| p.into_inner());
     let run_info = run_info(
         &plan,
         &prep,
@@ -846,42 +902,77 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
         &timings,
         (&raster_sha256, raster_size),
     )?;
-    let input = plan.report.then(|| {
-        crate::outputs::report_input(
-            &run_zones,
-            &table,
-            accounts.as_ref(),
-            &checks,
-            run_info.clone(),
-            plan.lang,
-        )
-    });
     let crs = prep.raster.crs().clone();
-    std::thread::scope(|sc| -> Result<()> {
-        let account_tables = sc.spawn(|| -> Result<()> {
-            if let Some(a) = &accounts {
+    let mut tasks: Vec<crate::outputs::Task> = Vec::new();
+    if let Some(a) = &accounts {
+        tasks.push(Box::new(|| {
+            steps.time("write accounts.csv, gep.csv", || -> Result<()> {
                 write_csv(&staged.file("accounts.csv"), a.rows.iter())?;
                 write_csv(&staged.file("gep.csv"), a.gep.iter())?;
-            }
-            Ok(())
-        });
-        if let Some(input) = &input {
-            let gpkg = sc.spawn(|| {
+                Ok(())
+            })
+        }));
+    }
+    if plan.report {
+        tasks.push(Box::new(|| {
+            steps.time("write zones.gpkg", || {
                 crate::outputs::write_gpkg(&staged, &crs, &run_zones, &table, accounts.as_ref())
+            })
+        }));
+        // The workbook, the report and the wide table share their input tables.
+        tasks.push(Box::new(|| {
+            let input = steps.time("report tables", || {
+                crate::outputs::report_input(
+                    &run_zones,
+                    &table,
+                    accounts.as_ref(),
+                    &checks,
+                    run_info.clone(),
+                    plan.lang,
+                )
             });
-            crate::outputs::write_reports(&staged, input, plan.lang)?;
-            gpkg.join()
-                .map_err(|_| anyhow::anyhow!("the GeoPackage writer panicked"))??;
-        }
-        account_tables
-            .join()
-            .map_err(|_| anyhow::anyhow!("the account table writer panicked"))??;
-        Ok(())
-    })?;
-    drop(input);
+            let (input, staged, steps, lang) = (&input, &staged, &steps, plan.lang);
+            let mut tasks: Vec<crate::outputs::Task> = vec![
+                Box::new(move || {
+                    steps.time("write gep.xlsx", || {
+                        Ok(gep_report::write_workbook(
+                            &staged.file("gep.xlsx"),
+                            input,
+                            lang,
+                        )?)
+                    })
+                }),
+                Box::new(move || {
+                    steps.time("write report.html", || {
+                        Ok(gep_report::write_html(
+                            &staged.file("report.html"),
+                            input,
+                            lang,
+                        )?)
+                    })
+                }),
+            ];
+            if !input.services.is_empty() {
+                tasks.push(Box::new(move || {
+                    steps.time("write accounts_wide.csv", || {
+                        Ok(gep_report::write_wide_csv(
+                            &staged.file("accounts_wide.csv"),
+                            &input.zones,
+                            &input.services,
+                        )?)
+                    })
+                }));
+            }
+            crate::outputs::run_tasks(plan.threads, tasks)
+        }));
+    }
+    crate::outputs::run_tasks(plan.threads, tasks)?;
     if plan.value_raster {
         if let Some(v) = &prep.valuation {
-            crate::outputs::write_value_raster(&staged, &prep, v, &table.classes())?;
+            // After the others: it reads the raster (one GDAL dataset, not shareable).
+            steps.time("write value raster", || {
+                crate::outputs::write_value_raster(&staged, &prep, v, &table.classes())
+            })?;
         }
     }
     timings.push(crate::outputs::timing("write", t_write));
@@ -899,6 +990,7 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
         .collect();
     write_csv(&staged.file("failures.csv"), failures.iter())?;
     let mut run_info = run_info;
+    timings.extend(steps.list());
     run_info.timings = timings;
     crate::outputs::write_manifest(&staged, &run_info)?;
     let target = staged.commit()?;
@@ -1019,12 +1111,17 @@ impl Reporter for WarnOnly<'_> {
     }
 }
 
-/// Tallies county by county (in unit order), each county's zones in one pass over the windows
-/// its zones touch (the tally skips windows that meet none of them without reading them).
+/// Tallies county by county, each county's zones in one pass over the windows its zones touch
+/// (the tally skips windows that meet none of them without reading them). With many counties
+/// per thread (≥ 4), counties are spread over `threads` workers, largest first, each county on
+/// one thread with its own GDAL dataset (no barrier per county, so the threads stay busy);
+/// otherwise counties go one after another, each over all threads.
+///
 /// Each county's tally is cached as soon as it is done; with `resume`, counties found in the
 /// cache with a matching key are loaded instead. Zone tallies do not depend on which other
-/// zones are tallied with them (exact fixed-point sums), so the merged table is bit-identical
-/// to one tally of all zones at once, and to any mix of cached and fresh counties.
+/// zones are tallied with them, on which thread or in which order (exact fixed-point sums), so
+/// the merged table — in unit order — is bit-identical to one tally of all zones at once, and
+/// to any mix of cached and fresh counties.
 fn tally_by_unit(
     plan: &RunPlan,
     prep: &Prepared,
@@ -1034,15 +1131,29 @@ fn tally_by_unit(
     opts: &gep_zonal::TallyOptions,
     progress: &CliProgress,
 ) -> Result<Tallied> {
-    let mut zones = Vec::with_capacity(run_zones.len());
-    let mut resumed = 0;
-    let mut offset = 0;
     let n = units.len();
-    progress.start("counties", n as u64);
-    for (k, u) in units.iter().enumerate() {
-        let members = &run_zones[offset..offset + u.members.len()];
+    let mut spans = Vec::with_capacity(n);
+    let mut offset = 0;
+    for u in units {
+        spans.push(offset..offset + u.members.len());
         offset += u.members.len();
-        let root = &prep.zones[u.root];
+    }
+    let threads = if opts.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        opts.threads
+    };
+    let resumed = std::sync::atomic::AtomicUsize::new(0);
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    progress.start("counties", n as u64);
+    let all_zones = &prep.zones;
+    // One county: from the cache, or tallied (on `source`, with `opts`) and cached.
+    let one = |k: usize,
+               source: &dyn RasterSource,
+               opts: &gep_zonal::TallyOptions|
+     -> Result<Vec<gep_core::ZoneTally>> {
+        let members = &run_zones[spans[k].clone()];
+        let root = &all_zones[units[k].root];
         let key = cache.key(members);
         let cached = if plan.resume {
             cache.load(&root.id, &key, members)
@@ -1052,16 +1163,11 @@ fn tally_by_unit(
         let from_cache = cached.is_some();
         let part = match cached {
             Some(t) => {
-                resumed += 1;
+                resumed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 t
             }
             None => {
-                let t = gep_zonal::tally(
-                    &prep.raster as &dyn RasterSource,
-                    members,
-                    opts,
-                    &WarnOnly(progress),
-                )?;
+                let t = gep_zonal::tally(source, members, opts, &WarnOnly(progress))?;
                 if let Err(e) = cache.store(&root.id, &key, members, &t.zones) {
                     progress.warn(&format!(
                         "{e:#} (the run goes on; --resume will tally this county again)"
@@ -1070,18 +1176,89 @@ fn tally_by_unit(
                 t.zones
             }
         };
+        let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         progress.status(&format!(
-            "{} {} {} ({}/{n}){}",
+            "{} {} {} ({d}/{n}){}",
             root.level,
             root.id,
             root.name,
-            k + 1,
             if from_cache { " from cache" } else { "" }
         ));
         progress.advance(1);
-        zones.extend(part);
+        Ok(part)
+    };
+    let parts: Vec<Result<Vec<gep_core::ZoneTally>>> = if threads > 1 && n >= 4 * threads {
+        // Largest counties first (by their zones' box area), so that no big one starts last.
+        let mut order: Vec<usize> = (0..n).collect();
+        let weight = |k: usize| -> f64 {
+            use geo::BoundingRect;
+            prep.zones[units[k].root]
+                .geometry
+                .bounding_rect()
+                .map_or(0.0, |r| r.width() * r.height())
+        };
+        order.sort_by(|&a, &b| weight(b).total_cmp(&weight(a)).then(a.cmp(&b)));
+        let readers: Vec<Box<dyn RasterSource>> = (0..threads)
+            .map(|_| prep.raster.try_clone_source())
+            .collect::<Result<_, _>>()?;
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let slots: Vec<std::sync::Mutex<Option<Result<Vec<gep_core::ZoneTally>>>>> =
+            (0..n).map(|_| std::sync::Mutex::new(None)).collect();
+        let failed = std::sync::atomic::AtomicBool::new(false);
+        let one_thread = gep_zonal::TallyOptions {
+            threads: 1,
+            ..*opts
+        };
+        std::thread::scope(|sc| {
+            for reader in readers {
+                let (next, slots, order, failed, one, one_thread) =
+                    (&next, &slots, &order, &failed, &one, &one_thread);
+                sc.spawn(move || loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= n || failed.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    let k = order[i];
+                    let r = one(k, reader.as_ref(), one_thread);
+                    if r.is_err() {
+                        failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    *slots[k].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+                });
+            }
+        });
+        slots
+            .into_iter()
+            .map(|s| s.into_inner().unwrap_or_else(|p| p.into_inner()))
+            // A county not reached because another failed: that failure is reported below.
+            .map(|r| r.unwrap_or_else(|| Err(anyhow::anyhow!("not tallied"))))
+            .collect()
+    } else {
+        let mut parts = Vec::with_capacity(n);
+        for k in 0..n {
+            let r = one(k, &prep.raster, opts);
+            let stop = r.is_err();
+            parts.push(r);
+            if stop {
+                break;
+            }
+        }
+        parts
+    };
+    // The first real error in unit order (as a serial pass would meet it).
+    if let Some(pos) = parts
+        .iter()
+        .position(|r| r.as_ref().is_err_and(|e| e.to_string() != "not tallied"))
+    {
+        let e = parts.into_iter().nth(pos).and_then(Result::err);
+        return Err(e.unwrap_or_else(|| anyhow::anyhow!("tally failed")));
+    }
+    let mut zones = Vec::with_capacity(run_zones.len());
+    for p in parts {
+        zones.extend(p?);
     }
     progress.finish();
+    let resumed = resumed.into_inner();
     if plan.resume {
         progress.status(&format!(
             "resumed {resumed} of {n} counties from cache ({})",

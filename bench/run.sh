@@ -115,6 +115,12 @@ crosswalk = "clcd"
 [output]
 dir = "out_${r}m"
 TOML
+  # The same zones, extent only: per-zone class areas, sum checks and the three CSV tables —
+  # what exactextract computes, plus the conservation sums.
+  ECFG="$DATA/gep_${r}m_extent.toml"
+  sed -e '/^\[valuation\]/,/^crosswalk/d' -e 's/^dir = .*/dir = "out_'"${r}"'m_extent"\nreport = false/' \
+    -e 's/^# Written by bench\/run.sh: the full run/# Written by bench\/run.sh: extent only (no valuation, geometry or reports)/' "$CFG" >"$ECFG"
+  printf '\n[checks]\ngeometry = false\n' >>"$ECFG"
   if [ "$r" = 30 ]; then reps=${BENCH_REPS_30:-3}; else reps=${BENCH_REPS_10:-2}; fi
 
   say "${r} m: decode floor (GDAL block decode, one dataset per thread)"
@@ -128,6 +134,13 @@ TOML
   for t in $THREADS_LIST; do
     for ((i = 0; i < reps; i++)); do
       measure gep "$r" "$t" full-run -- "$GEP" -q run "$CFG" --threads "$t" --out "$DATA/out_${r}m_t${t}"
+    done
+  done
+
+  say "${r} m: gep run, extent only (class areas by zone + sum checks, 8,037 zones)"
+  for t in $THREADS_LIST; do
+    for ((i = 0; i < reps; i++)); do
+      measure gep "$r" "$t" extent-only -- "$GEP" -q run "$ECFG" --threads "$t" --out "$DATA/out_${r}m_t${t}_extent"
     done
   done
 

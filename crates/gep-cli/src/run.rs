@@ -794,9 +794,11 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
         })
     };
     let tally = || {
-        tally_by_unit(
-            &plan, &prep, &ok_units, &run_zones, &cache, &opts, &progress,
-        )
+        steps.time("tally", || {
+            tally_by_unit(
+                &plan, &prep, &ok_units, &run_zones, &cache, &opts, &progress,
+            )
+        })
     };
     let (tallied, geometry) = if plan.threads == 1 {
         (tally()?, geometry()?)

@@ -158,7 +158,7 @@ def main():
               + (f"{fl['wall']:.2f}" if fl else "–")
               + f" | {r_fl:.2f} {'✓' if r_fl <= 1.5 else '✗'} | {g['rss']:.0f}"
               + (f" {'✓' if g['rss'] <= 512 else '✗'}" if res == 10 else "") + " |")
-            summary.append((res, t, r_ee, r_fl, g["rss"]))
+            summary.append((res, variant, t, r_ee, r_fl, g["rss"]))
     p("")
     p("The same ratios in CPU seconds (user + sys), which a shared, loaded machine disturbs less")
     p("than wall time (a single-threaded run's CPU time is its wall time on an idle core):")
@@ -277,8 +277,8 @@ def main():
             L.append(f.read().rstrip("\n"))
     with open(a.out, "w") as f:
         f.write("\n".join(L) + "\n")
-    for res, t, r_ee, r_fl, rss in summary:
-        print(f"{res} m t{t}: gep/exactextract {r_ee:.3f}, gep/floor {r_fl:.2f}, peak RSS {rss:.0f} MiB")
+    for res, variant, t, r_ee, r_fl, rss in summary:
+        print(f"{res} m {variant} t{t}: gep/exactextract {r_ee:.3f}, gep/floor {r_fl:.2f}, peak RSS {rss:.0f} MiB")
 
 
 if __name__ == "__main__":

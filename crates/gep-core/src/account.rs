@@ -263,13 +263,109 @@ pub fn compute_accounts(
             Some(cw)
         }
     };
-    // Resolve each (key, service) once.
-    let mut resolved = HashMap::new();
+    // Resolve each (key, service) once, into a template row: every text of a row depends on
+    // the key and service only; a zone only adds its id, level and area.
+    struct Template {
+        row: AccountRow,
+        /// Quantity per ha (flows with a physical quantity), stock per ha, value per ha.
+        quantity_per_ha: Option<f64>,
+        stock_per_ha: Option<f64>,
+        yuan_per_ha: Option<f64>,
+    }
+    let mut templates: HashMap<&str, Vec<Option<Template>>> = HashMap::new();
     for e in &set.entries {
-        resolved.insert(
-            (e.key.clone(), e.service.clone()),
-            (e, set.unit_value(e, params)?),
-        );
+        let Some(svc_pos) = set.services.iter().position(|s| *s == e.service) else {
+            continue;
+        };
+        let svc = cat.service(&e.service).expect("services checked at load");
+        let uv = set.unit_value(e, params)?;
+        let mut flags = Vec::new();
+        let (unit, unit_value, price_year, method, quantity_per_ha, stock_per_ha, yuan_per_ha) =
+            match &uv {
+                None => {
+                    flags.push("not_applicable".to_string());
+                    (
+                        String::new(),
+                        None,
+                        None,
+                        "not applicable".to_string(),
+                        None,
+                        None,
+                        None,
+                    )
+                }
+                Some(uv) => match uv.stock_per_ha {
+                    Some(stock) => {
+                        flags.push("stock".to_string());
+                        (
+                            "t C/ha".to_string(),
+                            Some(stock),
+                            None,
+                            uv.method.clone(),
+                            None,
+                            Some(stock),
+                            None,
+                        )
+                    }
+                    None => {
+                        let u = uv.yuan_per_ha.expect("flow value");
+                        if u < 0.0 {
+                            flags.push("negative".to_string());
+                        }
+                        (
+                            "元/ha/a".to_string(),
+                            Some(u),
+                            uv.price_year,
+                            uv.method.clone(),
+                            e.quantity_per_ha,
+                            None,
+                            Some(u),
+                        )
+                    }
+                },
+            };
+        if !e.verified {
+            flags.push("unverified".into());
+        }
+        flags.extend(e.flags.iter().cloned());
+        let mut source = format!("{}@{} line {}", set.id, set.version, e.line);
+        if !e.citation.is_empty() {
+            source.push_str(": ");
+            source.push_str(&e.citation);
+        }
+        let row = AccountRow {
+            zone_id: String::new(),
+            zone_level: Level::County,
+            year,
+            ecosystem_type: if cw.is_none() {
+                format!("class:{}", e.key)
+            } else {
+                e.key.clone()
+            },
+            service: e.service.clone(),
+            category: svc.category,
+            area_ha: 0.0,
+            quantity: None,
+            // Kept only on rows with a quantity (below).
+            quantity_unit: e.quantity_unit.clone(),
+            unit_value,
+            unit,
+            price_year,
+            value_yuan: None,
+            method,
+            source,
+            flags: flags.join(";"),
+            area: ExactArea::ZERO,
+        };
+        let slots = templates
+            .entry(e.key.as_str())
+            .or_insert_with(|| set.services.iter().map(|_| None).collect());
+        slots[svc_pos] = Some(Template {
+            row,
+            quantity_per_ha,
+            stock_per_ha,
+            yuan_per_ha,
+        });
     }
     let mut rows = Vec::new();
     for (zone, tally) in zones.iter().zip(&extent.zones) {
@@ -299,88 +395,28 @@ pub fn compute_accounts(
         }
         for (key, area) in areas.into_values() {
             let area_ha = area.to_m2() / M2_PER_HA;
-            for s in &set.services {
-                let Some((entry, uv)) = resolved.get(&(key.clone(), s.clone())) else {
-                    continue; // class-keyed set without this service for the class (checked above)
+            // A class-keyed set without some service for the class: checked above.
+            let Some(slots) = templates.get(key.as_str()) else {
+                continue;
+            };
+            for t in slots.iter().flatten() {
+                let quantity = match t.stock_per_ha {
+                    Some(stock) => Some(area_ha * stock),
+                    None => t.quantity_per_ha.map(|q| area_ha * q),
                 };
-                let svc = cat.service(s).expect("services checked at load");
-                let mut flags = Vec::new();
-                let display_type = if cw.is_none() {
-                    format!("class:{key}")
-                } else {
-                    key.clone()
-                };
-                let (quantity, unit_value, unit, price_year, value, method) = match uv {
-                    None => {
-                        flags.push("not_applicable".to_string());
-                        (
-                            None,
-                            None,
-                            String::new(),
-                            None,
-                            None,
-                            "not applicable".to_string(),
-                        )
-                    }
-                    Some(uv) => {
-                        let q = entry.quantity_per_ha.map(|q| area_ha * q);
-                        if let Some(stock) = uv.stock_per_ha {
-                            flags.push("stock".to_string());
-                            (
-                                Some(area_ha * stock),
-                                Some(stock),
-                                "t C/ha".to_string(),
-                                None,
-                                None,
-                                uv.method.clone(),
-                            )
-                        } else {
-                            let u = uv.yuan_per_ha.expect("flow value");
-                            if u < 0.0 {
-                                flags.push("negative".to_string());
-                            }
-                            (
-                                q,
-                                Some(u),
-                                "元/ha/a".to_string(),
-                                uv.price_year,
-                                Some(area_ha * u),
-                                uv.method.clone(),
-                            )
-                        }
-                    }
-                };
-                if !entry.verified {
-                    flags.push("unverified".into());
-                }
-                flags.extend(entry.flags.iter().cloned());
-                let mut source = format!("{}@{} line {}", set.id, set.version, entry.line);
-                if !entry.citation.is_empty() {
-                    source.push_str(": ");
-                    source.push_str(&entry.citation);
-                }
                 rows.push(AccountRow {
                     zone_id: zone.id.clone(),
                     zone_level: zone.level,
-                    year,
-                    ecosystem_type: display_type,
-                    service: s.clone(),
-                    category: svc.category,
                     area_ha,
                     quantity,
                     quantity_unit: if quantity.is_some() {
-                        entry.quantity_unit.clone()
+                        t.row.quantity_unit.clone()
                     } else {
                         None
                     },
-                    unit_value,
-                    unit,
-                    price_year,
-                    value_yuan: value,
-                    method,
-                    source,
-                    flags: flags.join(";"),
+                    value_yuan: t.yuan_per_ha.map(|u| area_ha * u),
                     area,
+                    ..t.row.clone()
                 });
             }
         }

@@ -1101,29 +1101,14 @@ struct Tallied {
     resumed: usize,
 }
 
-/// Forwards warnings only: per-unit tallies report progress by county, not by window.
-struct WarnOnly<'a>(&'a CliProgress);
-
-impl Reporter for WarnOnly<'_> {
-    fn start(&self, _what: &str, _total: u64) {}
-    fn advance(&self, _n: u64) {}
-    fn finish(&self) {}
-    fn warn(&self, message: &str) {
-        self.0.warn(message);
-    }
-}
-
-/// Tallies county by county, each county's zones in one pass over the windows its zones touch
-/// (the tally skips windows that meet none of them without reading them). With many counties
-/// per thread (≥ 4), counties are spread over `threads` workers, largest first, each county on
-/// one thread with its own GDAL dataset (no barrier per county, so the threads stay busy);
-/// otherwise counties go one after another, each over all threads.
-///
-/// Each county's tally is cached as soon as it is done; with `resume`, counties found in the
-/// cache with a matching key are loaded instead. Zone tallies do not depend on which other
-/// zones are tallied with them, on which thread or in which order (exact fixed-point sums), so
-/// the merged table — in unit order — is bit-identical to one tally of all zones at once, and
-/// to any mix of cached and fresh counties.
+/// Tallies the counties' zones in one pass over the raster (each window read once, over all
+/// threads), caching each county's tally as soon as every window its zones touch is done
+/// (windows go north to south, so counties complete one after another during the pass). With
+/// `resume`, counties found in the cache with a matching key are loaded instead and only the
+/// others are tallied. Zone tallies do not depend on which other zones are tallied with them,
+/// on the thread or on the order (exact fixed-point sums), so the merged table — in unit
+/// order — is bit-identical to one tally of all zones, and to any mix of cached and fresh
+/// counties.
 fn tally_by_unit(
     plan: &RunPlan,
     prep: &Prepared,
@@ -1140,127 +1125,75 @@ fn tally_by_unit(
         spans.push(offset..offset + u.members.len());
         offset += u.members.len();
     }
-    let threads = if opts.threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        opts.threads
-    };
-    let resumed = std::sync::atomic::AtomicUsize::new(0);
-    let done = std::sync::atomic::AtomicUsize::new(0);
-    progress.start("counties", n as u64);
-    let all_zones = &prep.zones;
-    // One county: from the cache, or tallied (on `source`, with `opts`) and cached.
-    let one = |k: usize,
-               source: &dyn RasterSource,
-               opts: &gep_zonal::TallyOptions|
-     -> Result<Vec<gep_core::ZoneTally>> {
-        let members = &run_zones[spans[k].clone()];
-        let root = &all_zones[units[k].root];
-        let key = cache.key(members);
-        let cached = if plan.resume {
-            cache.load(&root.id, &key, members)
-        } else {
-            None
-        };
-        let from_cache = cached.is_some();
-        let part = match cached {
-            Some(t) => {
-                resumed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                t
+    let keys: Vec<String> = spans
+        .iter()
+        .map(|s| cache.key(&run_zones[s.clone()]))
+        .collect();
+    let root = |k: usize| &prep.zones[units[k].root];
+    let mut parts: Vec<Option<Vec<gep_core::ZoneTally>>> = vec![None; n];
+    let mut resumed = 0;
+    if plan.resume {
+        for k in 0..n {
+            parts[k] = cache.load(&root(k).id, &keys[k], &run_zones[spans[k].clone()]);
+            if parts[k].is_some() {
+                resumed += 1;
+                progress.status(&format!(
+                    "{} {} {} from cache",
+                    root(k).level,
+                    root(k).id,
+                    root(k).name
+                ));
             }
-            None => {
-                let t = gep_zonal::tally(source, members, opts, &WarnOnly(progress))?;
-                if let Err(e) = cache.store(&root.id, &key, members, &t.zones) {
+        }
+    }
+    let fresh: Vec<usize> = (0..n).filter(|&k| parts[k].is_none()).collect();
+    if !fresh.is_empty() {
+        // The zones to tally, as one slice, and each fresh county's range in it.
+        let subset: Vec<Zone>;
+        let (zones, groups): (&[Zone], Vec<std::ops::Range<usize>>) = if fresh.len() == n {
+            (run_zones, spans.clone())
+        } else {
+            let mut groups = Vec::with_capacity(fresh.len());
+            let mut v = Vec::new();
+            for &k in &fresh {
+                groups.push(v.len()..v.len() + spans[k].len());
+                v.extend_from_slice(&run_zones[spans[k].clone()]);
+            }
+            subset = v;
+            (&subset, groups)
+        };
+        let mut done = 0;
+        gep_zonal::tally_grouped(
+            &prep.raster as &dyn RasterSource,
+            zones,
+            &groups,
+            opts,
+            progress,
+            &mut |g, tallies| {
+                let k = fresh[g];
+                let r = root(k);
+                let members = &run_zones[spans[k].clone()];
+                if let Err(e) = cache.store(&r.id, &keys[k], members, tallies) {
                     progress.warn(&format!(
                         "{e:#} (the run goes on; --resume will tally this county again)"
                     ));
                 }
-                t.zones
-            }
-        };
-        let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        progress.status(&format!(
-            "{} {} {} ({d}/{n}){}",
-            root.level,
-            root.id,
-            root.name,
-            if from_cache { " from cache" } else { "" }
-        ));
-        progress.advance(1);
-        Ok(part)
-    };
-    let parts: Vec<Result<Vec<gep_core::ZoneTally>>> = if threads > 1 && n >= 4 * threads {
-        // Largest counties first (by their zones' box area), so that no big one starts last.
-        let mut order: Vec<usize> = (0..n).collect();
-        let weight = |k: usize| -> f64 {
-            use geo::BoundingRect;
-            prep.zones[units[k].root]
-                .geometry
-                .bounding_rect()
-                .map_or(0.0, |r| r.width() * r.height())
-        };
-        order.sort_by(|&a, &b| weight(b).total_cmp(&weight(a)).then(a.cmp(&b)));
-        let readers: Vec<Box<dyn RasterSource>> = (0..threads)
-            .map(|_| prep.raster.try_clone_source())
-            .collect::<Result<_, _>>()?;
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let slots: Vec<std::sync::Mutex<Option<Result<Vec<gep_core::ZoneTally>>>>> =
-            (0..n).map(|_| std::sync::Mutex::new(None)).collect();
-        let failed = std::sync::atomic::AtomicBool::new(false);
-        let one_thread = gep_zonal::TallyOptions {
-            threads: 1,
-            ..*opts
-        };
-        std::thread::scope(|sc| {
-            for reader in readers {
-                let (next, slots, order, failed, one, one_thread) =
-                    (&next, &slots, &order, &failed, &one, &one_thread);
-                sc.spawn(move || loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    if i >= n || failed.load(std::sync::atomic::Ordering::Relaxed) {
-                        break;
-                    }
-                    let k = order[i];
-                    let r = one(k, reader.as_ref(), one_thread);
-                    if r.is_err() {
-                        failed.store(true, std::sync::atomic::Ordering::Relaxed);
-                    }
-                    *slots[k].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
-                });
-            }
-        });
-        slots
-            .into_iter()
-            .map(|s| s.into_inner().unwrap_or_else(|p| p.into_inner()))
-            // A county not reached because another failed: that failure is reported below.
-            .map(|r| r.unwrap_or_else(|| Err(anyhow::anyhow!("not tallied"))))
-            .collect()
-    } else {
-        let mut parts = Vec::with_capacity(n);
-        for k in 0..n {
-            let r = one(k, &prep.raster, opts);
-            let stop = r.is_err();
-            parts.push(r);
-            if stop {
-                break;
-            }
-        }
-        parts
-    };
-    // The first real error in unit order (as a serial pass would meet it).
-    if let Some(pos) = parts
-        .iter()
-        .position(|r| r.as_ref().is_err_and(|e| e.to_string() != "not tallied"))
-    {
-        let e = parts.into_iter().nth(pos).and_then(Result::err);
-        return Err(e.unwrap_or_else(|| anyhow::anyhow!("tally failed")));
+                done += 1;
+                progress.status(&format!(
+                    "{} {} {} tallied ({done}/{})",
+                    r.level,
+                    r.id,
+                    r.name,
+                    fresh.len()
+                ));
+                parts[k] = Some(tallies.to_vec());
+            },
+        )?;
     }
     let mut zones = Vec::with_capacity(run_zones.len());
     for p in parts {
-        zones.extend(p?);
+        zones.extend(p.expect("every county is cached or tallied"));
     }
-    progress.finish();
-    let resumed = resumed.into_inner();
     if plan.resume {
         progress.status(&format!(
             "resumed {resumed} of {n} counties from cache ({})",

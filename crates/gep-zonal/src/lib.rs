@@ -23,4 +23,4 @@ pub use coverage::{
     SNAP_TO_ONE,
 };
 pub use error::ZonalError;
-pub use tally::{polygon_area_m2, tally, tally_windows, TallyOptions};
+pub use tally::{polygon_area_m2, tally, tally_grouped, tally_windows, TallyOptions};

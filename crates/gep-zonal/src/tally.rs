@@ -129,7 +129,10 @@ pub fn tally(
     let sources = open_readers(source, pool.current_num_threads().min(windows.len()))?;
     pool.install(|| {
         let engine = Engine::new(zones, &grid)?;
-        let mut table = engine.run(sources, &grid, &windows, reporter)?;
+        let mut sources = sources;
+        reporter.start("tally", windows.len() as u64);
+        let mut table = engine.run(&mut sources, &grid, &windows, reporter)?;
+        reporter.finish();
         let outside: Vec<ExactArea> = engine
             .prepared
             .par_iter()
@@ -163,7 +166,130 @@ pub fn tally_windows(
     let grid = source.grid().clone();
     let pool = build_pool(opts.threads)?;
     let sources = open_readers(source, pool.current_num_threads().min(windows.len()))?;
-    pool.install(|| Engine::new(zones, &grid)?.run(sources, &grid, windows, reporter))
+    let mut sources = sources;
+    reporter.start("tally", windows.len() as u64);
+    let table =
+        pool.install(|| Engine::new(zones, &grid)?.run(&mut sources, &grid, windows, reporter))?;
+    reporter.finish();
+    Ok(table)
+}
+
+/// [`tally`] in one pass over the raster for all `zones`, reporting groups of zones as soon as
+/// they are complete: a checkpoint for long, resumable runs (e.g. one group per county with its
+/// townships and villages), without reading a window once per group.
+///
+/// `groups` are disjoint ranges of zone indices. Windows are processed in bands of one window
+/// row, north to south, each band over all threads; after each band, every group whose zones
+/// touch no later window is passed to `done(group index, its tallies)` on the calling thread,
+/// in group order (groups whose zones touch no window at all come first). The tallies given
+/// to `done`, and the table returned, are bit-identical to [`tally`]'s.
+///
+/// ```
+/// use gep_core::{CrsInfo, Grid, Level, MemRaster, NoProgress, Zone};
+/// use gep_zonal::{tally, tally_grouped, TallyOptions};
+/// use geo_types::{polygon, MultiPolygon};
+/// let grid = Grid::new(0.0, 40.0, 1.0, 1.0, 40, 40, CrsInfo::projected("local")).unwrap();
+/// let raster = MemRaster::from_fn(grid, |r, c| Some(((r + c) % 3) as i32));
+/// let sq = |x0: f64, y0: f64| MultiPolygon::new(vec![polygon![(x: x0, y: y0),
+///     (x: x0 + 9.5, y: y0), (x: x0 + 9.5, y: y0 + 9.5), (x: x0, y: y0 + 9.5)]]);
+/// let zone = |id: &str, g| Zone { id: id.into(), name: String::new(), level: Level::County,
+///     parent: None, geometry: g };
+/// let zones = vec![zone("south", sq(0.5, 0.5)), zone("north", sq(20.5, 30.0))];
+/// let opts = TallyOptions { window_rows: 8, window_cols: 8, ..Default::default() };
+/// let mut order = Vec::new();
+/// let table = tally_grouped(&raster, &zones, &[0..1, 1..2], &opts, &NoProgress,
+///     &mut |g, t| order.push((g, t.to_vec()))).unwrap();
+/// assert_eq!(table, tally(&raster, &zones, &opts, &NoProgress).unwrap());
+/// // The northern zone is complete first; each group is reported once, with its final tally.
+/// assert_eq!(order.iter().map(|(g, _)| *g).collect::<Vec<_>>(), vec![1, 0]);
+/// assert_eq!(order[1].1, table.zones[0..1]);
+/// ```
+///
+/// # Errors
+/// As [`tally`]; [`ZonalError::TableMismatch`] when a group reaches beyond `zones`.
+///
+/// # Units
+/// Areas in m² on the grid's area basis.
+pub fn tally_grouped(
+    source: &dyn RasterSource,
+    zones: &[Zone],
+    groups: &[std::ops::Range<usize>],
+    opts: &TallyOptions,
+    reporter: &dyn Reporter,
+    done: &mut dyn FnMut(usize, &[ZoneTally]),
+) -> Result<ExtentTable, ZonalError> {
+    if let Some(g) = groups
+        .iter()
+        .find(|g| g.end > zones.len() || g.start > g.end)
+    {
+        return Err(ZonalError::TableMismatch {
+            got: g.end,
+            expected: zones.len(),
+        });
+    }
+    let grid = source.grid().clone();
+    let (wr, wc) = opts.window_size(source);
+    let windows = grid.windows(wr, wc);
+    let pool = build_pool(opts.threads)?;
+    let mut sources = open_readers(source, pool.current_num_threads().min(windows.len()))?;
+    // Parallel parts run on the pool; `done` runs on the calling thread, between bands.
+    let engine = pool.install(|| Engine::new(zones, &grid))?;
+    // The area beyond the raster needs no cells: in the table from the start.
+    let mut table = ExtentTable::new(zones.len());
+    let outside: Vec<ExactArea> = pool.install(|| {
+        engine
+            .prepared
+            .par_iter()
+            .map(|p| p.outside_area(&grid))
+            .collect()
+    });
+    for (t, o) in table.zones.iter_mut().zip(outside) {
+        t.outside = o;
+    }
+    // Bands: runs of windows with the same first row (grid.windows is row-major).
+    let mut bands: Vec<std::ops::Range<usize>> = Vec::new();
+    for (i, w) in windows.iter().enumerate() {
+        match bands.last_mut() {
+            Some(b) if windows[b.start].row_off == w.row_off => b.end = i + 1,
+            _ => bands.push(i..i + 1),
+        }
+    }
+    // The last band a group's zones may touch (None: no window at all).
+    let band_of_row = |row: usize| bands.iter().position(|b| row < windows[b.start].row_end());
+    let last_band: Vec<Option<usize>> = groups
+        .iter()
+        .map(|g| {
+            engine.ranges[g.clone()]
+                .iter()
+                .flatten()
+                .filter(|r| {
+                    r.row_end > 0
+                        && r.col_end > 0
+                        && r.row_start < grid.rows as i64
+                        && r.col_start < grid.cols as i64
+                })
+                .filter_map(|r| band_of_row((r.row_end - 1).min(grid.rows as i64 - 1) as usize))
+                .max()
+        })
+        .collect();
+    for (g, range) in groups.iter().enumerate() {
+        if last_band[g].is_none() {
+            done(g, &table.zones[range.clone()]);
+        }
+    }
+    reporter.start("tally", windows.len() as u64);
+    for (b, band) in bands.iter().enumerate() {
+        let part =
+            pool.install(|| engine.run(&mut sources, &grid, &windows[band.clone()], reporter))?;
+        table.merge(&part);
+        for (g, range) in groups.iter().enumerate() {
+            if last_band[g] == Some(b) {
+                done(g, &table.zones[range.clone()]);
+            }
+        }
+    }
+    reporter.finish();
+    Ok(table)
 }
 
 /// Opens `n` (at least one) independent readers on the calling thread.
@@ -246,19 +372,18 @@ impl Engine {
 
     fn run(
         &self,
-        sources: Vec<Box<dyn RasterSource>>,
+        sources: &mut [Box<dyn RasterSource>],
         grid: &Grid,
         windows: &[Window],
         reporter: &dyn Reporter,
     ) -> Result<ExtentTable, ZonalError> {
         let n = self.prepared.len();
-        reporter.start("tally", windows.len() as u64);
         let next = AtomicUsize::new(0);
         let failed = AtomicBool::new(false);
         let parts: Vec<Result<ExtentTable, ZonalError>> = sources
-            .into_par_iter()
+            .par_iter_mut()
             .map(|src| {
-                let mut worker = Worker::new(src);
+                let mut worker = Worker::new(src.as_mut());
                 let mut table = ExtentTable::new(n);
                 while !failed.load(Ordering::Relaxed) {
                     let i = next.fetch_add(1, Ordering::Relaxed);
@@ -284,14 +409,13 @@ impl Engine {
         for part in parts {
             table.merge(&part?);
         }
-        reporter.finish();
         Ok(table)
     }
 }
 
 /// Per-worker state: the reader and buffers reused across windows and zones.
-struct Worker {
-    source: Box<dyn RasterSource>,
+struct Worker<'s> {
+    source: &'s mut dyn RasterSource,
     cov: SparseCoverage,
     runs: RowRuns,
     acc: ClassAcc,
@@ -304,8 +428,8 @@ struct Worker {
 /// 2⁴⁰: [`ExactArea`]'s fixed-point scale (`gep_core::extent::EXACT_AREA_FRACTION_BITS`).
 const SCALE: f64 = (1u64 << gep_core::extent::EXACT_AREA_FRACTION_BITS) as f64;
 
-impl Worker {
-    fn new(source: Box<dyn RasterSource>) -> Worker {
+impl<'s> Worker<'s> {
+    fn new(source: &'s mut dyn RasterSource) -> Worker<'s> {
         Worker {
             source,
             cov: SparseCoverage::default(),

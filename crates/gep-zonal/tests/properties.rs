@@ -4,7 +4,8 @@ use geo::Area;
 use geo_types::{Coord, LineString, MultiPolygon, Polygon};
 use gep_core::{ClassCode, CrsInfo, ExtentTable, Grid, Level, MemRaster, NoProgress, Zone};
 use gep_zonal::{
-    coverage, polygon_area_m2, tally, tally_windows, PreparedPolygon, SparseCoverage, TallyOptions,
+    coverage, polygon_area_m2, tally, tally_grouped, tally_windows, PreparedPolygon,
+    SparseCoverage, TallyOptions,
 };
 use proptest::prelude::*;
 
@@ -111,6 +112,44 @@ proptest! {
         let b = coverage(&MultiPolygon::new(vec![Polygon::new(LineString(bottom), vec![])]), &g, g.full_window()).unwrap();
         for (x, y) in a.fractions.iter().zip(&b.fractions) {
             prop_assert!((x + y - 1.0).abs() < 1e-12, "{x} + {y}");
+        }
+    }
+
+    #[test]
+    fn grouped_tally_reports_each_group_once_with_its_final_tally(
+        stars in prop::collection::vec(star_strategy(7.0), 1..7),
+        cut in prop::collection::vec(any::<bool>(), 7),
+        seed in any::<u64>(),
+        wr in 1usize..9, wc in 1usize..9, threads in 1usize..4,
+    ) {
+        let g = grid(20, 20);
+        // Some zones shifted partly or wholly off the raster.
+        let zones: Vec<Zone> = stars.iter().enumerate().map(|(i, (cx, cy, r, j))| Zone {
+            id: format!("z{i}"),
+            name: String::new(),
+            level: Level::Village,
+            parent: None,
+            geometry: star(&g, cx - [0.0, 5.0, 40.0][i % 3], *cy, r, j),
+        }).collect();
+        // Consecutive groups, split where `cut` says.
+        let mut groups: Vec<std::ops::Range<usize>> = Vec::new();
+        for (i, &c) in cut.iter().enumerate().take(zones.len()) {
+            match groups.last_mut() {
+                Some(g) if !c => g.end = i + 1,
+                _ => groups.push(i..i + 1),
+            }
+        }
+        let src = patchy(&g, seed);
+        let opts = TallyOptions { window_rows: wr, window_cols: wc, threads };
+        let joint = tally(&src, &zones, &opts, &NoProgress).unwrap();
+        let mut seen: Vec<(usize, Vec<gep_core::ZoneTally>)> = Vec::new();
+        let t = tally_grouped(&src, &zones, &groups, &opts, &NoProgress, &mut |k, z| seen.push((k, z.to_vec()))).unwrap();
+        prop_assert_eq!(&t, &joint);
+        let mut ids: Vec<usize> = seen.iter().map(|(k, _)| *k).collect();
+        ids.sort_unstable();
+        prop_assert_eq!(ids, (0..groups.len()).collect::<Vec<_>>());
+        for (k, z) in &seen {
+            prop_assert_eq!(z.as_slice(), &joint.zones[groups[*k].clone()]);
         }
     }
 

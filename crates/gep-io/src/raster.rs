@@ -8,21 +8,46 @@ use gep_core::raster::ByteBlock;
 use gep_core::{Block, ClassCode, CoreError, Grid, RasterSource, Window};
 use std::path::{Path, PathBuf};
 
-/// Block-cache limit when the user has not set `GDAL_CACHEMAX`: the tally reads every window
-/// once, so GDAL's default cache (5 % of RAM) only holds decoded blocks that are never read
-/// again — 1.2 GB of the peak RSS at 10 m on a 24 GB machine (bench/RESULTS.md).
-const BLOCK_CACHE_BYTES: i64 = 64 << 20;
+/// Block-cache limit when the user has not set `GDAL_CACHEMAX`, from the first raster opened.
+///
+/// The tally reads each window once, so GDAL's default cache (5 % of RAM) only holds decoded
+/// blocks that are never read again — 1.2 GB of the peak RSS at 10 m on a 24 GB machine
+/// (bench/RESULTS.md). What it must hold is the blocks under the windows in flight (tally
+/// windows are ~512 cells, rounded up to whole blocks): for a tiled raster each block lies in
+/// one window, so a few windows' worth per thread; for a striped one (a block = whole rows) a
+/// strip serves every window of its band, so a band of ~512 rows per thread, twice over.
+/// Clamped to 16 MiB – 512 MiB.
+fn block_cache_bytes(cols: usize, block_cols: usize, block_rows: usize, cell_bytes: usize) -> i64 {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let round = |b: usize| 512usize.div_ceil(b.max(1)) * b.max(1);
+    let rows = if block_rows > 4096 {
+        1024
+    } else {
+        round(block_rows)
+    };
+    let per_thread = if block_cols >= cols {
+        rows * cols * cell_bytes
+    } else {
+        let wcols = if block_cols > 4096 {
+            1024
+        } else {
+            round(block_cols)
+        };
+        2 * rows * wcols * cell_bytes
+    };
+    (2 * threads * per_thread).clamp(16 << 20, 512 << 20) as i64
+}
 
-/// Caps GDAL's raster block cache at [`BLOCK_CACHE_BYTES`] unless `GDAL_CACHEMAX` is set in the
-/// environment or as a GDAL config option.
-fn limit_block_cache() {
+/// Sets GDAL's raster block cache limit ([`block_cache_bytes`]) once, unless `GDAL_CACHEMAX` is
+/// set in the environment or as a GDAL config option.
+fn limit_block_cache(bytes: i64) {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let configured = std::env::var_os("GDAL_CACHEMAX").is_some()
             || gdal::config::get_config_option("GDAL_CACHEMAX", "").is_ok_and(|v| !v.is_empty());
         if !configured {
             // SAFETY: plain setter of a process-wide GDAL limit, valid at any time.
-            unsafe { gdal_sys::GDALSetCacheMax64(BLOCK_CACHE_BYTES) };
+            unsafe { gdal_sys::GDALSetCacheMax64(bytes) };
         }
     });
 }
@@ -75,7 +100,6 @@ impl GdalRaster {
     /// CRSs not in metres, and a missing CRS unless `options.crs` is given.
     pub fn open(path: impl AsRef<Path>, options: RasterOptions) -> Result<GdalRaster, IoError> {
         let path = path.as_ref();
-        limit_block_cache();
         let dataset = Dataset::open(path).map_err(|e| IoError::gdal(path, "open raster", e))?;
         let count = dataset.raster_count();
         if options.band == 0 || options.band > count {
@@ -100,6 +124,13 @@ impl GdalRaster {
         // GDAL gives (cols, rows); kept as (rows, cols) like every other size here.
         let (bx, by) = band.block_size();
         let file_block = (by, bx);
+        let cell_bytes = (data_type.bits() as usize).div_ceil(8);
+        limit_block_cache(block_cache_bytes(
+            dataset.raster_size().0,
+            bx,
+            by,
+            cell_bytes,
+        ));
         let gt = dataset.geo_transform().map_err(|e| {
             IoError::gdal(
                 path,
@@ -386,5 +417,28 @@ mod tests {
         assert_eq!(scaled_block((256, 256), 5000, 5000), (256, 256));
         assert_eq!(scaled_block((4200, 1), 5400, 4200), (256, 4200));
         assert_eq!(scaled_block((512, 16), 5400, 4200), (256, 512));
+    }
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::block_cache_bytes;
+
+    #[test]
+    fn block_cache_fits_the_windows_in_flight() {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as i64;
+        // Tiled Byte raster (the benchmark's): a few 512 x 512 windows per thread; the floor.
+        assert_eq!(
+            block_cache_bytes(35_900, 256, 256, 1),
+            (16 << 20).max(2 * threads * 2 * 512 * 512)
+        );
+        // Striped (one row per block): a 512-row band of the whole width per thread, twice.
+        let striped = block_cache_bytes(35_900, 35_900, 1, 1);
+        assert_eq!(
+            striped,
+            (2 * threads * 512 * 35_900).clamp(16 << 20, 512 << 20)
+        );
+        // Int32 strips of a very wide raster: capped.
+        assert_eq!(block_cache_bytes(400_000, 400_000, 16, 4), 512 << 20);
     }
 }

@@ -185,7 +185,7 @@ def main():
                 s = b1["wall"] / b2["wall"]
                 cpu = f"; CPU t1 {b1['cpu']:.2f} s, t2 {b2['cpu']:.2f} s"
                 mark = (" ✓" if s >= 1.8 else " ✗") if tool == "gep" else ""
-                p(f"- {res} m {tool}: {b1['wall']:.2f} s / {b2['wall']:.2f} s = **{s:.2f}×**{mark}{cpu}")
+                p(f"- {res} m {tool} {variant}: {b1['wall']:.2f} s / {b2['wall']:.2f} s = **{s:.2f}×**{mark}{cpu}")
     p("")
     p("### The tally pass against the decode floor")
     p("")

@@ -129,13 +129,13 @@ pub fn report_input(
             .map(|(i, z)| (z.id.as_str(), i))
             .collect();
         for r in &a.rows {
-            let Some(&zi) = pos.get(r.zone_id.as_str()) else {
+            let Some(&zi) = pos.get(&*r.zone_id) else {
                 continue;
             };
-            let e = acc.entry((zi, r.service.clone())).or_insert((
+            let e = acc.entry((zi, r.service.to_string())).or_insert((
                 None,
                 None,
-                r.quantity_unit.clone().unwrap_or_default(),
+                r.quantity_unit.as_deref().unwrap_or("").to_string(),
                 r.category,
             ));
             if let Some(v) = r.value_yuan {

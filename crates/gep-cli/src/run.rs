@@ -887,8 +887,17 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
             }),
             Box::new(|| {
                 if let Some(v) = &prep.valuation {
+                    // One thread: the rows share their texts (`Arc<str>`), and clones of the
+                    // same `Arc` on two cores contend for its counter (measured: slower).
                     let a = steps.time("accounts", || {
-                        compute_accounts_threads(&run_zones, &table, v.year, v, plan.threads)
+                        gep_core::account::compute_accounts(
+                            &run_zones,
+                            &table,
+                            v.year,
+                            v.crosswalk.as_ref(),
+                            &v.set,
+                            &v.params,
+                        )
                     })?;
                     *accounts.lock().unwrap_or_else(|p| p.into_inner()) = Some(a);
                 }
@@ -1268,81 +1277,6 @@ fn summary(_target: &Path, prep: &Prepared, zones: &[Zone], table: &ExtentTable,
         total / 1e6,
         started.elapsed().as_secs_f64()
     );
-}
-
-/// `gep_core::account::compute_accounts` on contiguous zone chunks over at most `threads`
-/// threads (0 = all cores), concatenated in zone order: the accounts are per zone, so the
-/// rows are identical to one call over all zones. GEP rows come from the chunks when no zone
-/// id spans two chunks, else from the concatenated rows as one call would. When a chunk
-/// fails, the error is that of one call over all zones.
-fn compute_accounts_threads(
-    zones: &[Zone],
-    table: &ExtentTable,
-    year: i32,
-    v: &Valuation,
-    threads: usize,
-) -> Result<Accounts> {
-    let one = |zones: &[Zone], table: &ExtentTable| {
-        gep_core::account::compute_accounts(
-            zones,
-            table,
-            year,
-            v.crosswalk.as_ref(),
-            &v.set,
-            &v.params,
-        )
-    };
-    let threads = if threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        threads
-    };
-    // Below this many zones per chunk a thread costs more than it saves.
-    const MIN_ZONES_PER_THREAD: usize = 512;
-    let threads = threads.min(zones.len() / MIN_ZONES_PER_THREAD).max(1);
-    if threads == 1 || zones.len() != table.zones.len() {
-        return Ok(one(zones, table)?);
-    }
-    let chunk = zones.len().div_ceil(threads);
-    let parts = std::thread::scope(|sc| {
-        let handles: Vec<_> = zones
-            .chunks(chunk)
-            .zip(table.zones.chunks(chunk))
-            .skip(1)
-            .map(|(z, t)| sc.spawn(move || one(z, &ExtentTable { zones: t.to_vec() })))
-            .collect();
-        let first = one(
-            &zones[..chunk],
-            &ExtentTable {
-                zones: table.zones[..chunk].to_vec(),
-            },
-        );
-        let mut parts = vec![first];
-        for h in handles {
-            parts.push(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
-        }
-        parts
-    });
-    let Ok(parts) = parts.into_iter().collect::<Result<Vec<Accounts>, _>>() else {
-        return Ok(one(zones, table)?);
-    };
-    let mut parts = parts.into_iter();
-    let mut acc = parts.next().expect("at least one chunk");
-    for p in parts {
-        acc.rows.extend(p.rows);
-        acc.gep.extend(p.gep);
-    }
-    // A zone id in two chunks would have its rows summed across them by one call.
-    let mut chunk_of: HashMap<&str, usize> = HashMap::with_capacity(zones.len());
-    let split = zones
-        .iter()
-        .enumerate()
-        .any(|(k, z)| *chunk_of.entry(z.id.as_str()).or_insert(k / chunk) != k / chunk);
-    if split {
-        acc.gep =
-            gep_core::account::gep_rows(zones.iter().map(|z| (z.id.clone(), z.level)), &acc.rows);
-    }
-    Ok(acc)
 }
 
 /// The run information recorded in the manifest and the report.

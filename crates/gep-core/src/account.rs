@@ -17,19 +17,24 @@ use crate::zone::{Level, Zone};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+/// Shared, immutable text of account rows: the strings of a row depend on its ecosystem type
+/// and service (or its zone) only, so the rows of 8,000 zones share them instead of holding
+/// 250,000 copies.
+pub type Text = std::sync::Arc<str>;
+
 /// One row of `accounts.csv` (fields in column order).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AccountRow {
     /// Zone id (text).
-    pub zone_id: String,
+    pub zone_id: Text,
     /// Zone level.
     pub zone_level: Level,
     /// Accounting year.
     pub year: i32,
     /// Ecosystem type code (for class-keyed stock sets: `class:N`).
-    pub ecosystem_type: String,
+    pub ecosystem_type: Text,
     /// Service code.
-    pub service: String,
+    pub service: Text,
     /// GEP category of the service.
     pub category: Category,
     /// Area of the ecosystem type in the zone (ha).
@@ -37,21 +42,21 @@ pub struct AccountRow {
     /// Physical quantity (per year for flows; the stock for stocks), when the set gives one.
     pub quantity: Option<f64>,
     /// Unit of `quantity`.
-    pub quantity_unit: Option<String>,
+    pub quantity_unit: Option<Text>,
     /// Value per ha per year (元/ha/a), or the stock per ha (t C/ha) for stocks; blank for NA.
     pub unit_value: Option<f64>,
     /// Unit of `unit_value`.
-    pub unit: String,
+    pub unit: Text,
     /// Price year of `unit_value` (blank for stocks).
     pub price_year: Option<i32>,
     /// Value in 元 at full precision; blank for stocks and NA entries.
     pub value_yuan: Option<f64>,
     /// How the unit value was formed.
-    pub method: String,
+    pub method: Text,
     /// Coefficient set id@version, file line and citation.
-    pub source: String,
+    pub source: Text,
     /// `;`-separated flags: not_applicable, unverified, derived, example, negative, stock.
-    pub flags: String,
+    pub flags: Text,
     /// The exact area (m², fixed point), for roll-ups.
     #[serde(skip)]
     pub area: ExactArea,
@@ -334,27 +339,27 @@ pub fn compute_accounts(
             source.push_str(&e.citation);
         }
         let row = AccountRow {
-            zone_id: String::new(),
+            zone_id: Text::from(""),
             zone_level: Level::County,
             year,
             ecosystem_type: if cw.is_none() {
-                format!("class:{}", e.key)
+                format!("class:{}", e.key).into()
             } else {
-                e.key.clone()
+                e.key.as_str().into()
             },
-            service: e.service.clone(),
+            service: e.service.as_str().into(),
             category: svc.category,
             area_ha: 0.0,
             quantity: None,
             // Kept only on rows with a quantity (below).
-            quantity_unit: e.quantity_unit.clone(),
+            quantity_unit: e.quantity_unit.as_deref().map(Text::from),
             unit_value,
-            unit,
+            unit: unit.into(),
             price_year,
             value_yuan: None,
-            method,
-            source,
-            flags: flags.join(";"),
+            method: method.into(),
+            source: source.into(),
+            flags: flags.join(";").into(),
             area: ExactArea::ZERO,
         };
         let slots = templates
@@ -369,6 +374,7 @@ pub fn compute_accounts(
     }
     let mut rows = Vec::new();
     for (zone, tally) in zones.iter().zip(&extent.zones) {
+        let zone_id = Text::from(zone.id.as_str());
         // Area by key (ecosystem type, or class), exact.
         let mut areas: BTreeMap<(usize, i64, String), (String, ExactArea)> = BTreeMap::new();
         for (class, area) in &tally.classes {
@@ -405,7 +411,7 @@ pub fn compute_accounts(
                     None => t.quantity_per_ha.map(|q| area_ha * q),
                 };
                 rows.push(AccountRow {
-                    zone_id: zone.id.clone(),
+                    zone_id: zone_id.clone(),
                     zone_level: zone.level,
                     area_ha,
                     quantity,
@@ -449,7 +455,7 @@ pub fn gep_rows(
 ) -> Vec<GepRow> {
     let mut by_zone: HashMap<&str, Vec<&AccountRow>> = HashMap::new();
     for r in rows {
-        by_zone.entry(r.zone_id.as_str()).or_default().push(r);
+        by_zone.entry(&r.zone_id).or_default().push(r);
     }
     zones
         .into_iter()
@@ -503,7 +509,7 @@ pub fn roll_up(
             .rows
             .iter()
             .filter(|r| seen.insert(r.service.clone()))
-            .map(|r| r.service.clone())
+            .map(|r| r.service.to_string())
             .collect()
     };
     let svc_rank = |s: &str| services.iter().position(|x| x == s).unwrap_or(usize::MAX);
@@ -516,14 +522,14 @@ pub fn roll_up(
     type Key = ((usize, i64, String), usize, String, String);
     let mut groups: HashMap<&str, BTreeMap<Key, Vec<&AccountRow>>> = HashMap::new();
     for r in &accounts.rows {
-        let Some(p) = parent_of.get(r.zone_id.as_str()) else {
+        let Some(p) = parent_of.get(&*r.zone_id) else {
             continue;
         };
         let k = (
             type_sort_key(cat, &r.ecosystem_type),
             svc_rank(&r.service),
-            r.ecosystem_type.clone(),
-            r.service.clone(),
+            r.ecosystem_type.to_string(),
+            r.service.to_string(),
         );
         groups.entry(p).or_default().entry(k).or_default().push(r);
     }
@@ -557,7 +563,7 @@ pub fn roll_up(
                 flags.push("mixed_unit_values");
             }
             rows.push(AccountRow {
-                zone_id: p.id.clone(),
+                zone_id: p.id.as_str().into(),
                 zone_level: p.level,
                 year: first.year,
                 ecosystem_type: first.ecosystem_type.clone(),
@@ -575,9 +581,10 @@ pub fn roll_up(
                     children.len(),
                     first.zone_level,
                     first.method
-                ),
+                )
+                .into(),
                 source: first.source.clone(),
-                flags: flags.join(";"),
+                flags: flags.join(";").into(),
                 area,
             });
         }

@@ -73,11 +73,11 @@ fn hand_computed_xie2015_account() {
     .unwrap();
     assert_eq!(acc.rows.len(), 3 * 11);
     // Order: catalogue order of types (forest_evergreen_broadleaf < paddy < water), then services.
-    assert_eq!(acc.rows[0].ecosystem_type, "forest_evergreen_broadleaf");
-    assert_eq!(acc.rows[11].ecosystem_type, "paddy");
-    assert_eq!(acc.rows[22].ecosystem_type, "water");
+    assert_eq!(&*acc.rows[0].ecosystem_type, "forest_evergreen_broadleaf");
+    assert_eq!(&*acc.rows[11].ecosystem_type, "paddy");
+    assert_eq!(&*acc.rows[22].ecosystem_type, "water");
     let paddy_ws = &acc.rows[11 + 2];
-    assert_eq!(paddy_ws.service, "esv_water_supply");
+    assert_eq!(&*paddy_ws.service, "esv_water_supply");
     assert_eq!(paddy_ws.area_ha, 2.0);
     assert_eq!(paddy_ws.unit_value, Some(-2.63 * D));
     assert_eq!(
@@ -87,7 +87,7 @@ fn hand_computed_xie2015_account() {
     );
     assert!(paddy_ws.flags.contains("negative"));
     assert_eq!(paddy_ws.price_year, Some(2010));
-    assert_eq!(paddy_ws.unit, "元/ha/a");
+    assert_eq!(&*paddy_ws.unit, "元/ha/a");
     let expect = |areas: [(f64, [f64; 11]); 3], pick: &dyn Fn(usize) -> bool| -> f64 {
         let mut s = 0.0;
         for (a, f) in areas {
@@ -373,7 +373,7 @@ fn not_applicable_and_coverage_preflight() {
     let na = acc
         .rows
         .iter()
-        .find(|r| r.ecosystem_type == "built_up")
+        .find(|r| &*r.ecosystem_type == "built_up")
         .unwrap();
     assert_eq!((na.value_yuan, na.unit_value), (None, None));
     assert!(na.flags.contains("not_applicable"));
@@ -403,7 +403,7 @@ fn fractional_split_allocates_area() {
     let a = |t: &str| {
         acc.rows
             .iter()
-            .find(|r| r.ecosystem_type == t)
+            .find(|r| &*r.ecosystem_type == t)
             .unwrap()
             .area_ha
     };
@@ -411,7 +411,7 @@ fn fractional_split_allocates_area() {
     let clim = acc
         .rows
         .iter()
-        .find(|r| r.ecosystem_type == "forest_conifer" && r.service == "esv_climate_regulation")
+        .find(|r| &*r.ecosystem_type == "forest_conifer" && &*r.service == "esv_climate_regulation")
         .unwrap();
     assert_eq!(clim.value_yuan, Some(3.0 * (5.07 * D)));
 }
@@ -503,7 +503,7 @@ fn invest_carbon_stock_per_zone() {
     let zone_total = |id: &str| {
         acc.rows
             .iter()
-            .filter(|r| r.zone_id == id)
+            .filter(|r| &*r.zone_id == id)
             .map(|r| r.quantity.unwrap())
             .sum::<f64>()
     };
@@ -512,7 +512,7 @@ fn invest_carbon_stock_per_zone() {
     for r in &acc.rows {
         assert_eq!(r.value_yuan, None, "a stock is never valued in yuan");
         assert_eq!(r.quantity_unit.as_deref(), Some("t C"));
-        assert_eq!(r.unit, "t C/ha");
+        assert_eq!(&*r.unit, "t C/ha");
         assert!(r.ecosystem_type.starts_with("class:"));
     }
     assert_eq!(acc.gep[0].gep_yuan, 0.0);

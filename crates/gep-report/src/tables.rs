@@ -125,6 +125,13 @@ impl<T: CsvRow> CsvRow for &T {
     }
 }
 
+/// Neutralises shared `text` (a new copy) when a spreadsheet would read it as a formula.
+fn neutralize_text(text: &mut gep_core::account::Text) {
+    if let Cow::Owned(n) = neutralize(text) {
+        *text = n.into();
+    }
+}
+
 /// Neutralises `text` in place when a spreadsheet would read it as a formula.
 fn neutralize_in_place(text: &mut String) {
     if let Cow::Owned(n) = neutralize(text) {
@@ -212,10 +219,10 @@ impl CsvRow for gep_core::account::AccountRow {
             &mut c.source,
             &mut c.flags,
         ] {
-            neutralize_in_place(t);
+            neutralize_text(t);
         }
         if let Some(u) = c.quantity_unit.as_mut() {
-            neutralize_in_place(u);
+            neutralize_text(u);
         }
         w.serialize(&c)
     }
@@ -371,7 +378,7 @@ mod tests {
             value_yuan: Some(-3.0),
             method: "m".into(),
             source: source.into(),
-            flags: String::new(),
+            flags: "".into(),
             area: gep_core::ExactArea::ZERO,
         }
     }

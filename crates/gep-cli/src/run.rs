@@ -738,6 +738,19 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
     let started = Instant::now();
     let plan = plan_from(flags)?;
     let progress = CliProgress::new(quiet);
+    // The raster's hash keys the tally cache and goes into the manifest: computed once, while
+    // the boundaries are read (not waited for when reading fails).
+    let hashing = {
+        let path = plan.landcover.clone();
+        let hash = move || {
+            gep_report::sha256_file(&path).with_context(|| format!("hashing {}", path.display()))
+        };
+        if plan.threads == 1 {
+            Err(hash)
+        } else {
+            Ok(std::thread::spawn(hash))
+        }
+    };
     let mut prep = prepare(&plan, &progress)?;
     for n in &prep.notes {
         progress.status(n);
@@ -753,9 +766,12 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
     let staged = StagedDir::create(&plan.out_dir)
         .with_context(|| format!("output directory {}", plan.out_dir.display()))?;
 
-    // The raster's hash keys the tally cache and goes into the manifest: computed once.
-    let (raster_sha256, raster_size) = gep_report::sha256_file(&plan.landcover)
-        .with_context(|| format!("hashing {}", plan.landcover.display()))?;
+    let (raster_sha256, raster_size) = match hashing {
+        Ok(thread) => thread
+            .join()
+            .map_err(|_| anyhow::anyhow!("the raster hasher panicked"))??,
+        Err(hash) => hash()?,
+    };
     let mut timings = vec![crate::outputs::timing("read and pre-flight", started)];
     // Finer steps, some of them concurrent (listed after the three phases).
     let steps = crate::outputs::Steps::default();
@@ -856,128 +872,154 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
             .collect(),
     };
 
-    let checks = steps.time("hierarchy checks", || {
-        gep_zonal::hierarchy_checks_with(
-            &run_zones,
-            &table,
-            &prep.raster as &dyn RasterSource,
-            geometry.as_ref(),
-            &check_opts,
-        )
-    })?;
-    progress.finish();
-    warn_about_checks(&checks, &progress);
-    warn_about_coverage(&run_zones, &table, &progress);
-
-    timings.push(crate::outputs::timing("tally and checks", t_tally));
+    timings.push(crate::outputs::timing("tally", t_tally));
 
     let t_write = Instant::now();
-    // Independent outputs are written concurrently (one after another with `threads = 1`):
-    // the extent/zone/check tables while the accounts are computed, then the account tables,
-    // the GeoPackage, the workbook, the report, the wide table and the value raster.
     let basis = prep.raster.grid().area_basis().as_str();
-    let accounts: std::sync::Mutex<Option<Accounts>> = std::sync::Mutex::new(None);
-    crate::outputs::run_tasks(
-        plan.threads,
-        vec![
-            Box::new(|| {
-                steps.time("write extent.csv, zones.csv, checks.csv", || {
-                    write_outputs(&staged, basis, &run_zones, &table, &checks)
+    let crs = prep.raster.crs().clone();
+    // Two independent chains, concurrent unless `threads = 1`: this thread tallies the check
+    // polygons (it holds the raster's dataset) and writes the extent, zone and check tables;
+    // a second one computes the accounts and writes what needs no check rows (account tables,
+    // GeoPackage).
+    // Two chains, concurrent unless `threads = 1`. This thread: tally the check polygons (it
+    // holds the raster's dataset), write the extent, zone and check tables, then — once the
+    // accounts exist — the report tables, workbook, HTML report and wide table. A second
+    // thread: compute the accounts, hand them over, write the account tables and GeoPackage.
+    let accounts_cell: std::sync::OnceLock<Option<Accounts>> = std::sync::OnceLock::new();
+    let valuation = prep.valuation.as_ref();
+    let accounts_chain = || -> Result<()> {
+        let computed = match valuation {
+            Some(v) => steps
+                .time("accounts", || {
+                    gep_core::account::compute_accounts(
+                        &run_zones,
+                        &table,
+                        v.year,
+                        v.crosswalk.as_ref(),
+                        &v.set,
+                        &v.params,
+                    )
+                })
+                .map(Some),
+            None => Ok(None),
+        };
+        // Always set, so that the other chain never waits for nothing.
+        let (accounts, error) = match computed {
+            Ok(a) => (a, None),
+            Err(e) => (None, Some(e)),
+        };
+        let _ = accounts_cell.set(accounts);
+        if let Some(e) = error {
+            return Err(e.into());
+        }
+        let accounts = accounts_cell.get().and_then(Option::as_ref);
+        let mut tasks: Vec<crate::outputs::Task> = Vec::new();
+        if let Some(a) = accounts {
+            tasks.push(Box::new(|| {
+                steps.time("write accounts.csv, gep.csv", || -> Result<()> {
+                    write_csv(&staged.file("accounts.csv"), a.rows.iter())?;
+                    write_csv(&staged.file("gep.csv"), a.gep.iter())?;
+                    Ok(())
+                })
+            }));
+        }
+        if plan.report {
+            tasks.push(Box::new(|| {
+                steps.time("write zones.gpkg", || {
+                    crate::outputs::write_gpkg(&staged, &crs, &run_zones, &table, accounts)
+                })
+            }));
+        }
+        crate::outputs::run_tasks(plan.threads, tasks)
+    };
+    let main_chain = || -> Result<gep_report::RunInfo> {
+        let checks = steps.time("hierarchy checks", || {
+            gep_zonal::hierarchy_checks_with(
+                &run_zones,
+                &table,
+                &prep.raster as &dyn RasterSource,
+                geometry.as_ref(),
+                &check_opts,
+            )
+        })?;
+        progress.finish();
+        warn_about_checks(&checks, &progress);
+        warn_about_coverage(&run_zones, &table, &progress);
+        steps.time("write extent.csv, zones.csv, checks.csv", || {
+            write_outputs(&staged, basis, &run_zones, &table, &checks)
+        })?;
+        let info = run_info(
+            &plan,
+            &prep,
+            &progress,
+            &timings,
+            (&raster_sha256, raster_size),
+        )?;
+        if !plan.report {
+            return Ok(info);
+        }
+        let accounts = accounts_cell.wait().as_ref();
+        let input = steps.time("report tables", || {
+            crate::outputs::report_input(
+                &run_zones,
+                &table,
+                accounts,
+                &checks,
+                info.clone(),
+                plan.lang,
+            )
+        });
+        let (input, staged, steps, lang) = (&input, &staged, &steps, plan.lang);
+        let mut tasks: Vec<crate::outputs::Task> = vec![
+            Box::new(move || {
+                steps.time("write gep.xlsx", || {
+                    Ok(gep_report::write_workbook(
+                        &staged.file("gep.xlsx"),
+                        input,
+                        lang,
+                    )?)
                 })
             }),
-            Box::new(|| {
-                if let Some(v) = &prep.valuation {
-                    // One thread: the rows share their texts (`Arc<str>`), and clones of the
-                    // same `Arc` on two cores contend for its counter (measured: slower).
-                    let a = steps.time("accounts", || {
-                        gep_core::account::compute_accounts(
-                            &run_zones,
-                            &table,
-                            v.year,
-                            v.crosswalk.as_ref(),
-                            &v.set,
-                            &v.params,
-                        )
-                    })?;
-                    *accounts.lock().unwrap_or_else(|p| p.into_inner()) = Some(a);
-                }
-                Ok(())
+            Box::new(move || {
+                steps.time("write report.html", || {
+                    Ok(gep_report::write_html(
+                        &staged.file("report.html"),
+                        input,
+                        lang,
+                    )?)
+                })
             }),
-        ],
-    )?;
-    let accounts = accounts.into_inner().unwrap_or_else(|p| p.into_inner());
-    let run_info = run_info(
-        &plan,
-        &prep,
-        &progress,
-        &timings,
-        (&raster_sha256, raster_size),
-    )?;
-    let crs = prep.raster.crs().clone();
-    let mut tasks: Vec<crate::outputs::Task> = Vec::new();
-    if let Some(a) = &accounts {
-        tasks.push(Box::new(|| {
-            steps.time("write accounts.csv, gep.csv", || -> Result<()> {
-                write_csv(&staged.file("accounts.csv"), a.rows.iter())?;
-                write_csv(&staged.file("gep.csv"), a.gep.iter())?;
-                Ok(())
-            })
-        }));
-    }
-    if plan.report {
-        tasks.push(Box::new(|| {
-            steps.time("write zones.gpkg", || {
-                crate::outputs::write_gpkg(&staged, &crs, &run_zones, &table, accounts.as_ref())
-            })
-        }));
-        // The workbook, the report and the wide table share their input tables.
-        tasks.push(Box::new(|| {
-            let input = steps.time("report tables", || {
-                crate::outputs::report_input(
-                    &run_zones,
-                    &table,
-                    accounts.as_ref(),
-                    &checks,
-                    run_info.clone(),
-                    plan.lang,
-                )
-            });
-            let (input, staged, steps, lang) = (&input, &staged, &steps, plan.lang);
-            let mut tasks: Vec<crate::outputs::Task> = vec![
-                Box::new(move || {
-                    steps.time("write gep.xlsx", || {
-                        Ok(gep_report::write_workbook(
-                            &staged.file("gep.xlsx"),
-                            input,
-                            lang,
-                        )?)
-                    })
-                }),
-                Box::new(move || {
-                    steps.time("write report.html", || {
-                        Ok(gep_report::write_html(
-                            &staged.file("report.html"),
-                            input,
-                            lang,
-                        )?)
-                    })
-                }),
-            ];
-            if !input.services.is_empty() {
-                tasks.push(Box::new(move || {
-                    steps.time("write accounts_wide.csv", || {
-                        Ok(gep_report::write_wide_csv(
-                            &staged.file("accounts_wide.csv"),
-                            &input.zones,
-                            &input.services,
-                        )?)
-                    })
-                }));
-            }
-            crate::outputs::run_tasks(plan.threads, tasks)
-        }));
-    }
-    crate::outputs::run_tasks(plan.threads, tasks)?;
+        ];
+        if !input.services.is_empty() {
+            tasks.push(Box::new(move || {
+                steps.time("write accounts_wide.csv", || {
+                    Ok(gep_report::write_wide_csv(
+                        &staged.file("accounts_wide.csv"),
+                        &input.zones,
+                        &input.services,
+                    )?)
+                })
+            }));
+        }
+        crate::outputs::run_tasks(plan.threads, tasks)?;
+        Ok(info)
+    };
+    let run_info = if plan.threads == 1 {
+        accounts_chain()?;
+        main_chain()?
+    } else {
+        std::thread::scope(|sc| -> Result<_> {
+            let a = sc.spawn(accounts_chain);
+            let m = main_chain();
+            let a = a
+                .join()
+                .map_err(|_| anyhow::anyhow!("the account writer panicked"))?;
+            // The accounts' error first: the other chain may only have missed them.
+            a?;
+            m
+        })?
+    };
+    let accounts = accounts_cell.into_inner().flatten();
     if plan.value_raster {
         if let Some(v) = &prep.valuation {
             // After the others: it reads the raster (one GDAL dataset, not shareable).
@@ -986,7 +1028,10 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
             })?;
         }
     }
-    timings.push(crate::outputs::timing("write", t_write));
+    timings.push(crate::outputs::timing(
+        "checks, accounts and outputs",
+        t_write,
+    ));
     let failures: Vec<FailureRow> = prep
         .units
         .iter()

@@ -800,13 +800,14 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
     // The gap/overlap/spill polygons need no raster: with more than one thread they are
     // clipped while the counties are tallied (each on its own pool of `threads` workers).
     let target_crs = prep.raster.crs().clone();
+    let grid = prep.raster.grid().clone();
     let source = prep.source.as_ref();
     let geometry = || -> Result<Option<gep_zonal::HierarchyGeometry>> {
         if !plan.geometry_checks {
             return Ok(None);
         }
         steps.time("hierarchy geometry", || {
-            hierarchy_geometry(&run_zones, source, &target_crs, &check_opts).map(Some)
+            hierarchy_geometry(&run_zones, source, &target_crs, &grid, &check_opts).map(Some)
         })
     };
     let tally = || {
@@ -1104,6 +1105,7 @@ fn hierarchy_geometry(
     zones: &[Zone],
     source: Option<&SourceGeometry>,
     target: &gep_io::Crs,
+    grid: &gep_core::Grid,
     opts: &gep_zonal::CheckOptions,
 ) -> Result<gep_zonal::HierarchyGeometry> {
     let Some(src) = source.filter(|s| zones.iter().all(|z| s.by_id.contains_key(&z.id))) else {
@@ -1146,6 +1148,7 @@ fn hierarchy_geometry(
     for (p, z) in g.geometries_mut().zip(pieces) {
         *p = z.geometry;
     }
+    g.measure(grid);
     Ok(g)
 }
 

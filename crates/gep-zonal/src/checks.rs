@@ -38,7 +38,8 @@ use geo::algorithm::orient::{Direction, Orient};
 use geo::{unary_union, Area, BooleanOps, BoundingRect};
 use geo_types::MultiPolygon;
 use gep_core::{
-    ClassCode, ExactArea, ExtentTable, Level, NoProgress, RasterSource, Reporter, Zone, ZoneTally,
+    ClassCode, ExactArea, ExtentTable, Grid, Level, NoProgress, RasterSource, Reporter, Zone,
+    ZoneTally,
 };
 use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
@@ -245,6 +246,8 @@ struct Piece {
     kind: CheckKind,
     children: Vec<String>,
     geometry: MultiPolygon<f64>,
+    /// [`polygon_area_m2`] of `geometry` on a grid, when measured in advance.
+    area_m2: Option<(Grid, f64)>,
 }
 
 /// The gap, overlap and spill polygons of every family of a set of zones: the raster-free
@@ -268,9 +271,22 @@ impl HierarchyGeometry {
     }
 
     /// The pieces' polygons, for moving them onto the raster's CRS when they were clipped in
-    /// another (e.g. reprojecting them as the zones were).
+    /// another (e.g. reprojecting them as the zones were). Forgets areas measured before.
     pub fn geometries_mut(&mut self) -> impl Iterator<Item = &mut MultiPolygon<f64>> {
-        self.pieces.iter_mut().map(|p| &mut p.geometry)
+        self.pieces.iter_mut().map(|p| {
+            p.area_m2 = None;
+            &mut p.geometry
+        })
+    }
+
+    /// Measures every piece on `grid` now ([`polygon_area_m2`], which [`hierarchy_checks_with`]
+    /// compares with the size floor): most pieces are clipping slivers along whole boundaries,
+    /// whose exact area costs time in proportion to the rows they span, so a caller can measure
+    /// them while the zones are being tallied. The checks are the same either way.
+    pub fn measure(&mut self, grid: &Grid) {
+        for p in &mut self.pieces {
+            p.area_m2 = Some((grid.clone(), polygon_area_m2(&p.geometry, grid)));
+        }
     }
 }
 
@@ -411,7 +427,11 @@ pub fn hierarchy_checks_with(
         .filter_map(|p| index.get(p.parent_id.as_str()).map(|&i| (p, i)))
         .filter(|(p, i)| {
             let floor = piece_floor(opts, table.zones[*i].total().to_m2());
-            polygon_area_m2(&p.geometry, grid).abs() >= floor
+            let area = match p.area_m2 {
+                Some((ref g, a)) if g == grid => a,
+                _ => polygon_area_m2(&p.geometry, grid),
+            };
+            area.abs() >= floor
         })
         .collect();
     if pieces.is_empty() {
@@ -483,6 +503,7 @@ fn family_pieces(zones: &[Zone], fam: &Family, min_relative: f64) -> Vec<Piece> 
     let mut push = |kind, children, geometry: MultiPolygon<f64>| {
         if !geometry.0.is_empty() {
             out.push(Piece {
+                area_m2: None,
                 parent_id: parent_id.clone(),
                 level: fam.level,
                 kind,

@@ -396,6 +396,45 @@ impl PreparedPolygon {
         })
     }
 
+    /// Columns `[c0, c1)` the polygon may cover within rows `[r0, r1)`, or `None` when it has
+    /// no part there: the extreme abscissas of a polygon within a horizontal strip lie on its
+    /// boundary within the strip, and along an edge they are at the ends of the clipped edge.
+    /// Tighter than [`PreparedPolygon::cell_range`] for shapes that are wide in some rows only
+    /// (thin diagonal slivers, concave counties).
+    pub fn col_range_in_rows(&self, r0: i64, r1: i64) -> Option<(i64, i64)> {
+        let nb = self.band_start.len().saturating_sub(1) as i64;
+        if nb == 0 || r1 <= r0 {
+            return None;
+        }
+        let (va, vb) = (r0 as f64, r1 as f64);
+        let mut lo = f64::INFINITY;
+        let mut hi = f64::NEG_INFINITY;
+        let b_first = r0.div_euclid(BAND_ROWS).max(self.band0);
+        let b_last = (r1 - 1).div_euclid(BAND_ROWS).min(self.band0 + nb - 1);
+        for b in b_first..=b_last {
+            let bi = (b - self.band0) as usize;
+            let ids =
+                &self.band_edges[self.band_start[bi] as usize..self.band_start[bi + 1] as usize];
+            for &id in ids {
+                let e = &self.edges[id as usize];
+                let (ea, eb) = (e.v0.max(va), e.v1.min(vb));
+                // An edge that only touches the strip bounds no area in it (a part of the
+                // polygon with area in the strip has edges crossing it).
+                if ea >= eb {
+                    continue;
+                }
+                for u in [e.u_at(ea), e.u_at(eb)] {
+                    lo = lo.min(u);
+                    hi = hi.max(u);
+                }
+            }
+        }
+        (lo <= hi).then(|| {
+            let c0 = lo.floor() as i64;
+            (c0, (hi.ceil() as i64).max(c0 + 1))
+        })
+    }
+
     /// Number of non-horizontal edges kept.
     pub fn edge_count(&self) -> usize {
         self.edges.len()

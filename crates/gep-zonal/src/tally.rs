@@ -128,7 +128,7 @@ pub fn tally(
     let pool = build_pool(opts.threads)?;
     let sources = open_readers(source, pool.current_num_threads().min(windows.len()))?;
     pool.install(|| {
-        let engine = Engine::new(zones, &grid)?;
+        let engine = Engine::new(zones, &grid, wr)?;
         let mut sources = sources;
         reporter.start("tally", windows.len() as u64);
         let mut table = engine.run(&mut sources, &grid, &windows, reporter)?;
@@ -168,8 +168,10 @@ pub fn tally_windows(
     let sources = open_readers(source, pool.current_num_threads().min(windows.len()))?;
     let mut sources = sources;
     reporter.start("tally", windows.len() as u64);
-    let table =
-        pool.install(|| Engine::new(zones, &grid)?.run(&mut sources, &grid, windows, reporter))?;
+    let band_rows = windows.first().map_or(512, |w| w.rows);
+    let table = pool.install(|| {
+        Engine::new(zones, &grid, band_rows)?.run(&mut sources, &grid, windows, reporter)
+    })?;
     reporter.finish();
     Ok(table)
 }
@@ -233,7 +235,7 @@ pub fn tally_grouped(
     let pool = build_pool(opts.threads)?;
     let mut sources = open_readers(source, pool.current_num_threads().min(windows.len()))?;
     // Parallel parts run on the pool; `done` runs on the calling thread, between bands.
-    let engine = pool.install(|| Engine::new(zones, &grid))?;
+    let engine = pool.install(|| Engine::new(zones, &grid, wr))?;
     // The area beyond the raster needs no cells: in the table from the start.
     let mut table = ExtentTable::new(zones.len());
     let outside: Vec<ExactArea> = pool.install(|| {
@@ -318,16 +320,20 @@ fn build_pool(threads: usize) -> Result<rayon::ThreadPool, ZonalError> {
 
 type ZoneBox = GeomWithData<Rectangle<[f64; 2]>, usize>;
 
-/// Zones prepared for one grid, with an R-tree of their cell ranges.
+/// Zones prepared for one grid, with an R-tree of where they lie.
 struct Engine {
     prepared: Vec<PreparedPolygon>,
     /// Per zone: rows `[r0, r1)` and columns `[c0, c1)` of the lattice it may cover.
     ranges: Vec<Option<CellRange>>,
+    /// Per zone and band of `band_rows` grid rows it crosses, the columns it covers there
+    /// ([`PreparedPolygon::col_range_in_rows`]): a window is read only when some zone has a
+    /// part in its rows and columns, not merely a bounding box over it (a thin diagonal
+    /// sliver, a concave county).
     tree: RTree<ZoneBox>,
 }
 
 impl Engine {
-    fn new(zones: &[Zone], grid: &Grid) -> Result<Engine, ZonalError> {
+    fn new(zones: &[Zone], grid: &Grid, band_rows: usize) -> Result<Engine, ZonalError> {
         let prepared = zones
             .par_iter()
             .map(|z| PreparedPolygon::new(&z.geometry, grid).map_err(|e| e.with_zone(&z.id)))
@@ -351,16 +357,24 @@ impl Engine {
                 }
             }
         }
-        let boxes = ranges
-            .iter()
+        let band = band_rows.max(1) as i64;
+        let grid_rows = grid.rows as i64;
+        let boxes: Vec<ZoneBox> = prepared
+            .par_iter()
+            .zip(&ranges)
             .enumerate()
-            .filter_map(|(i, r)| {
-                let r = (*r)?;
-                let rect = Rectangle::from_corners(
-                    [r.col_start as f64, r.row_start as f64],
-                    [r.col_end as f64, r.row_end as f64],
-                );
-                Some(GeomWithData::new(rect, i))
+            .flat_map_iter(|(i, (p, r))| {
+                // Only rows of the grid: windows never lie elsewhere.
+                let (rs, re) = r.map_or((0, 0), |r| (r.row_start.max(0), r.row_end.min(grid_rows)));
+                let first = if re > rs { rs / band } else { 1 };
+                let last = if re > rs { (re - 1) / band } else { 0 };
+                (first..=last).filter_map(move |k| {
+                    let (a, b) = (rs.max(k * band), re.min((k + 1) * band));
+                    let (c0, c1) = p.col_range_in_rows(a, b)?;
+                    let rect =
+                        Rectangle::from_corners([c0 as f64, a as f64], [c1 as f64, b as f64]);
+                    Some(GeomWithData::new(rect, i))
+                })
             })
             .collect();
         Ok(Engine {
@@ -458,6 +472,9 @@ impl<'s> Worker<'s> {
                 .locate_in_envelope_intersecting(&env)
                 .map(|b| b.data),
         );
+        // A window across two bands meets a zone's boxes of both.
+        self.hits.sort_unstable();
+        self.hits.dedup();
         if self.hits.is_empty() {
             return Ok(Vec::new());
         }

@@ -275,3 +275,24 @@ fn zone_in_the_wrong_crs_is_refused() {
     assert!(matches!(e, ZonalError::ZoneTooLarge { .. }), "{e}");
     assert!(e.to_string().contains("metres"));
 }
+
+/// Columns a thin diagonal sliver covers in a strip of rows: only around the diagonal there,
+/// not its whole bounding box; nothing in rows it does not reach.
+#[test]
+fn column_range_of_a_diagonal_sliver_by_rows() {
+    // 100 x 100 cells of 1 m, y up; the sliver runs from (0, 100) to (100, 0), 0.5 m thick.
+    let g = Grid::new(0.0, 100.0, 1.0, 1.0, 100, 100, CrsInfo::projected("local")).unwrap();
+    let sliver = mp(
+        polygon![(x: 0.0, y: 100.0), (x: 0.5, y: 100.0), (x: 100.0, y: 0.5),
+        (x: 100.0, y: 0.0), (x: 99.5, y: 0.0), (x: 0.0, y: 99.5)],
+    );
+    let p = PreparedPolygon::new(&sliver, &g).unwrap();
+    // Rows 10..20 (y from 90 down to 80): x from 10 - 0.5 to 20 + 0.5 around the diagonal.
+    assert_eq!(p.col_range_in_rows(10, 20), Some((9, 21)));
+    assert_eq!(p.col_range_in_rows(0, 1), Some((0, 2)));
+    // Outside the polygon's rows.
+    assert_eq!(p.col_range_in_rows(100, 120), None);
+    assert_eq!(p.col_range_in_rows(-20, -1), None);
+    // The whole box.
+    assert_eq!(p.col_range_in_rows(0, 100), Some((0, 100)));
+}

@@ -302,9 +302,35 @@ pub fn id_hash(id: &str, version: &str, sha256: &str) -> IdHash {
     }
 }
 
-/// Writes `manifest.json` last, listing every other output with its SHA-256 (files hashed on
-/// parallel threads: the tables of a province-scale run are hundreds of MB).
-pub fn write_manifest(staged: &StagedDir, run: &RunInfo) -> Result<()> {
+/// Output files hashed as soon as they were written (by the chain that wrote them, while the
+/// others still run), so that the manifest does not read them again.
+#[derive(Default)]
+pub struct Hashed(std::sync::Mutex<Vec<OutputFile>>);
+
+impl Hashed {
+    /// Hashes `name` in the staging directory now; it must not change afterwards.
+    pub fn add(&self, staged: &StagedDir, name: &str) -> Result<()> {
+        let f = OutputFile::of(staged.path(), name)?;
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(f);
+        Ok(())
+    }
+}
+
+/// Writes `manifest.json`: the run, and every file of the staging directory with its SHA-256
+/// (from `hashed` when there, else read now on up to `threads` threads; 0 = all cores).
+pub fn write_manifest(
+    staged: &StagedDir,
+    run: &RunInfo,
+    hashed: Hashed,
+    threads: usize,
+) -> Result<()> {
+    let mut known: HashMap<String, OutputFile> = hashed
+        .0
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .into_iter()
+        .map(|f| (f.path.clone(), f))
+        .collect();
     let mut names: Vec<String> = std::fs::read_dir(staged.path())?
         .filter_map(|e| e.ok())
         .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
@@ -312,19 +338,22 @@ pub fn write_manifest(staged: &StagedDir, run: &RunInfo) -> Result<()> {
         .filter(|n| n != "manifest.json")
         .collect();
     names.sort();
-    let workers = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .min(names.len().max(1));
-    let outputs: Vec<OutputFile> = std::thread::scope(|sc| -> Result<Vec<OutputFile>> {
+    let todo: Vec<&String> = names.iter().filter(|n| !known.contains_key(*n)).collect();
+    let threads = if threads == 0 {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    } else {
+        threads
+    };
+    let workers = threads.min(todo.len()).max(1);
+    let fresh: Vec<OutputFile> = std::thread::scope(|sc| -> Result<Vec<OutputFile>> {
         let handles: Vec<_> = (0..workers)
             .map(|w| {
-                let names = &names;
-                sc.spawn(move || -> Result<Vec<(usize, OutputFile)>> {
-                    names
-                        .iter()
+                let todo = &todo;
+                sc.spawn(move || -> Result<Vec<OutputFile>> {
+                    todo.iter()
                         .enumerate()
                         .filter(|(i, _)| i % workers == w)
-                        .map(|(i, n)| Ok((i, OutputFile::of(staged.path(), n)?)))
+                        .map(|(_, n)| Ok(OutputFile::of(staged.path(), n)?))
                         .collect()
                 })
             })
@@ -336,9 +365,17 @@ pub fn write_manifest(staged: &StagedDir, run: &RunInfo) -> Result<()> {
                     .map_err(|_| anyhow::anyhow!("a hashing thread panicked"))??,
             );
         }
-        all.sort_by_key(|(i, _)| *i);
-        Ok(all.into_iter().map(|(_, o)| o).collect())
+        Ok(all)
     })?;
+    known.extend(fresh.into_iter().map(|f| (f.path.clone(), f)));
+    let outputs: Vec<OutputFile> = names
+        .iter()
+        .map(|n| {
+            known
+                .remove(n)
+                .ok_or_else(|| anyhow::anyhow!("{n} was not hashed"))
+        })
+        .collect::<Result<_>>()?;
     Manifest::new(run, outputs).write(&staged.file("manifest.json"))?;
     Ok(())
 }

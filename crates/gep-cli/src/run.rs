@@ -873,7 +873,7 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
             .collect(),
     };
 
-    timings.push(crate::outputs::timing("tally", t_tally));
+    timings.push(crate::outputs::timing("tally and check geometry", t_tally));
 
     let t_write = Instant::now();
     let basis = prep.raster.grid().area_basis().as_str();
@@ -887,6 +887,7 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
     // accounts exist — the report tables, workbook, HTML report and wide table. A second
     // thread: compute the accounts, hand them over, write the account tables and GeoPackage.
     let accounts_cell: std::sync::OnceLock<Option<Accounts>> = std::sync::OnceLock::new();
+    let hashed = crate::outputs::Hashed::default();
     let valuation = prep.valuation.as_ref();
     let accounts_chain = || -> Result<()> {
         let computed = match valuation {
@@ -920,7 +921,8 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
                 steps.time("write accounts.csv, gep.csv", || -> Result<()> {
                     write_csv(&staged.file("accounts.csv"), a.rows.iter())?;
                     write_csv(&staged.file("gep.csv"), a.gep.iter())?;
-                    Ok(())
+                    hashed.add(&staged, "accounts.csv")?;
+                    hashed.add(&staged, "gep.csv")
                 })
             }));
         }
@@ -1049,7 +1051,7 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
     let mut run_info = run_info;
     timings.extend(steps.list());
     run_info.timings = timings;
-    crate::outputs::write_manifest(&staged, &run_info)?;
+    crate::outputs::write_manifest(&staged, &run_info, hashed, plan.threads)?;
     let target = staged.commit()?;
     // The cache has served its purpose once the results are published (also when some
     // counties failed: nothing is left beside the output but the output).

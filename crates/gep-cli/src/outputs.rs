@@ -321,15 +321,15 @@ impl Hashed {
 pub fn write_manifest(
     staged: &StagedDir,
     run: &RunInfo,
-    hashed: Hashed,
+    hashed: &Hashed,
     threads: usize,
 ) -> Result<()> {
     let mut known: HashMap<String, OutputFile> = hashed
         .0
-        .into_inner()
+        .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .into_iter()
-        .map(|f| (f.path.clone(), f))
+        .iter()
+        .map(|f| (f.path.clone(), f.clone()))
         .collect();
     let mut names: Vec<String> = std::fs::read_dir(staged.path())?
         .filter_map(|e| e.ok())
@@ -412,43 +412,193 @@ impl Steps {
     }
 }
 
-/// A unit of output work for [`run_tasks`].
-pub type Task<'a> = Box<dyn FnOnce() -> Result<()> + Send + 'a>;
-
-/// Runs independent tasks: one after another when `threads` is 1, else each on its own thread
-/// (they are few and mostly I/O- or single-thread-bound: file writers). The first error in
-/// task order is returned, after every task has ended (so nothing is still writing into the
-/// staging directory when it is discarded).
-pub fn run_tasks(threads: usize, tasks: Vec<Task<'_>>) -> Result<()> {
-    if threads == 1 || tasks.len() < 2 {
-        let mut first = Ok(());
-        for t in tasks {
-            let r = t();
-            if first.is_ok() {
-                first = r;
-            }
-        }
-        return first;
-    }
-    std::thread::scope(|sc| {
-        let handles: Vec<_> = tasks.into_iter().map(|t| sc.spawn(t)).collect();
-        let mut first = Ok(());
-        for h in handles {
-            let r = h
-                .join()
-                .unwrap_or_else(|_| Err(anyhow::anyhow!("an output writer panicked")));
-            if first.is_ok() {
-                first = r;
-            }
-        }
-        first
-    })
+/// A job for [`run_jobs`]: runs once every job it depends on has succeeded.
+pub struct Job<'a> {
+    /// Indices of the jobs that must end first (lower than this job's own index).
+    pub after: Vec<usize>,
+    /// The work.
+    pub run: Task<'a>,
 }
+
+impl<'a> Job<'a> {
+    /// A job after `after`.
+    pub fn new(after: &[usize], run: impl FnOnce() -> Result<()> + Send + 'a) -> Job<'a> {
+        Job {
+            after: after.to_vec(),
+            run: Box::new(run),
+        }
+    }
+}
+
+/// Runs jobs with dependencies on `threads` workers (0 = all cores): whenever a worker is
+/// free it takes the ready job of lowest index, so the order of `jobs` is their priority
+/// (put the longest chain first). With one thread they run in index order, which must
+/// respect the dependencies. After a failure no new job starts; the error returned is that
+/// of the lowest failed index, once every running job has ended.
+pub fn run_jobs(threads: usize, jobs: Vec<Job<'_>>) -> Result<()> {
+    use std::sync::{Condvar, Mutex};
+    let n = jobs.len();
+    if let Some((i, _)) = jobs
+        .iter()
+        .enumerate()
+        .find(|(i, j)| j.after.iter().any(|d| d >= i))
+    {
+        anyhow::bail!("job {i} depends on a later job");
+    }
+    let threads = if threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        threads
+    };
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        Waiting,
+        Running,
+        Done,
+        Failed,
+    }
+    struct Board<'a> {
+        state: Vec<State>,
+        after: Vec<Vec<usize>>,
+        work: Vec<Option<Task<'a>>>,
+        errors: Vec<(usize, anyhow::Error)>,
+        stop: bool,
+    }
+    let (after, work): (Vec<_>, Vec<_>) = jobs.into_iter().map(|j| (j.after, Some(j.run))).unzip();
+    let board = Mutex::new(Board {
+        state: vec![State::Waiting; n],
+        after,
+        work,
+        errors: Vec::new(),
+        stop: false,
+    });
+    let changed = Condvar::new();
+    let worker = || loop {
+        let (i, task) = {
+            let mut b = board.lock().unwrap_or_else(|p| p.into_inner());
+            loop {
+                let running = b.state.contains(&State::Running);
+                let ready = (0..n).find(|&i| {
+                    b.state[i] == State::Waiting
+                        && b.after[i].iter().all(|&d| b.state[d] == State::Done)
+                });
+                match ready {
+                    Some(i) if !b.stop => {
+                        b.state[i] = State::Running;
+                        let task = b.work[i].take().expect("a waiting job has its work");
+                        break (i, task);
+                    }
+                    // Nothing can start now: finished, stopped, or waiting for a running job.
+                    _ if !running => return,
+                    _ => b = changed.wait(b).unwrap_or_else(|p| p.into_inner()),
+                }
+            }
+        };
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(task))
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("an output job panicked")));
+        let mut b = board.lock().unwrap_or_else(|p| p.into_inner());
+        match result {
+            Ok(()) => b.state[i] = State::Done,
+            Err(e) => {
+                b.state[i] = State::Failed;
+                b.errors.push((i, e));
+                b.stop = true;
+            }
+        }
+        changed.notify_all();
+    };
+    if threads == 1 {
+        worker();
+    } else {
+        std::thread::scope(|sc| {
+            for _ in 0..threads.min(n) {
+                sc.spawn(worker);
+            }
+        });
+    }
+    let mut b = board.into_inner().unwrap_or_else(|p| p.into_inner());
+    b.errors.sort_by_key(|(i, _)| *i);
+    match b.errors.into_iter().next() {
+        Some((_, e)) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// A unit of output work (see [`run_jobs`]).
+pub type Task<'a> = Box<dyn FnOnce() -> Result<()> + Send + 'a>;
 
 fn level_zh(zones: &[Zone]) -> &'static str {
     match zones.iter().map(|z| z.level).min() {
         Some(Level::Township) => "乡镇（街道）",
         Some(Level::Village) => "村（社区）",
         _ => "县（市、区）",
+    }
+}
+
+#[cfg(test)]
+mod job_tests {
+    use super::{run_jobs, Job};
+    use std::sync::Mutex;
+
+    fn log_job<'a>(log: &'a Mutex<Vec<usize>>, i: usize, after: &[usize]) -> Job<'a> {
+        Job::new(after, move || {
+            log.lock().unwrap().push(i);
+            Ok(())
+        })
+    }
+
+    #[test]
+    fn one_thread_runs_in_priority_order_and_respects_dependencies() {
+        let log = Mutex::new(Vec::new());
+        let jobs = vec![
+            log_job(&log, 0, &[]),
+            log_job(&log, 1, &[]),
+            log_job(&log, 2, &[0, 1]),
+            log_job(&log, 3, &[2]),
+            log_job(&log, 4, &[1]),
+        ];
+        run_jobs(1, jobs).unwrap();
+        assert_eq!(*log.lock().unwrap(), vec![0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn many_threads_respect_dependencies() {
+        for threads in [2, 3, 8] {
+            let log = Mutex::new(Vec::new());
+            let jobs: Vec<Job> = (0..20)
+                .map(|i| {
+                    let after: Vec<usize> = if i == 0 { vec![] } else { vec![i / 2] };
+                    log_job(&log, i, &after)
+                })
+                .collect();
+            run_jobs(threads, jobs).unwrap();
+            let log = log.into_inner().unwrap();
+            assert_eq!(log.len(), 20);
+            let pos = |i: usize| log.iter().position(|&x| x == i).unwrap();
+            for i in 1..20 {
+                assert!(pos(i / 2) < pos(i), "{i} ran before {}: {log:?}", i / 2);
+            }
+        }
+    }
+
+    #[test]
+    fn a_failure_stops_its_dependents_and_the_lowest_error_wins() {
+        for threads in [1, 2] {
+            let log = Mutex::new(Vec::new());
+            let jobs = vec![
+                Job::new(&[], || anyhow::bail!("first")),
+                Job::new(&[], || panic!("second")),
+                log_job(&log, 2, &[0]),
+                log_job(&log, 3, &[1]),
+            ];
+            let e = run_jobs(threads, jobs).unwrap_err().to_string();
+            assert_eq!(e, "first");
+            assert!(log.lock().unwrap().is_empty());
+        }
+        // A panicking job is an error, not a hang.
+        let e = run_jobs(2, vec![Job::new(&[], || panic!("boom"))]).unwrap_err();
+        assert!(e.to_string().contains("panicked"), "{e}");
+        // Dependencies must point back.
+        assert!(run_jobs(1, vec![Job::new(&[0], || Ok(()))]).is_err());
     }
 }

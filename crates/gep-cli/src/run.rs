@@ -878,123 +878,111 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
     let t_write = Instant::now();
     let basis = prep.raster.grid().area_basis().as_str();
     let crs = prep.raster.crs().clone();
-    // Two independent chains, concurrent unless `threads = 1`: this thread tallies the check
-    // polygons (it holds the raster's dataset) and writes the extent, zone and check tables;
-    // a second one computes the accounts and writes what needs no check rows (account tables,
-    // GeoPackage).
-    // Two chains, concurrent unless `threads = 1`. This thread: tally the check polygons (it
-    // holds the raster's dataset), write the extent, zone and check tables, then — once the
-    // accounts exist — the report tables, workbook, HTML report and wide table. A second
-    // thread: compute the accounts, hand them over, write the account tables and GeoPackage.
+    let mut run_info = run_info(
+        &plan,
+        &prep,
+        &progress,
+        &timings,
+        (&raster_sha256, raster_size),
+    )?;
+    // The rest as jobs over the threads, longest chain first (checks and accounts → report
+    // tables → workbook), the other writers filling the gaps; in this order with one thread.
+    let checks_reader = prep.raster.try_clone_source()?;
+    let checks_cell: std::sync::OnceLock<Vec<gep_zonal::CheckRow>> = std::sync::OnceLock::new();
     let accounts_cell: std::sync::OnceLock<Option<Accounts>> = std::sync::OnceLock::new();
+    let input_cell: std::sync::OnceLock<gep_report::ReportInput> = std::sync::OnceLock::new();
     let hashed = crate::outputs::Hashed::default();
     let valuation = prep.valuation.as_ref();
-    let accounts_chain = || -> Result<()> {
-        let computed = match valuation {
-            Some(v) => steps
-                .time("accounts", || {
+    {
+        let (steps, staged, run_zones, table, lang) =
+            (&steps, &staged, &run_zones, &table, plan.lang);
+        let (checks_cell, accounts_cell, input_cell, hashed) =
+            (&checks_cell, &accounts_cell, &input_cell, &hashed);
+        let (progress, run_info_ref, geometry, check_opts) =
+            (&progress, &run_info, &geometry, &check_opts);
+        let mut jobs: Vec<crate::outputs::Job> = Vec::new();
+        let checks_job = jobs.len();
+        jobs.push(crate::outputs::Job::new(&[], move || {
+            let checks = steps.time("hierarchy checks", || {
+                gep_zonal::hierarchy_checks_with(
+                    run_zones,
+                    table,
+                    checks_reader.as_ref(),
+                    geometry.as_ref(),
+                    check_opts,
+                )
+            })?;
+            progress.finish();
+            warn_about_checks(&checks, progress);
+            warn_about_coverage(run_zones, table, progress);
+            let _ = checks_cell.set(checks);
+            Ok(())
+        }));
+        let accounts_job = jobs.len();
+        jobs.push(crate::outputs::Job::new(&[], move || {
+            let accounts = match valuation {
+                Some(v) => Some(steps.time("accounts", || {
                     gep_core::account::compute_accounts(
-                        &run_zones,
-                        &table,
+                        run_zones,
+                        table,
                         v.year,
                         v.crosswalk.as_ref(),
                         &v.set,
                         &v.params,
                     )
-                })
-                .map(Some),
-            None => Ok(None),
-        };
-        // Always set, so that the other chain never waits for nothing.
-        let (accounts, error) = match computed {
-            Ok(a) => (a, None),
-            Err(e) => (None, Some(e)),
-        };
-        let _ = accounts_cell.set(accounts);
-        if let Some(e) = error {
-            return Err(e.into());
-        }
-        let accounts = accounts_cell.get().and_then(Option::as_ref);
-        let mut tasks: Vec<crate::outputs::Task> = Vec::new();
-        if let Some(a) = accounts {
-            tasks.push(Box::new(|| {
-                steps.time("write accounts.csv, gep.csv", || -> Result<()> {
-                    write_csv(&staged.file("accounts.csv"), a.rows.iter())?;
-                    write_csv(&staged.file("gep.csv"), a.gep.iter())?;
-                    hashed.add(&staged, "accounts.csv")?;
-                    hashed.add(&staged, "gep.csv")
-                })
-            }));
-        }
+                })?),
+                None => None,
+            };
+            let _ = accounts_cell.set(accounts);
+            Ok(())
+        }));
+        let accounts = || accounts_cell.get().and_then(Option::as_ref);
+        let mut after_report = Vec::new();
         if plan.report {
-            tasks.push(Box::new(|| {
-                steps.time("write zones.gpkg", || {
-                    crate::outputs::write_gpkg(&staged, &crs, &run_zones, &table, accounts)
-                })
-            }));
-        }
-        crate::outputs::run_tasks(plan.threads, tasks)
-    };
-    let main_chain = || -> Result<gep_report::RunInfo> {
-        let checks = steps.time("hierarchy checks", || {
-            gep_zonal::hierarchy_checks_with(
-                &run_zones,
-                &table,
-                &prep.raster as &dyn RasterSource,
-                geometry.as_ref(),
-                &check_opts,
-            )
-        })?;
-        progress.finish();
-        warn_about_checks(&checks, &progress);
-        warn_about_coverage(&run_zones, &table, &progress);
-        steps.time("write extent.csv, zones.csv, checks.csv", || {
-            write_outputs(&staged, basis, &run_zones, &table, &checks)
-        })?;
-        let info = run_info(
-            &plan,
-            &prep,
-            &progress,
-            &timings,
-            (&raster_sha256, raster_size),
-        )?;
-        if !plan.report {
-            return Ok(info);
-        }
-        let accounts = accounts_cell.wait().as_ref();
-        let input = steps.time("report tables", || {
-            crate::outputs::report_input(
-                &run_zones,
-                &table,
-                accounts,
-                &checks,
-                info.clone(),
-                plan.lang,
-            )
-        });
-        let (input, staged, steps, lang) = (&input, &staged, &steps, plan.lang);
-        let mut tasks: Vec<crate::outputs::Task> = vec![
-            Box::new(move || {
+            let report_job = jobs.len();
+            jobs.push(crate::outputs::Job::new(
+                &[checks_job, accounts_job],
+                move || {
+                    let mut info = run_info_ref.clone();
+                    info.warnings = progress.warnings();
+                    let input = steps.time("report tables", || {
+                        crate::outputs::report_input(
+                            run_zones,
+                            table,
+                            accounts(),
+                            checks_cell.get().expect("after the checks"),
+                            info,
+                            lang,
+                        )
+                    });
+                    let _ = input_cell.set(input);
+                    Ok(())
+                },
+            ));
+            let input = || input_cell.get().expect("after the report tables");
+            jobs.push(crate::outputs::Job::new(&[report_job], move || {
                 steps.time("write gep.xlsx", || {
                     Ok(gep_report::write_workbook(
                         &staged.file("gep.xlsx"),
-                        input,
+                        input(),
                         lang,
                     )?)
                 })
-            }),
-            Box::new(move || {
+            }));
+            after_report.push(crate::outputs::Job::new(&[report_job], move || {
                 steps.time("write report.html", || {
                     Ok(gep_report::write_html(
                         &staged.file("report.html"),
-                        input,
+                        input(),
                         lang,
                     )?)
                 })
-            }),
-        ];
-        if !input.services.is_empty() {
-            tasks.push(Box::new(move || {
+            }));
+            after_report.push(crate::outputs::Job::new(&[report_job], move || {
+                let input = input();
+                if input.services.is_empty() {
+                    return Ok(());
+                }
                 steps.time("write accounts_wide.csv", || {
                     Ok(gep_report::write_wide_csv(
                         &staged.file("accounts_wide.csv"),
@@ -1004,25 +992,41 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
                 })
             }));
         }
-        crate::outputs::run_tasks(plan.threads, tasks)?;
-        Ok(info)
-    };
-    let run_info = if plan.threads == 1 {
-        accounts_chain()?;
-        main_chain()?
-    } else {
-        std::thread::scope(|sc| -> Result<_> {
-            let a = sc.spawn(accounts_chain);
-            let m = main_chain();
-            let a = a
-                .join()
-                .map_err(|_| anyhow::anyhow!("the account writer panicked"))?;
-            // The accounts' error first: the other chain may only have missed them.
-            a?;
-            m
-        })?
-    };
-    let accounts = accounts_cell.into_inner().flatten();
+        if valuation.is_some() {
+            jobs.push(crate::outputs::Job::new(&[accounts_job], move || {
+                let a = accounts().expect("valued");
+                steps.time("write accounts.csv, gep.csv", || -> Result<()> {
+                    write_csv(&staged.file("accounts.csv"), a.rows.iter())?;
+                    write_csv(&staged.file("gep.csv"), a.gep.iter())?;
+                    hashed.add(staged, "accounts.csv")?;
+                    hashed.add(staged, "gep.csv")
+                })
+            }));
+        }
+        if plan.report {
+            let crs = &crs;
+            jobs.push(crate::outputs::Job::new(&[accounts_job], move || {
+                steps.time("write zones.gpkg", || {
+                    crate::outputs::write_gpkg(staged, crs, run_zones, table, accounts())
+                })
+            }));
+        }
+        jobs.extend(after_report);
+        jobs.push(crate::outputs::Job::new(&[checks_job], move || {
+            steps.time("write extent.csv, zones.csv, checks.csv", || {
+                write_outputs(
+                    staged,
+                    basis,
+                    run_zones,
+                    table,
+                    checks_cell.get().expect("after the checks"),
+                )
+            })
+        }));
+        crate::outputs::run_jobs(plan.threads, jobs)?;
+    }
+    run_info.warnings = progress.warnings();
+    let accounts = accounts_cell.get().and_then(Option::as_ref);
     if plan.value_raster {
         if let Some(v) = &prep.valuation {
             // After the others: it reads the raster (one GDAL dataset, not shareable).
@@ -1048,10 +1052,9 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
         .chain(prep.lost_units.iter().cloned())
         .collect();
     write_csv(&staged.file("failures.csv"), failures.iter())?;
-    let mut run_info = run_info;
     timings.extend(steps.list());
     run_info.timings = timings;
-    crate::outputs::write_manifest(&staged, &run_info, hashed, plan.threads)?;
+    crate::outputs::write_manifest(&staged, &run_info, &hashed, plan.threads)?;
     let target = staged.commit()?;
     // The cache has served its purpose once the results are published (also when some
     // counties failed: nothing is left beside the output but the output).

@@ -708,6 +708,20 @@ fn class_counts(prep: &Prepared, progress: &CliProgress) -> Result<BTreeMap<Opti
     progress.start("classes", windows.len() as u64);
     let mut counts: BTreeMap<Option<i32>, u64> = BTreeMap::new();
     for w in windows {
+        // Byte bands: a histogram of the bytes, then their classes.
+        if let Some(bytes) = src.read_window_bytes(w)? {
+            let mut hist = [0u64; 256];
+            for &b in &bytes.indices {
+                hist[usize::from(b)] += 1;
+            }
+            for (class, n) in bytes.palette.iter().zip(hist) {
+                if n > 0 {
+                    *counts.entry(*class).or_default() += n;
+                }
+            }
+            progress.advance(1);
+            continue;
+        }
         let block = src.read_window(w)?;
         let mut last: Option<(Option<i32>, u64)> = None;
         for r in 0..w.rows {

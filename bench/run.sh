@@ -130,17 +130,15 @@ TOML
     done
   done
 
-  say "${r} m: gep run (extent + valuation, 8,037 zones)"
-  for t in $THREADS_LIST; do
-    for ((i = 0; i < reps; i++)); do
-      measure gep "$r" "$t" full-run -- "$GEP" -q run "$CFG" --threads "$t" --out "$DATA/out_${r}m_t${t}"
-    done
-  done
-
-  say "${r} m: gep run, extent only (class areas by zone + sum checks, 8,037 zones)"
-  for t in $THREADS_LIST; do
-    for ((i = 0; i < reps; i++)); do
-      measure gep "$r" "$t" extent-only -- "$GEP" -q run "$ECFG" --threads "$t" --out "$DATA/out_${r}m_t${t}_extent"
+  # full-run: extent + checks + valuation + every output; extent-only: class areas by zone
+  # and sum checks (8,037 zones both).
+  for variant in full-run extent-only; do
+    if [ "$variant" = full-run ]; then cfg=$CFG; suffix=""; else cfg=$ECFG; suffix="_extent"; fi
+    say "${r} m: gep run, ${variant}"
+    for t in $THREADS_LIST; do
+      for ((i = 0; i < reps; i++)); do
+        measure gep "$r" "$t" "$variant" -- "$GEP" -q run "$cfg" --threads "$t" --out "$DATA/out_${r}m_t${t}${suffix}"
+      done
     done
   done
 

@@ -12,7 +12,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Once, OnceLock};
+use std::sync::OnceLock;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers (kept here so that tests/src/lib.rs stays the other test files' business).
@@ -29,32 +29,10 @@ fn fixture(name: &str) -> PathBuf {
     workspace().join("fixtures").join(name)
 }
 
-/// The `gep` binary, built once if missing.
+/// The `gep` binary, built (or brought up to date) once per test process: a binary left
+/// from an earlier build would test old code.
 fn gep_bin() -> PathBuf {
-    static BUILD: Once = Once::new();
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(|t| {
-            let t = PathBuf::from(t);
-            if t.is_absolute() {
-                t
-            } else {
-                workspace().join(t)
-            }
-        })
-        .unwrap_or_else(|| workspace().join("target"));
-    let bin = target.join("debug").join("gep");
-    BUILD.call_once(|| {
-        if !bin.exists() {
-            let st = Command::new(env!("CARGO"))
-                .args(["build", "-p", "gep-cli"])
-                .current_dir(workspace())
-                .status()
-                .expect("cargo build -p gep-cli");
-            assert!(st.success(), "cargo build -p gep-cli failed");
-        }
-    });
-    assert!(bin.exists(), "no gep binary at {}", bin.display());
-    bin
+    gep_tests::gep_bin()
 }
 
 /// The 26 counties (CGCS2000 GeoJSON), parsed once.
@@ -935,6 +913,22 @@ fn orphan_village() {
     let out = c.run();
     let ok = vec![adcode(&v, 1), adcode(&v, 2)];
     assert_county_failed(&c, &out, &adcode(&v, 0), &ok, &["330127999"]);
+}
+
+/// Many orphans in one county: found in one pass, the county fails with the first few
+/// reasons and a count, the other counties are computed.
+#[test]
+fn many_orphan_villages_fail_their_county_once() {
+    let (c, v) = hierarchy_case(&|vil| {
+        for k in 0..8 {
+            vil["features"][k]["properties"]["parent"] = format!("33012799{k}").into();
+        }
+    });
+    let out = c.run();
+    let ok = vec![adcode(&v, 1), adcode(&v, 2)];
+    assert_county_failed(&c, &out, &adcode(&v, 0), &ok, &["330127990", "and 3 more"]);
+    let failures = c.read_out("failures.csv");
+    assert!(!failures.contains("330127997"), "{failures}");
 }
 
 fn gbk_shapefile(c: &Case) {

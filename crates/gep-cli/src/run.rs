@@ -416,35 +416,43 @@ pub fn prepare(plan: &RunPlan, progress: &CliProgress) -> Result<Prepared> {
         .iter()
         .map(|z| (z.id.clone(), z.parent.clone()))
         .collect();
+    // All orphans at once; their counties fail, and the rest is resolved again (a county's
+    // zones only refer to zones of that county, so once is enough in practice; the loop
+    // covers parents given across counties).
     loop {
-        match gep_core::resolve_parents(&mut zones) {
-            Ok(()) => break,
-            Err(gep_core::CoreError::OrphanZone {
-                id,
-                level,
-                parent,
-                expected,
-            }) => {
-                let err = gep_core::CoreError::OrphanZone {
-                    id: id.clone(),
-                    level,
-                    parent: parent.clone(),
-                    expected,
-                };
-                let Some(u) = unit_of(&id, parent.as_deref()).filter(|u| *u != id) else {
-                    return Err(err.into());
-                };
-                unit_failures
-                    .entry(u.clone())
-                    .or_default()
-                    .push(err.to_string());
-                zones.retain(|z| z.level == top || !z.id.starts_with(u.as_str()));
-                // Start the next pass from the parents the files gave.
-                for z in zones.iter_mut() {
-                    z.parent = given_parents.get(&z.id).cloned().flatten();
-                }
+        let orphans = gep_core::resolve_parents_all(&mut zones)?;
+        if orphans.is_empty() {
+            break;
+        }
+        let mut failed: Vec<String> = Vec::new();
+        for err in orphans {
+            let gep_core::CoreError::OrphanZone { id, parent, .. } = &err else {
+                return Err(err.into());
+            };
+            let Some(u) = unit_of(id, parent.as_deref()).filter(|u| u != id) else {
+                return Err(err.into());
+            };
+            unit_failures
+                .entry(u.clone())
+                .or_default()
+                .push(err.to_string());
+            if !failed.contains(&u) {
+                failed.push(u);
             }
-            Err(e) => return Err(e.into()),
+        }
+        zones.retain(|z| z.level == top || !failed.iter().any(|u| z.id.starts_with(u.as_str())));
+        // Start the next pass from the parents the files gave.
+        for z in zones.iter_mut() {
+            z.parent = given_parents.get(&z.id).cloned().flatten();
+        }
+    }
+    // A county with many bad features: the first few reasons and a count.
+    const MAX_REASONS: usize = 5;
+    for reasons in unit_failures.values_mut() {
+        if reasons.len() > MAX_REASONS + 1 {
+            let more = reasons.len() - MAX_REASONS;
+            reasons.truncate(MAX_REASONS);
+            reasons.push(format!("… and {more} more"));
         }
     }
 

@@ -39,4 +39,4 @@ pub use grid::{AreaBasis, CrsInfo, CrsKind, Grid, RowCol, Window};
 pub use progress::{NoProgress, Reporter};
 pub use raster::{Block, ClassCode, MemRaster, RasterSource};
 pub use units::{Hectares, SquareMeters, Yuan};
-pub use zone::{resolve_parents, Level, Zone};
+pub use zone::{resolve_parents, resolve_parents_all, Level, Zone};

@@ -80,7 +80,24 @@ pub struct Zone {
 /// higher-level zone whose id is the **longest prefix** of its id (a village's parent is its
 /// township when townships are loaded, else its county). Zones of the top loaded level have
 /// no parent. Duplicate ids are errors.
+///
+/// # Errors
+/// The first [`CoreError::OrphanZone`] in zone order (see [`resolve_parents_all`] for all
+/// of them), [`CoreError::DuplicateZone`], [`CoreError::ParentLevel`].
 pub fn resolve_parents(zones: &mut [Zone]) -> Result<(), CoreError> {
+    match resolve_parents_all(zones)?.into_iter().next() {
+        Some(orphan) => Err(orphan),
+        None => Ok(()),
+    }
+}
+
+/// [`resolve_parents`], going on past orphans: returns every [`CoreError::OrphanZone`], in
+/// zone order (their parent links are left as given); the other zones are resolved. For a
+/// batch run that fails only the counties with orphans, in one pass.
+///
+/// # Errors
+/// [`CoreError::DuplicateZone`] and [`CoreError::ParentLevel`]: they stop the resolution.
+pub fn resolve_parents_all(zones: &mut [Zone]) -> Result<Vec<CoreError>, CoreError> {
     let mut by_id: HashMap<String, Level> = HashMap::with_capacity(zones.len());
     for z in zones.iter() {
         if let Some(prev) = by_id.insert(z.id.clone(), z.level) {
@@ -92,6 +109,7 @@ pub fn resolve_parents(zones: &mut [Zone]) -> Result<(), CoreError> {
         }
     }
     let top = zones.iter().map(|z| z.level).min();
+    let mut orphans = Vec::new();
     for z in zones.iter_mut() {
         if let Some(p) = &z.parent {
             match by_id.get(p) {
@@ -105,12 +123,13 @@ pub fn resolve_parents(zones: &mut [Zone]) -> Result<(), CoreError> {
                     })
                 }
                 None => {
-                    return Err(CoreError::OrphanZone {
+                    orphans.push(CoreError::OrphanZone {
                         id: z.id.clone(),
                         level: z.level.to_string(),
                         parent: Some(p.clone()),
                         expected: higher_levels(z.level),
-                    })
+                    });
+                    continue;
                 }
             }
         }
@@ -124,17 +143,15 @@ pub fn resolve_parents(zones: &mut [Zone]) -> Result<(), CoreError> {
             .find(|prefix| by_id.get(*prefix).is_some_and(|l| *l < z.level));
         match found {
             Some(p) => z.parent = Some(p.to_string()),
-            None => {
-                return Err(CoreError::OrphanZone {
-                    id: z.id.clone(),
-                    level: z.level.to_string(),
-                    parent: None,
-                    expected: higher_levels(z.level),
-                })
-            }
+            None => orphans.push(CoreError::OrphanZone {
+                id: z.id.clone(),
+                level: z.level.to_string(),
+                parent: None,
+                expected: higher_levels(z.level),
+            }),
         }
     }
-    Ok(())
+    Ok(orphans)
 }
 
 fn higher_levels(level: Level) -> String {
@@ -218,5 +235,34 @@ mod tests {
     fn level_names() {
         assert_eq!("street".parse::<Level>().unwrap(), Level::Township);
         assert!("province".parse::<Level>().is_err());
+    }
+
+    #[test]
+    fn all_orphans_at_once_and_the_rest_resolved() {
+        let mut zones = vec![
+            z("33", Level::County, None),
+            z("3301", Level::Township, None),
+            z("330101", Level::Village, None),
+            z("34x", Level::Village, None),
+            z("330102", Level::Village, Some("3399")),
+            z("330103", Level::Village, None),
+        ];
+        let orphans = resolve_parents_all(&mut zones).unwrap();
+        let ids: Vec<String> = orphans
+            .iter()
+            .map(|e| match e {
+                CoreError::OrphanZone { id, .. } => id.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(ids, ["34x", "330102"]);
+        assert_eq!(zones[2].parent.as_deref(), Some("3301"));
+        assert_eq!(zones[5].parent.as_deref(), Some("3301"));
+        // resolve_parents stops at the first.
+        let err = resolve_parents(&mut zones).unwrap_err();
+        assert!(
+            matches!(err, CoreError::OrphanZone { ref id, .. } if id == "34x"),
+            "{err:?}"
+        );
     }
 }

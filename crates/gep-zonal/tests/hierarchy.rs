@@ -22,6 +22,31 @@ fn zone(id: &str, level: Level, parent: Option<&str>, rings: &[&[(f64, f64)]]) -
     }
 }
 
+/// A county (0..100)² and two villages: v1 = [0, 60] x [0, 100], v2 = [50, 110] x [0, 90] —
+/// a gap, an overlap and a spill.
+fn gap_overlap_spill_family() -> Vec<Zone> {
+    vec![
+        zone(
+            "c",
+            Level::County,
+            None,
+            &[&[(0.0, 0.0), (100.0, 0.0), (100.0, 100.0), (0.0, 100.0)]],
+        ),
+        zone(
+            "v1",
+            Level::Village,
+            Some("c"),
+            &[&[(0.0, 0.0), (60.0, 0.0), (60.0, 100.0), (0.0, 100.0)]],
+        ),
+        zone(
+            "v2",
+            Level::Village,
+            Some("c"),
+            &[&[(50.0, 0.0), (110.0, 0.0), (110.0, 90.0), (50.0, 90.0)]],
+        ),
+    ]
+}
+
 fn raster(uniform: bool) -> MemRaster {
     // 12 x 12 cells of 10 m from (0, 0) to (120, 120).
     let g = Grid::new(0.0, 120.0, 10.0, 10.0, 12, 12, CrsInfo::projected("local")).unwrap();
@@ -93,27 +118,7 @@ fn perfect_tiling_has_no_residual_gap_or_overlap() {
 
 #[test]
 fn gap_overlap_and_spill_by_hand() {
-    let zones = vec![
-        zone(
-            "c",
-            Level::County,
-            None,
-            &[&[(0.0, 0.0), (100.0, 0.0), (100.0, 100.0), (0.0, 100.0)]],
-        ),
-        // v1 = [0, 60] x [0, 100]; v2 = [50, 110] x [0, 90].
-        zone(
-            "v1",
-            Level::Village,
-            Some("c"),
-            &[&[(0.0, 0.0), (60.0, 0.0), (60.0, 100.0), (0.0, 100.0)]],
-        ),
-        zone(
-            "v2",
-            Level::Village,
-            Some("c"),
-            &[&[(50.0, 0.0), (110.0, 0.0), (110.0, 90.0), (50.0, 90.0)]],
-        ),
-    ];
+    let zones = gap_overlap_spill_family();
     let src = raster(true);
     let table = tally(&src, &zones, &TallyOptions::default(), &NoProgress).unwrap();
     let rows =
@@ -249,26 +254,7 @@ fn perfect_tiling_with_zero_tolerance() {
 #[test]
 fn geometry_clipped_in_other_coordinates_gives_the_same_rows() {
     use gep_zonal::{hierarchy_checks_with, hierarchy_geometry};
-    let zones = vec![
-        zone(
-            "c",
-            Level::County,
-            None,
-            &[&[(0.0, 0.0), (100.0, 0.0), (100.0, 100.0), (0.0, 100.0)]],
-        ),
-        zone(
-            "v1",
-            Level::Village,
-            Some("c"),
-            &[&[(0.0, 0.0), (60.0, 0.0), (60.0, 100.0), (0.0, 100.0)]],
-        ),
-        zone(
-            "v2",
-            Level::Village,
-            Some("c"),
-            &[&[(50.0, 0.0), (110.0, 0.0), (110.0, 90.0), (50.0, 90.0)]],
-        ),
-    ];
+    let zones = gap_overlap_spill_family();
     // "As read": x' = 120 + x / 1000, y' = 30 + y / 1000 (exact in binary for these values
     // only approximately, as real degrees are).
     let to_src = |x: f64, y: f64| (120.0 + x / 1000.0, 30.0 + y / 1000.0);

@@ -51,6 +51,21 @@ fn star_strategy(max_r: f64) -> impl Strategy<Value = (f64, f64, Vec<f64>, Vec<f
     })
 }
 
+/// Villages from stars, zone `i` shifted left by `shifts[i % shifts.len()]` cells.
+fn star_zones(g: &Grid, stars: &[(f64, f64, Vec<f64>, Vec<f64>)], shifts: &[f64]) -> Vec<Zone> {
+    stars
+        .iter()
+        .enumerate()
+        .map(|(i, (cx, cy, r, j))| Zone {
+            id: format!("z{i}"),
+            name: String::new(),
+            level: Level::Village,
+            parent: None,
+            geometry: star(g, cx - shifts[i % shifts.len()], *cy, r, j),
+        })
+        .collect()
+}
+
 fn patchy(g: &Grid, seed: u64) -> MemRaster {
     MemRaster::from_fn(g.clone(), move |r, c| {
         let h = (r as u64 / 3)
@@ -124,13 +139,7 @@ proptest! {
     ) {
         let g = grid(20, 20);
         // Some zones shifted partly or wholly off the raster.
-        let zones: Vec<Zone> = stars.iter().enumerate().map(|(i, (cx, cy, r, j))| Zone {
-            id: format!("z{i}"),
-            name: String::new(),
-            level: Level::Village,
-            parent: None,
-            geometry: star(&g, cx - [0.0, 5.0, 40.0][i % 3], *cy, r, j),
-        }).collect();
+        let zones = star_zones(&g, &stars, &[0.0, 5.0, 40.0]);
         // Consecutive groups, split where `cut` says.
         let mut groups: Vec<std::ops::Range<usize>> = Vec::new();
         for (i, &c) in cut.iter().enumerate().take(zones.len()) {
@@ -160,14 +169,8 @@ proptest! {
         wr in 1usize..9, wc in 1usize..9,
     ) {
         let g = grid(20, 20);
-        let zones: Vec<Zone> = stars.iter().enumerate().map(|(i, (cx, cy, r, j))| Zone {
-            id: format!("z{i}"),
-            name: String::new(),
-            level: Level::Village,
-            parent: None,
-            // Shift some zones partly off the raster.
-            geometry: star(&g, cx - 5.0 * (i % 2) as f64, *cy, r, j),
-        }).collect();
+        // Shift some zones partly off the raster.
+        let zones = star_zones(&g, &stars, &[0.0, 5.0]);
         let src = patchy(&g, seed);
         let base = tally(&src, &zones, &TallyOptions { window_rows: 20, window_cols: 20, threads: 1 }, &NoProgress).unwrap();
         for (threads, r, c) in [(2, wr, wc), (4, wr, wc), (1, wc, wr), (3, 7, 3)] {
@@ -238,13 +241,7 @@ proptest! {
         } else {
             grid(20, 20)
         };
-        let zones: Vec<Zone> = stars.iter().enumerate().map(|(i, (cx, cy, r, j))| Zone {
-            id: format!("z{i}"),
-            name: String::new(),
-            level: Level::Village,
-            parent: None,
-            geometry: star(&g, cx - 4.0 * (i % 2) as f64, *cy, r, j),
-        }).collect();
+        let zones = star_zones(&g, &stars, &[0.0, 4.0]);
         let src = MemRaster::from_fn(g.clone(), move |r, c| {
             let h = ((r / 2) as u64 * 31 + (c / 3) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ seed;
             match (h >> 40) % 5 {

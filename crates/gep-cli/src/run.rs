@@ -1153,6 +1153,37 @@ fn hierarchy_geometry(
         })
         .collect();
     let mut g = gep_zonal::hierarchy_geometry(&as_read, opts, &gep_core::NoProgress)?;
+    // Most pieces are clipping slivers micrometres wide along whole boundaries: dropped here
+    // when their area as read (an upper bound in m² for lon/lat, planar otherwise) is below
+    // half the floor, instead of being densified, reprojected and measured for nothing. The
+    // pieces kept still face the floor on the raster's grid.
+    let geographic = matches!(src.crs.info.kind, gep_core::CrsKind::Geographic(_));
+    let area = |mp: &geo::MultiPolygon<f64>| -> f64 {
+        use geo::{Area, BoundingRect};
+        let planar = mp.unsigned_area();
+        if !geographic {
+            return planar;
+        }
+        // deg² → m², bounded above: both radii of curvature are below 6,400 km, and the
+        // cosine of the latitude nearest the equator.
+        let Some(b) = mp.bounding_rect() else {
+            return 0.0;
+        };
+        let lat = if b.min().y <= 0.0 && b.max().y >= 0.0 {
+            0.0
+        } else {
+            b.min().y.abs().min(b.max().y.abs())
+        };
+        planar * (6.4e6 * std::f64::consts::PI / 180.0).powi(2) * lat.to_radians().cos()
+    };
+    let mut parent_area: HashMap<String, f64> = HashMap::new();
+    g.retain(|parent, piece| {
+        let pa = *parent_area
+            .entry(parent.to_string())
+            .or_insert_with(|| src.by_id.get(parent).map_or(0.0, &area));
+        let floor = opts.min_area_m2.max(opts.min_relative * pa);
+        area(piece) >= 0.5 * floor
+    });
     let mut pieces: Vec<Zone> = g
         .geometries_mut()
         .enumerate()

@@ -279,6 +279,12 @@ impl HierarchyGeometry {
         })
     }
 
+    /// Keeps the pieces for which `keep(parent id, polygon)` is true: e.g. drops, before
+    /// reprojecting them, pieces whose area where they were clipped is far below the floor.
+    pub fn retain(&mut self, mut keep: impl FnMut(&str, &MultiPolygon<f64>) -> bool) {
+        self.pieces.retain(|p| keep(&p.parent_id, &p.geometry));
+    }
+
     /// Measures every piece on `grid` now ([`polygon_area_m2`], which [`hierarchy_checks_with`]
     /// compares with the size floor): most pieces are clipping slivers along whole boundaries,
     /// whose exact area costs time in proportion to the rows they span, so a caller can measure

@@ -1122,6 +1122,12 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
             "  report.html gep.xlsx zones.gpkg — open report.html in a browser, zones.gpkg in QGIS"
         );
     }
+    // The process ends after this: the zones, tallies and accounts (hundreds of MB in many
+    // small allocations) are left to the operating system instead of being freed one by one.
+    std::mem::forget(accounts_cell);
+    std::mem::forget(table);
+    std::mem::forget(run_zones);
+    std::mem::forget(prep);
     Ok(if failures.is_empty() { 0 } else { 1 })
 }
 

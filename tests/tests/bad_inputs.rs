@@ -915,6 +915,20 @@ fn orphan_village() {
     assert_county_failed(&c, &out, &adcode(&v, 0), &ok, &["330127999"]);
 }
 
+/// An orphan whose own id does not start with its county's code (the county is told from its
+/// parent field): the county fails, the others are computed. (This used to loop for ever: the
+/// orphan was never dropped.)
+#[test]
+fn orphan_with_a_foreign_id_fails_its_county() {
+    let (c, v) = hierarchy_case(&|vil| {
+        vil["features"][3]["properties"]["zone_id"] = "X0001".into();
+        vil["features"][3]["properties"]["parent"] = "330127998".into();
+    });
+    let out = c.run();
+    let ok = vec![adcode(&v, 1), adcode(&v, 2)];
+    assert_county_failed(&c, &out, &adcode(&v, 0), &ok, &["X0001", "330127998"]);
+}
+
 /// Many orphans in one county: found in one pass, the county fails with the first few
 /// reasons and a count, the other counties are computed.
 #[test]

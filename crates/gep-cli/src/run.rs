@@ -399,18 +399,20 @@ pub fn prepare(plan: &RunPlan, progress: &CliProgress) -> Result<Prepared> {
             None => bail!("{reason}"),
         }
     }
-    // Zones of a failed unit are dropped before the hierarchy is resolved (their parent may be
-    // the rejected feature).
-    let failed_now: Vec<String> = unit_failures.keys().cloned().collect();
-    let in_failed = |z: &Zone| {
-        failed_now.iter().any(|u| {
+    // A zone belongs to failed unit `u` when its id, or the parent its file gives, starts
+    // with `u`'s id (how rejected features and orphans are assigned to units).
+    let in_unit = |z: &Zone, units: &[String]| {
+        units.iter().any(|u| {
             z.id.starts_with(u.as_str())
                 || z.parent
                     .as_deref()
                     .is_some_and(|p| p.starts_with(u.as_str()))
         })
     };
-    zones.retain(|z| !in_failed(z));
+    // Zones of a failed unit are dropped before the hierarchy is resolved (their parent may be
+    // the rejected feature).
+    let failed_now: Vec<String> = unit_failures.keys().cloned().collect();
+    zones.retain(|z| !in_unit(z, &failed_now));
     // Orphans fail their county when the county can be told from the code prefix.
     let given_parents: HashMap<String, Option<String>> = zones
         .iter()
@@ -425,6 +427,7 @@ pub fn prepare(plan: &RunPlan, progress: &CliProgress) -> Result<Prepared> {
             break;
         }
         let mut failed: Vec<String> = Vec::new();
+        let mut orphan_ids: std::collections::HashSet<String> = Default::default();
         for err in orphans {
             let gep_core::CoreError::OrphanZone { id, parent, .. } = &err else {
                 return Err(err.into());
@@ -436,15 +439,18 @@ pub fn prepare(plan: &RunPlan, progress: &CliProgress) -> Result<Prepared> {
                 .entry(u.clone())
                 .or_default()
                 .push(err.to_string());
+            orphan_ids.insert(id.clone());
             if !failed.contains(&u) {
                 failed.push(u);
             }
         }
-        zones.retain(|z| z.level == top || !failed.iter().any(|u| z.id.starts_with(u.as_str())));
-        // Start the next pass from the parents the files gave.
+        // Start from the parents the files gave, then drop the failed units' zones below the
+        // top level, and the orphans themselves (an orphan assigned by its parent field need
+        // not share its unit's prefix): every pass removes zones, so the loop ends.
         for z in zones.iter_mut() {
             z.parent = given_parents.get(&z.id).cloned().flatten();
         }
+        zones.retain(|z| !orphan_ids.contains(&z.id) && (z.level == top || !in_unit(z, &failed)));
     }
     // A county with many bad features: the first few reasons and a count.
     const MAX_REASONS: usize = 5;

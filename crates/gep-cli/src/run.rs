@@ -768,17 +768,13 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
     let progress = CliProgress::new(quiet);
     // The raster's hash keys the tally cache and goes into the manifest: computed once, while
     // the boundaries are read (not waited for when reading fails).
-    let hashing = {
-        let path = plan.landcover.clone();
-        let hash = move || {
-            gep_report::sha256_file(&path).with_context(|| format!("hashing {}", path.display()))
-        };
-        if plan.threads == 1 {
-            Err(hash)
-        } else {
-            Ok(std::thread::spawn(hash))
-        }
+    let hash_raster = |path: &Path| {
+        gep_report::sha256_file(path).with_context(|| format!("hashing {}", path.display()))
     };
+    let hashing = (plan.threads != 1).then(|| {
+        let path = plan.landcover.clone();
+        std::thread::spawn(move || hash_raster(&path))
+    });
     let mut prep = prepare(&plan, &progress)?;
     for n in &prep.notes {
         progress.status(n);
@@ -795,10 +791,10 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
         .with_context(|| format!("output directory {}", plan.out_dir.display()))?;
 
     let (raster_sha256, raster_size) = match hashing {
-        Ok(thread) => thread
+        Some(thread) => thread
             .join()
             .map_err(|_| anyhow::anyhow!("the raster hasher panicked"))??,
-        Err(hash) => hash()?,
+        None => hash_raster(&plan.landcover)?,
     };
     let mut timings = vec![crate::outputs::timing("read and pre-flight", started)];
     // Finer steps, some of them concurrent (listed after the three phases).
@@ -828,14 +824,13 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
     // The gap/overlap/spill polygons need no raster: with more than one thread they are
     // clipped while the counties are tallied (each on its own pool of `threads` workers).
     let target_crs = prep.raster.crs().clone();
-    let grid = prep.raster.grid().clone();
     let source = prep.source.as_ref();
     let geometry = || -> Result<Option<gep_zonal::HierarchyGeometry>> {
         if !plan.geometry_checks {
             return Ok(None);
         }
         steps.time("hierarchy geometry", || {
-            hierarchy_geometry(&run_zones, source, &target_crs, &grid, &check_opts).map(Some)
+            hierarchy_geometry(&run_zones, source, &target_crs, &check_opts).map(Some)
         })
     };
     let tally = || {
@@ -1091,7 +1086,7 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
     for f in &prep.lost_units {
         eprintln!("error: {}: {}", f.unit_id, f.reason);
     }
-    summary(&target, &prep, &run_zones, &table, started);
+    summary(&prep, &run_zones, &table, started);
     if let Some(a) = &accounts {
         let roots: Vec<&gep_core::account::GepRow> = a
             .gep
@@ -1139,37 +1134,40 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
 
 /// The gap/overlap/spill polygons of `zones`' families on the raster's CRS. With `source`,
 /// they are clipped on the boundaries as read and only the pieces are reprojected (as the
-/// zones were: same densification), else on the reprojected zones.
+/// zones were: same densification), else on the zones as tallied.
+///
+/// Most pieces are clipping slivers micrometres wide along whole boundaries. Those whose
+/// area where they were clipped is below half the size floor are dropped here (an upper
+/// bound in m² for lon/lat, planar otherwise; the parent's area for the floor from the same
+/// formula, ≤ 3 % high), instead of being reprojected and measured for nothing; the pieces
+/// kept face the floor again on the raster's grid. So slivers that reprojection itself makes
+/// at T-junctions, which are not in the boundary data, are not reported.
 fn hierarchy_geometry(
     zones: &[Zone],
     source: Option<&SourceGeometry>,
     target: &gep_io::Crs,
-    grid: &gep_core::Grid,
     opts: &gep_zonal::CheckOptions,
 ) -> Result<gep_zonal::HierarchyGeometry> {
-    let Some(src) = source.filter(|s| zones.iter().all(|z| s.by_id.contains_key(&z.id))) else {
-        return Ok(gep_zonal::hierarchy_geometry(
-            zones,
-            opts,
-            &gep_core::NoProgress,
-        )?);
+    let source = source.filter(|s| zones.iter().all(|z| s.by_id.contains_key(&z.id)));
+    let as_read: Vec<Zone>;
+    let (clipped, crs) = match source {
+        Some(src) => {
+            as_read = zones
+                .iter()
+                .map(|z| Zone {
+                    id: z.id.clone(),
+                    name: String::new(),
+                    level: z.level,
+                    parent: z.parent.clone(),
+                    geometry: src.by_id[&z.id].clone(),
+                })
+                .collect();
+            (&as_read[..], &src.crs)
+        }
+        None => (zones, target),
     };
-    let as_read: Vec<Zone> = zones
-        .iter()
-        .map(|z| Zone {
-            id: z.id.clone(),
-            name: String::new(),
-            level: z.level,
-            parent: z.parent.clone(),
-            geometry: src.by_id[&z.id].clone(),
-        })
-        .collect();
-    let mut g = gep_zonal::hierarchy_geometry(&as_read, opts, &gep_core::NoProgress)?;
-    // Most pieces are clipping slivers micrometres wide along whole boundaries: dropped here
-    // when their area as read (an upper bound in m² for lon/lat, planar otherwise) is below
-    // half the floor, instead of being densified, reprojected and measured for nothing. The
-    // pieces kept still face the floor on the raster's grid.
-    let geographic = matches!(src.crs.info.kind, gep_core::CrsKind::Geographic(_));
+    let mut g = gep_zonal::hierarchy_geometry(clipped, opts, &gep_core::NoProgress)?;
+    let geographic = matches!(crs.info.kind, gep_core::CrsKind::Geographic(_));
     let area = |mp: &geo::MultiPolygon<f64>| -> f64 {
         use geo::{Area, BoundingRect};
         let planar = mp.unsigned_area();
@@ -1188,37 +1186,42 @@ fn hierarchy_geometry(
         };
         planar * (6.4e6 * std::f64::consts::PI / 180.0).powi(2) * lat.to_radians().cos()
     };
+    let parents: HashMap<&str, &geo::MultiPolygon<f64>> = clipped
+        .iter()
+        .map(|z| (z.id.as_str(), &z.geometry))
+        .collect();
     let mut parent_area: HashMap<String, f64> = HashMap::new();
     g.retain(|parent, piece| {
         let pa = *parent_area
             .entry(parent.to_string())
-            .or_insert_with(|| src.by_id.get(parent).map_or(0.0, &area));
+            .or_insert_with(|| parents.get(parent).map_or(0.0, |p| area(p)));
         let floor = opts.min_area_m2.max(opts.min_relative * pa);
         area(piece) >= 0.5 * floor
     });
-    let mut pieces: Vec<Zone> = g
-        .geometries_mut()
-        .enumerate()
-        .map(|(i, p)| Zone {
-            id: format!("piece {i}"),
-            name: String::new(),
-            level: Level::County,
-            parent: None,
-            geometry: std::mem::replace(p, geo::MultiPolygon::new(Vec::new())),
-        })
-        .collect();
-    gep_io::reproject::reproject_zones_threads(
-        &mut pieces,
-        &src.crs,
-        target,
-        gep_io::Densify::Default,
-        opts.tally.threads,
-    )
-    .context("reprojecting the hierarchy check polygons")?;
-    for (p, z) in g.geometries_mut().zip(pieces) {
-        *p = z.geometry;
+    if let Some(src) = source {
+        let mut pieces: Vec<Zone> = g
+            .geometries_mut()
+            .enumerate()
+            .map(|(i, p)| Zone {
+                id: format!("piece {i}"),
+                name: String::new(),
+                level: Level::County,
+                parent: None,
+                geometry: std::mem::replace(p, geo::MultiPolygon::new(Vec::new())),
+            })
+            .collect();
+        gep_io::reproject::reproject_zones_threads(
+            &mut pieces,
+            &src.crs,
+            target,
+            gep_io::Densify::Default,
+            opts.tally.threads,
+        )
+        .context("reprojecting the hierarchy check polygons")?;
+        for (p, z) in g.geometries_mut().zip(pieces) {
+            *p = z.geometry;
+        }
     }
-    g.measure(grid);
     Ok(g)
 }
 
@@ -1374,7 +1377,7 @@ fn write_outputs(
     Ok(())
 }
 
-fn summary(_target: &Path, prep: &Prepared, zones: &[Zone], table: &ExtentTable, started: Instant) {
+fn summary(prep: &Prepared, zones: &[Zone], table: &ExtentTable, started: Instant) {
     let counties = zones.iter().filter(|z| z.level == Level::County).count();
     let townships = zones.iter().filter(|z| z.level == Level::Township).count();
     let villages = zones.iter().filter(|z| z.level == Level::Village).count();
@@ -1542,5 +1545,12 @@ mod tests {
         moved[0].geometry = moved[0].geometry.translate(1e-9, 0.0);
         let again = tally_by_unit(&plan, &prep, &units, &moved, &cache, &opts, &progress).unwrap();
         assert_eq!(again.resumed, 25);
+        // Cached counties plus the one tallied again, merged in unit order: as one tally.
+        let moved_joint =
+            gep_zonal::tally(&prep.raster, &moved, &opts, &gep_core::NoProgress).unwrap();
+        assert!(
+            moved_joint == again.table,
+            "mixed cached and fresh counties differ from the joint tally"
+        );
     }
 }

@@ -38,8 +38,7 @@ use geo::algorithm::orient::{Direction, Orient};
 use geo::{unary_union, Area, BooleanOps, BoundingRect};
 use geo_types::MultiPolygon;
 use gep_core::{
-    ClassCode, ExactArea, ExtentTable, Grid, Level, NoProgress, RasterSource, Reporter, Zone,
-    ZoneTally,
+    ClassCode, ExactArea, ExtentTable, Level, NoProgress, RasterSource, Reporter, Zone, ZoneTally,
 };
 use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
@@ -246,8 +245,6 @@ struct Piece {
     kind: CheckKind,
     children: Vec<String>,
     geometry: MultiPolygon<f64>,
-    /// [`polygon_area_m2`] of `geometry` on a grid, when measured in advance.
-    area_m2: Option<(Grid, f64)>,
 }
 
 /// The gap, overlap and spill polygons of every family of a set of zones: the raster-free
@@ -271,28 +268,15 @@ impl HierarchyGeometry {
     }
 
     /// The pieces' polygons, for moving them onto the raster's CRS when they were clipped in
-    /// another (e.g. reprojecting them as the zones were). Forgets areas measured before.
+    /// another (e.g. reprojecting them as the zones were).
     pub fn geometries_mut(&mut self) -> impl Iterator<Item = &mut MultiPolygon<f64>> {
-        self.pieces.iter_mut().map(|p| {
-            p.area_m2 = None;
-            &mut p.geometry
-        })
+        self.pieces.iter_mut().map(|p| &mut p.geometry)
     }
 
     /// Keeps the pieces for which `keep(parent id, polygon)` is true: e.g. drops, before
     /// reprojecting them, pieces whose area where they were clipped is far below the floor.
     pub fn retain(&mut self, mut keep: impl FnMut(&str, &MultiPolygon<f64>) -> bool) {
         self.pieces.retain(|p| keep(&p.parent_id, &p.geometry));
-    }
-
-    /// Measures every piece on `grid` now ([`polygon_area_m2`], which [`hierarchy_checks_with`]
-    /// compares with the size floor): most pieces are clipping slivers along whole boundaries,
-    /// whose exact area costs time in proportion to the rows they span, so a caller can measure
-    /// them while the zones are being tallied. The checks are the same either way.
-    pub fn measure(&mut self, grid: &Grid) {
-        for p in &mut self.pieces {
-            p.area_m2 = Some((grid.clone(), polygon_area_m2(&p.geometry, grid)));
-        }
     }
 }
 
@@ -433,11 +417,7 @@ pub fn hierarchy_checks_with(
         .filter_map(|p| index.get(p.parent_id.as_str()).map(|&i| (p, i)))
         .filter(|(p, i)| {
             let floor = piece_floor(opts, table.zones[*i].total().to_m2());
-            let area = match p.area_m2 {
-                Some((ref g, a)) if g == grid => a,
-                _ => polygon_area_m2(&p.geometry, grid),
-            };
-            area.abs() >= floor
+            polygon_area_m2(&p.geometry, grid).abs() >= floor
         })
         .collect();
     if pieces.is_empty() {
@@ -509,7 +489,6 @@ fn family_pieces(zones: &[Zone], fam: &Family, min_relative: f64) -> Vec<Piece> 
     let mut push = |kind, children, geometry: MultiPolygon<f64>| {
         if !geometry.0.is_empty() {
             out.push(Piece {
-                area_m2: None,
                 parent_id: parent_id.clone(),
                 level: fam.level,
                 kind,

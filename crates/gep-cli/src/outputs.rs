@@ -317,7 +317,8 @@ impl Hashed {
 }
 
 /// Writes `manifest.json`: the run, and every file of the staging directory with its SHA-256
-/// (from `hashed` when there, else read now on up to `threads` threads; 0 = all cores).
+/// (from `hashed` when there, else read now on up to `threads` threads; 0 = all cores; the
+/// order of `outputs` is the file names', whatever order they were hashed in).
 pub fn write_manifest(
     staged: &StagedDir,
     run: &RunInfo,
@@ -338,35 +339,21 @@ pub fn write_manifest(
         .filter(|n| n != "manifest.json")
         .collect();
     names.sort();
-    let todo: Vec<&String> = names.iter().filter(|n| !known.contains_key(*n)).collect();
-    let threads = if threads == 0 {
-        std::thread::available_parallelism().map_or(2, |n| n.get())
-    } else {
-        threads
-    };
-    let workers = threads.min(todo.len()).max(1);
-    let fresh: Vec<OutputFile> = std::thread::scope(|sc| -> Result<Vec<OutputFile>> {
-        let handles: Vec<_> = (0..workers)
-            .map(|w| {
-                let todo = &todo;
-                sc.spawn(move || -> Result<Vec<OutputFile>> {
-                    todo.iter()
-                        .enumerate()
-                        .filter(|(i, _)| i % workers == w)
-                        .map(|(_, n)| Ok(OutputFile::of(staged.path(), n)?))
-                        .collect()
-                })
+    let fresh = std::sync::Mutex::new(Vec::new());
+    let jobs: Vec<Job> = names
+        .iter()
+        .filter(|n| !known.contains_key(*n))
+        .map(|n| {
+            let fresh = &fresh;
+            Job::new(&[], move || {
+                let f = OutputFile::of(staged.path(), n)?;
+                fresh.lock().unwrap_or_else(|p| p.into_inner()).push(f);
+                Ok(())
             })
-            .collect();
-        let mut all = Vec::new();
-        for h in handles {
-            all.extend(
-                h.join()
-                    .map_err(|_| anyhow::anyhow!("a hashing thread panicked"))??,
-            );
-        }
-        Ok(all)
-    })?;
+        })
+        .collect();
+    run_jobs(threads, jobs)?;
+    let fresh = fresh.into_inner().unwrap_or_else(|p| p.into_inner());
     known.extend(fresh.into_iter().map(|f| (f.path.clone(), f)));
     let outputs: Vec<OutputFile> = names
         .iter()

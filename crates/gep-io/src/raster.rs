@@ -427,18 +427,17 @@ mod cache_tests {
     #[test]
     fn block_cache_fits_the_windows_in_flight() {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as i64;
-        // Tiled Byte raster (the benchmark's): a few 512 x 512 windows per thread; the floor.
-        assert_eq!(
-            block_cache_bytes(35_900, 256, 256, 1),
-            (16 << 20).max(2 * threads * 2 * 512 * 512)
-        );
-        // Striped (one row per block): a 512-row band of the whole width per thread, twice.
+        let (min, max) = (16i64 << 20, 512i64 << 20);
+        // Tiled Byte raster (the benchmark's): at least one 512 x 512 window per thread.
+        let tiled = block_cache_bytes(35_900, 256, 256, 1);
+        assert!((min..=max).contains(&tiled), "{tiled}");
+        assert!(tiled >= (threads * 512 * 512).min(max), "{tiled}");
+        // Striped (a block = one row): a strip serves every window of its band, so a whole
+        // 512-row band of the width must stay cached per thread.
         let striped = block_cache_bytes(35_900, 35_900, 1, 1);
-        assert_eq!(
-            striped,
-            (2 * threads * 512 * 35_900).clamp(16 << 20, 512 << 20)
-        );
+        assert!(striped >= (threads * 512 * 35_900).min(max), "{striped}");
+        assert!(striped >= tiled);
         // Int32 strips of a very wide raster: capped.
-        assert_eq!(block_cache_bytes(400_000, 400_000, 16, 4), 512 << 20);
+        assert_eq!(block_cache_bytes(400_000, 400_000, 16, 4), max);
     }
 }

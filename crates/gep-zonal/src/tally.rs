@@ -366,9 +366,8 @@ impl Engine {
             .flat_map_iter(|(i, (p, r))| {
                 // Only rows of the grid: windows never lie elsewhere.
                 let (rs, re) = r.map_or((0, 0), |r| (r.row_start.max(0), r.row_end.min(grid_rows)));
-                let first = if re > rs { rs / band } else { 1 };
-                let last = if re > rs { (re - 1) / band } else { 0 };
-                (first..=last).filter_map(move |k| {
+                // Bands k with rows [k·band, (k+1)·band) meeting [rs, re) (none when empty).
+                (rs / band..(re.max(rs) + band - 1) / band).filter_map(move |k| {
                     let (a, b) = (rs.max(k * band), re.min((k + 1) * band));
                     let (c0, c1) = p.col_range_in_rows(a, b)?;
                     let rect =

@@ -935,7 +935,6 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
                     check_opts,
                 )
             })?;
-            progress.finish();
             warn_about_checks(&checks, progress);
             warn_about_coverage(run_zones, table, progress);
             let _ = checks_cell.set(checks);

@@ -125,17 +125,11 @@ impl<T: CsvRow> CsvRow for &T {
     }
 }
 
-/// Neutralises shared `text` (a new copy) when a spreadsheet would read it as a formula.
-fn neutralize_text(text: &mut gep_core::account::Text) {
-    if let Cow::Owned(n) = neutralize(text) {
+/// Replaces `text` (a `String`, or shared `Arc<str>` text) by its neutralised form when a
+/// spreadsheet would read it as a formula.
+fn neutralize_in_place<T: AsRef<str> + From<String>>(text: &mut T) {
+    if let Cow::Owned(n) = neutralize(text.as_ref()) {
         *text = n.into();
-    }
-}
-
-/// Neutralises `text` in place when a spreadsheet would read it as a formula.
-fn neutralize_in_place(text: &mut String) {
-    if let Cow::Owned(n) = neutralize(text) {
-        *text = n;
     }
 }
 
@@ -219,10 +213,10 @@ impl CsvRow for gep_core::account::AccountRow {
             &mut c.source,
             &mut c.flags,
         ] {
-            neutralize_text(t);
+            neutralize_in_place(t);
         }
         if let Some(u) = c.quantity_unit.as_mut() {
-            neutralize_text(u);
+            neutralize_in_place(u);
         }
         w.serialize(&c)
     }

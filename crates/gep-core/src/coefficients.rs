@@ -590,6 +590,37 @@ impl CoefficientSet {
                 v
             }
         };
+        // An entry of a service the `services` list leaves out would be valued nowhere, and
+        // quantities of one service in two units would be added together: both are errors.
+        let mut units: BTreeMap<&str, (&str, usize)> = BTreeMap::new();
+        for e in &entries {
+            if !services.contains(&e.service) {
+                return Err(df.err(
+                    e.line,
+                    c_svc,
+                    format!(
+                        "service {} is not in the set's `services` list ({})",
+                        e.service,
+                        services.join(", ")
+                    ),
+                    "add it to `# services = [...]` or drop the row",
+                ));
+            }
+            if let (Some(_), Some(u)) = (e.quantity_per_ha, e.quantity_unit.as_deref()) {
+                let (first, first_line) = *units.entry(&e.service).or_insert((u, e.line));
+                if first != u {
+                    return Err(df.err(
+                        e.line,
+                        c_qu.unwrap_or(0),
+                        format!(
+                            "quantity unit {u} for service {}, which line {first_line} gives in {first}",
+                            e.service
+                        ),
+                        "use one quantity unit per service (convert the quantities)",
+                    ));
+                }
+            }
+        }
         Ok(CoefficientSet {
             id,
             version,

@@ -611,3 +611,23 @@ fn accounts_serialize_in_column_order() {
         "generic forest uses a derived Xie row"
     );
 }
+
+/// A row of a service the `services` list leaves out would be valued nowhere; quantities of
+/// one service in two units would be added together in roll-ups and reports: both rejected,
+/// naming the line.
+#[test]
+fn unlisted_service_and_mixed_quantity_units_are_errors() {
+    let listed = "# id = \"t\"\n# version = \"1\"\n# price_year = 2010\n# currency = \"CNY\"\n# services = [\"esv_food\"]\necosystem_type,service,value,unit\npaddy,esv_food,2,元/ha/a\npaddy,esv_water_supply,3,元/ha/a\n";
+    let e = err_of(listed);
+    assert!(
+        e.contains("set.csv:8:") && e.contains("esv_water_supply"),
+        "{e}"
+    );
+    assert!(e.contains("services"), "{e}");
+    let mixed = "# id = \"t\"\n# version = \"1\"\n# price_year = 2010\n# currency = \"CNY\"\necosystem_type,service,value,unit,quantity_per_ha,quantity_unit\npaddy,esv_water_supply,2,元/ha/a,100,m3\nwater,esv_water_supply,3,元/ha/a,0.1,t\n";
+    let e = err_of(mixed);
+    assert!(e.contains("set.csv:7:") && e.contains("m3"), "{e}");
+    // One unit per service is fine.
+    let same = mixed.replace(",0.1,t\n", ",100,m3\n");
+    CoefficientSet::from_csv_str(&same, "set.csv").unwrap();
+}

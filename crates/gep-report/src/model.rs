@@ -64,6 +64,54 @@ pub struct ServiceTotal {
     pub quantity_unit: String,
 }
 
+/// A zone's (value 元/a, quantity) of one service; `None` where no row gave one.
+pub type ValueQuantity = (Option<f64>, Option<f64>);
+
+/// Zone × service totals pivoted wide: one column per service (in first-appearance order),
+/// one row of (value, quantity) per zone; several rows of one zone and service add up.
+#[derive(Debug, Clone)]
+pub struct ServicePivot<'a> {
+    /// The columns: the first row of each service (for its code, names and quantity unit).
+    pub columns: Vec<&'a ServiceTotal>,
+    /// Per zone id: (value 元/a, quantity) per column; `None` where no row gave one.
+    pub cells: std::collections::HashMap<&'a str, Vec<ValueQuantity>>,
+}
+
+impl<'a> ServicePivot<'a> {
+    /// Pivots `services`.
+    pub fn new(services: &'a [ServiceTotal]) -> ServicePivot<'a> {
+        let mut columns: Vec<&ServiceTotal> = Vec::new();
+        let mut col_of: std::collections::HashMap<&str, usize> = Default::default();
+        for s in services {
+            col_of.entry(&s.service).or_insert_with(|| {
+                columns.push(s);
+                columns.len() - 1
+            });
+        }
+        let add = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+        let mut cells: std::collections::HashMap<&str, Vec<ValueQuantity>> = Default::default();
+        for s in services {
+            let row = cells
+                .entry(&s.zone_id)
+                .or_insert_with(|| vec![(None, None); columns.len()]);
+            let cell = &mut row[col_of[s.service.as_str()]];
+            *cell = (add(cell.0, s.value_yuan), add(cell.1, s.quantity));
+        }
+        ServicePivot { columns, cells }
+    }
+
+    /// The row of `zone_id` (all `None` when it has no service rows).
+    pub fn row(&self, zone_id: &str) -> Vec<ValueQuantity> {
+        self.cells
+            .get(zone_id)
+            .cloned()
+            .unwrap_or_else(|| vec![(None, None); self.columns.len()])
+    }
+}
+
 /// One row of the conservation checks (parent vs Σ children).
 #[derive(Debug, Clone)]
 pub struct CheckSummary {

@@ -4,11 +4,10 @@
 //! a spreadsheet could read as a formula are neutralised ([`crate::neutralize()`]).
 
 use crate::error::ReportError;
-use crate::model::{ReportZone, ServiceTotal};
+use crate::model::{ReportZone, ServicePivot, ServiceTotal};
 use crate::neutralize::{is_formula_like, neutralize};
 use serde::Serialize;
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
@@ -280,31 +279,14 @@ pub fn write_wide_csv(
     zones: &[ReportZone],
     services: &[ServiceTotal],
 ) -> Result<(), ReportError> {
-    let mut columns: Vec<&str> = Vec::new();
-    let mut col_of: HashMap<&str, usize> = HashMap::new();
-    for s in services {
-        if !col_of.contains_key(s.service.as_str()) {
-            col_of.insert(&s.service, columns.len());
-            columns.push(&s.service);
-        }
-    }
-    let mut cells: HashMap<&str, Vec<Option<f64>>> = HashMap::new();
-    for s in services {
-        let row = cells
-            .entry(&s.zone_id)
-            .or_insert_with(|| vec![None; columns.len()]);
-        if let Some(v) = s.value_yuan {
-            let c = &mut row[col_of[s.service.as_str()]];
-            *c = Some(c.unwrap_or(0.0) + v);
-        }
-    }
+    let pivot = ServicePivot::new(services);
     let cerr = |source| ReportError::Csv {
         path: path.to_path_buf(),
         source,
     };
     let mut w = bom_writer(path)?;
     let mut header = vec!["zone_id", "zone_level", "name", "parent_id"];
-    header.extend(columns.iter().copied());
+    header.extend(pivot.columns.iter().map(|c| c.service.as_str()));
     header.push("gep_yuan");
     w.write_record(header.iter().map(|h| neutralize(h).into_owned()))
         .map_err(cerr)?;
@@ -317,10 +299,7 @@ pub fn write_wide_csv(
             neutralize(&z.name).into_owned(),
             neutralize(z.parent.as_deref().unwrap_or("")).into_owned(),
         ];
-        match cells.get(z.id.as_str()) {
-            Some(row) => rec.extend(row.iter().map(|v| num(*v))),
-            None => rec.extend(std::iter::repeat_n(String::new(), columns.len())),
-        }
+        rec.extend(pivot.row(&z.id).iter().map(|v| num(v.0)));
         rec.push(num(z.gep_yuan));
         w.write_record(&rec).map_err(cerr)?;
     }

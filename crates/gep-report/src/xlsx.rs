@@ -9,11 +9,10 @@
 
 use crate::error::ReportError;
 use crate::i18n::{label, Lang};
-use crate::model::{ReportInput, ReportZone};
+use crate::model::{ReportInput, ReportZone, ServicePivot, ServiceTotal};
 use crate::neutralize::neutralize;
 use gep_core::Level;
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
-use std::collections::HashMap;
 use std::path::Path;
 
 /// Excel's limit on the characters of one cell.
@@ -215,16 +214,6 @@ fn build(input: &ReportInput, lang: Lang) -> Result<Workbook, XlsxError> {
     Ok(wb)
 }
 
-/// A zone's value (元/a) and physical quantity of one service.
-type ValueQuantity = (Option<f64>, Option<f64>);
-
-/// One column of the `services` sheet.
-struct ServiceColumn<'a> {
-    code: &'a str,
-    title: String,
-    quantity_unit: Option<&'a str>,
-}
-
 /// Zone × service, wide: one row per zone (every level, in the input's order) and one value
 /// column per service (元/a, summed over ecosystem types), as `accounts_wide.csv`; then one
 /// quantity column per service that has physical quantities, and the zone's GEP. The long
@@ -237,65 +226,56 @@ fn services_sheet(
     lang: Lang,
     input: &ReportInput,
 ) -> Result<(), XlsxError> {
-    let mut cols: Vec<ServiceColumn> = Vec::new();
-    let mut col_of: HashMap<&str, usize> = HashMap::new();
-    for s in &input.services {
-        let k = *col_of.entry(s.service.as_str()).or_insert_with(|| {
-            let name = if lang == Lang::Zh {
-                &s.service_zh
-            } else {
-                &s.service_en
-            };
-            cols.push(ServiceColumn {
-                code: &s.service,
-                title: format!("{name} ({})", s.service),
-                quantity_unit: None,
-            });
-            cols.len() - 1
-        });
-        if s.quantity.is_some() && cols[k].quantity_unit.is_none() {
-            cols[k].quantity_unit = Some(&s.quantity_unit);
+    let pivot = ServicePivot::new(&input.services);
+    let name = |s: &ServiceTotal| {
+        if lang == Lang::Zh {
+            s.service_zh.clone()
+        } else {
+            s.service_en.clone()
         }
-    }
-    // (value, quantity) per zone and column; several rows of one zone and service add up.
-    let mut cells: HashMap<&str, Vec<ValueQuantity>> = HashMap::new();
-    let add = |a: Option<f64>, b: Option<f64>| match (a, b) {
-        (Some(a), Some(b)) => Some(a + b),
-        (a, b) => a.or(b),
     };
-    for s in &input.services {
-        let row = cells
-            .entry(&s.zone_id)
-            .or_insert_with(|| vec![(None, None); cols.len()]);
-        let cell = &mut row[col_of[s.service.as_str()]];
-        *cell = (add(cell.0, s.value_yuan), add(cell.1, s.quantity));
-    }
-    let with_qty: Vec<usize> = (0..cols.len())
-        .filter(|&k| cols[k].quantity_unit.is_some())
+    let titles: Vec<String> = pivot
+        .columns
+        .iter()
+        .map(|s| format!("{} ({})", name(s), s.service))
+        .collect();
+    // A service has a quantity column when any of its rows has a quantity (one unit per
+    // service: the coefficient set guarantees it).
+    let unit_of = |k: usize| {
+        input
+            .services
+            .iter()
+            .find(|s| s.service == pivot.columns[k].service && s.quantity.is_some())
+            .map(|s| s.quantity_unit.as_str())
+    };
+    let with_qty: Vec<(usize, &str)> = (0..pivot.columns.len())
+        .filter_map(|k| unit_of(k).map(|u| (k, u)))
         .collect();
     let qty_titles: Vec<String> = with_qty
         .iter()
-        .map(|&k| {
-            let unit = cols[k].quantity_unit.unwrap_or("");
-            format!("{} ({}) [{unit}]", label(lang, "quantity"), cols[k].code)
+        .map(|&(k, unit)| {
+            format!(
+                "{} ({}) [{unit}]",
+                label(lang, "quantity"),
+                pivot.columns[k].service
+            )
         })
         .collect();
     let mut headers: Vec<&str> = vec!["zone_id", "level", "name"];
-    headers.extend(cols.iter().map(|c| c.title.as_str()));
+    headers.extend(titles.iter().map(String::as_str));
     headers.extend(qty_titles.iter().map(String::as_str));
     headers.push("gep_yuan");
     let mut widths = vec![15.0, 10.0, 18.0];
     widths.resize(headers.len(), 18.0);
-    let none = vec![(None, None); cols.len()];
     let rows = input.zones.iter().map(|z| {
-        let vals = cells.get(z.id.as_str()).unwrap_or(&none);
+        let vals = pivot.row(&z.id);
         let mut row = vec![
             Cell::Text(&z.id),
             Cell::Text(z.level.as_str()),
             Cell::Text(&z.name),
         ];
         row.extend(vals.iter().map(|v| Cell::Num(v.0, &f.yuan)));
-        row.extend(with_qty.iter().map(|&k| Cell::Num(vals[k].1, &f.yuan)));
+        row.extend(with_qty.iter().map(|&(k, _)| Cell::Num(vals[k].1, &f.yuan)));
         row.push(Cell::Num(z.gep_yuan, &f.yuan));
         row
     });

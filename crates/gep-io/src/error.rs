@@ -180,6 +180,54 @@ pub enum IoError {
         /// What is wrong.
         problem: String,
     },
+    /// A feature has no geometry at all (null).
+    #[error("{}: feature FID {fid} (id {id:?}) has no geometry; every zone needs its boundary polygon: draw or copy it in (e.g. in QGIS) or delete the feature", path.display())]
+    NoGeometry {
+        /// The file.
+        path: PathBuf,
+        /// The feature id.
+        fid: u64,
+        /// The zone id.
+        id: String,
+    },
+    /// A feature's geometry is present but empty (e.g. `POLYGON EMPTY`).
+    #[error("{}: feature FID {fid} (id {id:?}) has an empty geometry ({geometry_type} with no coordinates); every zone needs its boundary polygon: draw or copy it in (e.g. in QGIS) or delete the feature", path.display())]
+    EmptyGeometry {
+        /// The file.
+        path: PathBuf,
+        /// The feature id.
+        fid: u64,
+        /// The zone id.
+        id: String,
+        /// The geometry type found.
+        geometry_type: String,
+    },
+    /// A text value is not valid in the encoding the layer is read with.
+    #[error("{}: feature FID {fid}, field {field:?}: the text {text} is not valid {reason}", path.display())]
+    BadText {
+        /// The file.
+        path: PathBuf,
+        /// The feature id.
+        fid: u64,
+        /// The field.
+        field: String,
+        /// The value, quoted, with bytes that cannot be shown as `\xNN`.
+        text: String,
+        /// The encoding it had to be valid in and who said so, then the fix.
+        reason: String,
+    },
+    /// A declared text encoding is not one gep can decode.
+    #[error("{}: the text encoding {label:?} declared by {declared_by} is not one gep can decode; {fix}", path.display())]
+    UnknownEncoding {
+        /// The file.
+        path: PathBuf,
+        /// The label as declared.
+        label: String,
+        /// Where it was declared (`the .cpg file`, `encoding = ...` in the config).
+        declared_by: String,
+        /// How to fix it.
+        fix: String,
+    },
     /// PROJ has no transformation between two CRSs.
     #[error("no coordinate transformation from {from} to {to}: {message}; check both CRSs (`projinfo -s FROM -t TO`) and the PROJ data grids")]
     NoTransformation {

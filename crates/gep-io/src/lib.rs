@@ -33,6 +33,11 @@
 //!   adds a description, and decides alone if GDAL lacks GEOS.
 //! - **Ids** are text: integers and integral reals are written without `.0`; text keeps
 //!   leading zeros (surrounding spaces are trimmed).
+//! - **Text encodings** are decided by gep, not GDAL: a declared encoding (`encoding`, a
+//!   `.cpg`, the `.dbf` language driver id, UTF-8 for every other format) is obeyed strictly;
+//!   an undeclared Shapefile is UTF-8 when all of it is valid UTF-8, else GBK/GB18030 with a
+//!   warning; text valid in nothing that applies is an error naming the file, FID and field.
+//!   No replacement character (U+FFFD) ever reaches a zone id or name.
 //! - **GCJ-02** input ([`Datum::Gcj02`]) is corrected with the iterated inverse and then treated
 //!   as EPSG:4326.
 #![deny(missing_docs)]
@@ -43,6 +48,7 @@ pub mod error;
 pub mod gcj02;
 pub mod raster;
 pub mod reproject;
+mod text_encoding;
 pub mod vector;
 pub mod write;
 

@@ -18,6 +18,7 @@
 
 use crate::error::CoreError;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 /// The GEP category of a service.
@@ -195,6 +196,22 @@ pub(crate) fn toml_error(
     }
 }
 
+/// The key of a `# key = value` preamble line and the 1-based column (in characters) where
+/// its value starts; `None` for continuation lines, tables and comments.
+fn preamble_key(line: &str) -> Option<(String, usize)> {
+    let (before, after) = line.split_once('=')?;
+    let key = before.trim_start().trim_start_matches('#').trim();
+    if key.is_empty()
+        || !key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return None;
+    }
+    let value_start = line.len() - after.trim_start().len();
+    Some((key.to_string(), line[..value_start].chars().count() + 1))
+}
+
 fn line_col(text: &str, byte: usize) -> (usize, usize) {
     let before = &text[..byte.min(text.len())];
     let line = before.matches('\n').count() + 1;
@@ -212,6 +229,9 @@ fn line_col(text: &str, byte: usize) -> (usize, usize) {
 pub(crate) struct DataFile {
     pub file: String,
     pub meta: toml::Table,
+    /// Where each top-level preamble key is written: key → (1-based line, 1-based column of
+    /// its value), so that an error about a key's value points at it.
+    pub meta_pos: BTreeMap<String, (usize, usize)>,
     pub header_line: usize,
     pub headers: Vec<String>,
     pub records: Vec<(usize, csv::StringRecord)>,
@@ -224,9 +244,13 @@ impl DataFile {
         let mut pre = String::new();
         let mut n_pre = 0usize;
         let mut body_start = 0usize;
+        let mut meta_pos = BTreeMap::new();
         for line in text.split_inclusive('\n') {
             let t = line.trim_start();
             if t.starts_with('#') {
+                if let Some((key, col)) = preamble_key(line) {
+                    meta_pos.entry(key).or_insert((n_pre + 1, col));
+                }
                 let t = t.trim_start_matches('#');
                 pre.push_str(t.strip_prefix(' ').unwrap_or(t));
                 if !line.ends_with('\n') {
@@ -299,6 +323,7 @@ impl DataFile {
         Ok(DataFile {
             file: file.into(),
             meta,
+            meta_pos,
             header_line,
             headers,
             records,
@@ -347,17 +372,18 @@ impl DataFile {
         }
     }
 
-    /// An error in the preamble (line of the key when present, else line 1).
+    /// An error in the preamble (line and value column of the key when present, else 1:1).
     pub fn meta_err(
         &self,
         key: &str,
         message: impl Into<String>,
         fix: impl Into<String>,
     ) -> CoreError {
+        let (line, column) = self.meta_pos.get(key).copied().unwrap_or((1, 1));
         CoreError::DataFile {
             file: self.file.clone(),
-            line: 1,
-            column: 1,
+            line,
+            column,
             message: format!("preamble key {key:?}: {}", message.into()),
             fix: fix.into(),
         }

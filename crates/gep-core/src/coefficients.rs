@@ -7,16 +7,35 @@
 //! `kind` (`flow` default, or `stock`), `key` (`ecosystem_type` default, or `class` for sets
 //! keyed directly by land-cover code), `equivalent_value` (D, 元/ha/a, required when a row uses
 //! the unit `equivalent`), `services` (the services the set prices; default: all in the rows),
-//! `catalogue` (the standard's full service list), `example` (bool).
-//! Columns: `ecosystem_type` (or `class`), `service`, `value` (a number, negative allowed, or `NA`
-//! = explicitly not applicable), `unit` (`元/ha/a` = `元/hm2/a` = `yuan/ha/a`, `元/亩/a` =
+//! `catalogue` (the standard's full service list), `example` (bool), `may_be_negative` (see
+//! below).
+//! Columns: `ecosystem_type` (or `class`), `service`, `value` (a finite number, or `NA` =
+//! explicitly not applicable), `unit` (`元/ha/a` = `元/hm2/a` = `yuan/ha/a`, `元/亩/a` =
 //! `yuan/mu/a`, `equivalent` = factor × D, `t C/ha` for stocks); optional `quantity_per_ha`,
 //! `quantity_unit`, `verified` (`true`/`false`, default true), `flags` (`;`-separated), `citation`.
+//!
+//! # Signs
+//! Every number is finite. Values and quantities are ≥ 0 unless the set declares otherwise:
+//! a published table may give a negative value (Xie et al. 2015 prices paddy fields' water
+//! supply at −2.63 equivalents: paddies consume water), so a flow set lists where negatives
+//! are expected, in the preamble:
+//!
+//! ```text
+//! # may_be_negative = ["paddy/esv_water_supply"]
+//! ```
+//!
+//! An item is `ecosystem_type/service` (`class/service` in class-keyed sets) for one row, or a
+//! bare `service` for every row of that service. A negative value or quantity in a row the
+//! list does not cover is an error naming the file, line and column: a sign slip must not
+//! silently subtract from GEP. Declared negatives are kept as given, never clamped. Stock sets
+//! cannot declare negatives (a stock is never below zero), and D (`equivalent_value`) must
+//! be > 0.
 //!
 //! # InVEST carbon tables
 //! A CSV whose header has `lucode,c_above,c_below,c_soil,c_dead` (t C/ha; extra columns such as
 //! `lulc_name` ignored; an optional `#` preamble may give `id`, `version`, `citation`) loads as a
 //! **stock** set keyed by land-cover code: service `carbon_stock`, quantity in t C, no money value.
+//! Every pool must be finite and ≥ 0.
 //!
 //! Built-in ids: see [`CoefficientSet::builtin_ids`].
 
@@ -173,6 +192,9 @@ pub struct CoefficientSet {
     pub catalogue: Vec<String>,
     /// Whether the values are example defaults, to be replaced by an official table.
     pub example: bool,
+    /// The `may_be_negative` declaration: `type/service` items (one row) or bare `service`
+    /// items (every row of it) whose values and quantities may be below zero.
+    pub may_be_negative: Vec<String>,
     /// Where it was loaded from (`builtin:xie2015` or a path).
     pub origin: String,
     /// SHA-256 of the file text.
@@ -196,7 +218,8 @@ pub struct ValuationParams {
 
 /// A price index by year (CPI, GDP deflator, ...), to restate values from one price year to another.
 ///
-/// File format: CSV `year,index` with an optional `#` preamble (`id`, `source`).
+/// File format: CSV `year,index` with an optional `#` preamble (`id`, `source`). Every index
+/// is a finite number > 0 and every year appears once.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Deflator {
     /// Where it was loaded from.
@@ -223,13 +246,14 @@ impl Deflator {
                     "write the year as four digits",
                 )
             })?;
-            let v = parse_number(&df, *line, ci, DataFile::field(rec, Some(ci)))?;
+            let is = DataFile::field(rec, Some(ci));
+            let v = parse_number(&df, *line, ci, is)?;
             if v <= 0.0 {
                 return Err(df.err(
                     *line,
                     ci,
-                    format!("index {v} is not positive"),
-                    "a price index must be > 0",
+                    format!("index {is} for year {y} is not positive"),
+                    "a price index is > 0 (e.g. 100 in the base year): correct the value or drop the row",
                 ));
             }
             if let Some(first) = lines.insert(y, *line) {
@@ -377,6 +401,15 @@ impl CoefficientSet {
             None => String::new(),
         };
         let equivalent_value = df.meta_f64("equivalent_value")?;
+        if let Some(d) = equivalent_value.filter(|d| *d <= 0.0) {
+            return Err(df.meta_err(
+                "equivalent_value",
+                format!("D = {d} is not positive"),
+                "D is the value of one equivalent factor in 元/ha/a at the set's price year, > 0 (Xie et al. 2015: 3406.5)",
+            ));
+        }
+        let may_be_negative = df.meta_list("may_be_negative")?.unwrap_or_default();
+        check_negative_declaration(&df, cat, kind, key, &may_be_negative)?;
         let example = matches!(df.meta.get("example"), Some(toml::Value::Boolean(true)));
         let c_key = match key {
             SetKey::EcosystemType => df.column("ecosystem_type")?,
@@ -466,7 +499,11 @@ impl CoefficientSet {
             let value = if vs.eq_ignore_ascii_case("NA") {
                 CoefValue::NotApplicable
             } else {
-                CoefValue::Value(parse_number(&df, line, c_val, vs)?)
+                let v = parse_number(&df, line, c_val, vs)?;
+                if let Some((m, fix)) = sign_error(v, vs, kind, &may_be_negative, k, s) {
+                    return Err(df.err(line, c_val, m, fix));
+                }
+                CoefValue::Value(v)
             };
             let unit = if us.is_empty() {
                 if value != CoefValue::NotApplicable {
@@ -508,7 +545,12 @@ impl CoefficientSet {
             let quantity_per_ha = if qs.is_empty() {
                 None
             } else {
-                Some(parse_number(&df, line, c_q.unwrap_or(0), qs)?)
+                let c = c_q.unwrap_or(0);
+                let q = parse_number(&df, line, c, qs)?;
+                if let Some((m, fix)) = sign_error(q, qs, kind, &may_be_negative, k, s) {
+                    return Err(df.err(line, c, m, fix));
+                }
+                Some(q)
             };
             let qu = DataFile::field(rec, c_qu);
             if quantity_per_ha.is_some() && qu.is_empty() {
@@ -635,6 +677,7 @@ impl CoefficientSet {
             services,
             catalogue: df.meta_list("catalogue")?.unwrap_or_default(),
             example,
+            may_be_negative,
             origin: df.file.clone(),
             sha256: sha256_hex(text),
             entries,
@@ -649,6 +692,13 @@ impl CoefficientSet {
             .iter()
             .map(|p| df.column(p))
             .collect::<Result<Vec<_>, _>>()?;
+        if df.meta.contains_key("may_be_negative") {
+            return Err(df.meta_err(
+                "may_be_negative",
+                "an InVEST carbon table holds stocks, which are never negative",
+                "drop the key and correct any negative pool",
+            ));
+        }
         let mut entries: Vec<Coefficient> = Vec::new();
         let mut index = BTreeMap::new();
         for (line, rec) in &df.records {
@@ -664,7 +714,17 @@ impl CoefficientSet {
             })?;
             let mut vals = [0.0; 4];
             for (v, c) in vals.iter_mut().zip(&cols) {
-                *v = parse_number(df, line, *c, DataFile::field(rec, Some(*c)))?;
+                let s = DataFile::field(rec, Some(*c));
+                *v = parse_number(df, line, *c, s)?;
+                // A negative pool would cancel carbon held elsewhere in the zone's total.
+                if *v < 0.0 {
+                    return Err(df.err(
+                        line,
+                        *c,
+                        format!("carbon pool {s} t C/ha (lucode {code}) is negative"),
+                        "a carbon pool is a stock, never below zero: correct the value (0 where the pool is empty)",
+                    ));
+                }
             }
             // InVEST sums the four pools per cell; keep the same order of additions.
             let total = vals[0] + vals[1] + vals[2] + vals[3];
@@ -711,6 +771,7 @@ impl CoefficientSet {
             services: vec!["carbon_stock".into()],
             catalogue: vec![],
             example: false,
+            may_be_negative: vec![],
             origin: df.file.clone(),
             sha256: sha256_hex(text),
             entries,
@@ -877,6 +938,9 @@ pub fn show_set(spec: &str) -> Result<String, CoreError> {
     if let Some(d) = set.equivalent_value {
         writeln!(o, "D (value of one equivalent): {d} 元/ha/a").ok();
     }
+    if !set.may_be_negative.is_empty() {
+        writeln!(o, "may be negative: {}", set.may_be_negative.join(", ")).ok();
+    }
     if set.example {
         writeln!(
             o,
@@ -947,9 +1011,23 @@ pub fn check_set_file(path: &Path) -> Result<(SetSummary, Vec<String>), CoreErro
     }
     if s.negative > 0 {
         warnings.push(format!(
-            "{} entries are negative (kept as given, not clamped)",
+            "{} entries are negative, as declared by may_be_negative (kept as given, not clamped)",
             s.negative
         ));
+    }
+    // A declaration no row needs is harmless but stale: say so, so that it does not outlive
+    // the correction it was written for.
+    for d in &set.may_be_negative {
+        let used = set.entries.iter().any(|e| {
+            declared(std::slice::from_ref(d), &e.key, &e.service)
+                && (matches!(e.value, CoefValue::Value(v) if v < 0.0)
+                    || e.quantity_per_ha.is_some_and(|q| q < 0.0))
+        });
+        if !used {
+            warnings.push(format!(
+                "may_be_negative lists {d}, but no such row is negative: drop it from the list"
+            ));
+        }
     }
     if set.key == SetKey::EcosystemType {
         let mut keys: Vec<&str> = set.entries.iter().map(|e| e.key.as_str()).collect();
@@ -966,6 +1044,94 @@ pub fn check_set_file(path: &Path) -> Result<(SetSummary, Vec<String>), CoreErro
         }
     }
     Ok((s, warnings))
+}
+
+/// Whether `may_be_negative` covers the row (`key`, `service`).
+fn declared(may_be_negative: &[String], key: &str, service: &str) -> bool {
+    may_be_negative.iter().any(|d| match d.split_once('/') {
+        Some((k, s)) => k == key && s == service,
+        None => d == service,
+    })
+}
+
+/// Checks every item of the `may_be_negative` preamble list names a known service (and a known
+/// ecosystem type or class code), and that the set is a flow set.
+fn check_negative_declaration(
+    df: &DataFile,
+    cat: &Catalog,
+    kind: SetKind,
+    key: SetKey,
+    list: &[String],
+) -> Result<(), CoreError> {
+    if list.is_empty() {
+        return Ok(());
+    }
+    if kind == SetKind::Stock {
+        return Err(df.meta_err(
+            "may_be_negative",
+            "a stock set cannot declare negative values",
+            "drop the key: a stock (t C/ha) is never below zero",
+        ));
+    }
+    for item in list {
+        let (k, s) = match item.split_once('/') {
+            Some((k, s)) => (Some(k.trim()), s.trim()),
+            None => (None, item.trim()),
+        };
+        if cat.service(s).is_none() {
+            return Err(df.meta_err(
+                "may_be_negative",
+                format!("item {item:?}: unknown service {s:?}"),
+                "write `ecosystem_type/service` (one row) or `service` (every row of it), e.g. \"paddy/esv_water_supply\"",
+            ));
+        }
+        let known = match (k, key) {
+            (None, _) => true,
+            (Some(k), SetKey::EcosystemType) => cat.ecosystem(k).is_some(),
+            (Some(k), SetKey::Class) => k.parse::<ClassCode>().is_ok(),
+        };
+        if !known {
+            return Err(df.meta_err(
+                "may_be_negative",
+                format!("item {item:?}: unknown ecosystem type or class {:?}", k.unwrap_or("")),
+                "write `ecosystem_type/service` (one row) or `service` (every row of it), e.g. \"paddy/esv_water_supply\"",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The (message, fix) rejecting a negative value or quantity `v` (written `text`) of the row
+/// (`key`, `service`) that the set's `may_be_negative` declaration does not cover; stocks are
+/// never negative. `None` when the number is acceptable.
+fn sign_error(
+    v: f64,
+    text: &str,
+    kind: SetKind,
+    may_be_negative: &[String],
+    key: &str,
+    service: &str,
+) -> Option<(String, String)> {
+    if v >= 0.0 {
+        return None;
+    }
+    if kind == SetKind::Stock {
+        return Some((
+            format!("{text} for {key} / {service} is negative"),
+            "a stock is never below zero: correct the value".into(),
+        ));
+    }
+    if declared(may_be_negative, key, service) {
+        return None;
+    }
+    Some((
+        format!(
+            "{text} for {key} / {service} is negative, and the set does not declare it may be"
+        ),
+        format!(
+            "correct the sign; if the published table really gives a negative value (as Xie et al. 2015 for paddy water supply), declare it in the preamble: `# may_be_negative = [\"{key}/{service}\"]`"
+        ),
+    ))
 }
 
 /// Converts a per-mu value to per-ha (× 15).

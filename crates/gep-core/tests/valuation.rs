@@ -568,9 +568,15 @@ fn builtin_sets_cover_builtin_crosswalks() {
     let dir = std::env::temp_dir().join(format!("gep-core-check-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let f = dir.join("mine.csv");
-    std::fs::write(&f, format!("{HEAD}paddy,esv_food,-1,元/ha/a\npaddy,esv_water_supply,2,元/ha/a\nwater,esv_food,1,元/ha/a\n")).unwrap();
+    std::fs::write(&f, format!("# may_be_negative = [\"paddy/esv_food\", \"water/esv_food\"]\n{HEAD}paddy,esv_food,-1,元/ha/a\npaddy,esv_water_supply,2,元/ha/a\nwater,esv_food,1,元/ha/a\n")).unwrap();
     let (s, w) = check_set_file(&f).unwrap();
     assert_eq!(s.negative, 1);
+    // The declaration of water/esv_food covers no negative row: a stale item is reported.
+    assert!(
+        w.iter()
+            .any(|x| x.contains("may_be_negative lists water/esv_food")),
+        "{w:?}"
+    );
     assert!(
         w.iter()
             .any(|x| x.contains("water has no entry for service esv_water_supply")),

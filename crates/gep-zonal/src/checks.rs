@@ -25,6 +25,21 @@
 //! 7,560 villages with densified, shared boundaries it left none at all, and the sum rows'
 //! residuals were below 1e-17 relative.
 //!
+//! # Top-level overlaps
+//!
+//! Zones with no parent (the counties of a run, usually) have no sum row, but two of them
+//! claiming the same ground (two counties' boundaries overlapping, a county loaded twice
+//! under two ids) count that ground twice in every total. So the geometry also clips every
+//! pair of top-level zones whose boxes meet (an R-tree of their boxes, as for siblings) and
+//! gives one [`CheckKind::Overlap`] row per class for each pair's common area, with
+//! `parent_id` empty (there is no parent), `level` = the pair's level (the coarser of the two
+//! if they differ), `children` = the two zone ids, `parent_area_m2` = 0 and
+//! `children_sum_m2` = the two zones' areas in the class. The size floor applies with the
+//! smaller of the two zones' areas in place of the parent's, so the slivers that clipping
+//! leaves along the shared borders of a clean partition are dropped as between siblings.
+//! The cost is one clipping per pair of top-level zones whose boxes meet (neighbours, for
+//! counties), the same work as the sibling overlaps of one family.
+//!
 //! # Cost
 //!
 //! Sum rows are cheap (~1 ms for 7,600 zones). The geometry (unions, differences, pairwise
@@ -71,34 +86,52 @@ impl CheckKind {
 }
 
 /// One line of the hierarchy check.
+///
+/// Most rows compare a parent with its children of one level. A **top-level overlap** row
+/// (see the module docs) is between two zones that have no parent: it has an empty
+/// `parent_id`, `kind` [`CheckKind::Overlap`], the two zones in `children`, their level in
+/// `level`, `parent_area_m2` = 0 and their areas in the class summed in `children_sum_m2`.
+/// [`CheckRow::is_top_level`] tells such rows apart.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckRow {
-    /// The parent zone.
+    /// The parent zone; empty for an overlap between two top-level zones.
     pub parent_id: String,
-    /// The children's level.
+    /// The children's level; for a top-level overlap, the two zones' level (the coarser of
+    /// the two when they differ).
     pub level: Level,
     /// Land-cover class; `None` = nodata cells plus area beyond the raster.
     pub class: Option<ClassCode>,
-    /// The parent's area in this class.
+    /// The parent's area in this class; 0 for a top-level overlap (no parent).
     ///
     /// # Units
     /// m² on the grid's area basis.
     pub parent_area_m2: f64,
-    /// Σ of the children's areas in this class.
+    /// Σ of the children's areas in this class; for a top-level overlap, Σ of the two
+    /// zones' areas in this class.
     ///
     /// # Units
     /// m².
     pub children_sum_m2: f64,
     /// Sum rows: parent − Σ children. Gap/overlap/spill rows: their signed share of it
-    /// (+gap, −overlap, −spill).
+    /// (+gap, −overlap, −spill). A top-level overlap row has −(its area): the area the
+    /// totals over top-level zones count twice.
     ///
     /// # Units
     /// m².
     pub residual_m2: f64,
     /// What the row measures.
     pub kind: CheckKind,
-    /// The two children of an overlap row; empty for other kinds.
+    /// The two children of an overlap row (the two top-level zones of a top-level overlap),
+    /// in the order of the zones given; empty for other kinds.
     pub children: Vec<String>,
+}
+
+impl CheckRow {
+    /// `true` for an overlap between two top-level zones (zones with no parent), which has
+    /// no parent row to belong to: its `parent_id` is empty and `children` names the pair.
+    pub fn is_top_level(&self) -> bool {
+        self.kind == CheckKind::Overlap && self.parent_id.is_empty() && self.children.len() == 2
+    }
 }
 
 /// Settings of [`hierarchy_checks`].
@@ -113,10 +146,13 @@ pub struct CheckOptions {
     /// m². Default 0.01 m².
     pub min_area_m2: f64,
     /// Gap/overlap/spill rows smaller than this fraction of their parent's area are dropped
-    /// too. Polygon clipping (geo's `BooleanOps`, built on i_overlay) snaps coordinates to an
-    /// internal integer grid, which leaves micrometre-wide slivers along long shared borders:
-    /// on the demo's exact partition they reach 3.6e-9 of the parent's area. Default 1e-8,
-    /// i.e. 0.01 m² per km² of parent — far below any real gap in boundary data.
+    /// too; for an overlap between two top-level zones, of the smaller zone's area (the
+    /// larger one could hide a real overlap of a small zone). Polygon clipping (geo's
+    /// `BooleanOps`, built on i_overlay) snaps coordinates to an internal integer grid, which
+    /// leaves micrometre-wide slivers along long shared borders: on the demo's exact
+    /// partition they reach 3.6e-9 of the parent's area (between its 26 counties, clipped as
+    /// read, none at all). Default 1e-8, i.e. 0.01 m² per km² of parent — far below any real
+    /// gap in boundary data.
     pub min_relative: f64,
     /// How the gap/overlap/spill polygons are tallied.
     pub tally: TallyOptions,
@@ -240,7 +276,8 @@ pub fn sum_checks(zones: &[Zone], table: &ExtentTable) -> Result<Vec<CheckRow>, 
 /// A gap/overlap/spill polygon waiting to be tallied.
 #[derive(Debug, Clone)]
 struct Piece {
-    parent_id: String,
+    /// `None`: an overlap between two top-level zones (`children`).
+    parent_id: Option<String>,
     level: Level,
     kind: CheckKind,
     children: Vec<String>,
@@ -275,8 +312,13 @@ impl HierarchyGeometry {
 
     /// Keeps the pieces for which `keep(parent id, polygon)` is true: e.g. drops, before
     /// reprojecting them, pieces whose area where they were clipped is far below the floor.
+    /// The parent id is empty for an overlap between two top-level zones: such a piece has
+    /// already passed the relative floor against the smaller of the two zones where it was
+    /// clipped (see [`hierarchy_geometry`]), so a caller that finds no parent of that id and
+    /// applies only [`CheckOptions::min_area_m2`] keeps what it should.
     pub fn retain(&mut self, mut keep: impl FnMut(&str, &MultiPolygon<f64>) -> bool) {
-        self.pieces.retain(|p| keep(&p.parent_id, &p.geometry));
+        self.pieces
+            .retain(|p| keep(p.parent_id.as_deref().unwrap_or(""), &p.geometry));
     }
 }
 
@@ -294,6 +336,11 @@ fn piece_floor(opts: &CheckOptions, parent_area_m2: f64) -> f64 {
 /// are dropped here, pieces below the size floor by [`hierarchy_checks_with`]. Families are
 /// processed in parallel on `opts.tally.threads` threads; the result does not depend on the
 /// thread count.
+///
+/// Overlaps between top-level zones (no parent) are found by clipping the pairs of them whose
+/// boxes meet; a pair's piece smaller than half of `opts.min_relative` × the smaller zone's
+/// area (a ratio of areas, so in any CRS) is dropped here, since it could not reach the size
+/// floor. A zone loaded twice gives a piece of its whole area.
 ///
 /// Overlaps are found by clipping the sibling pairs whose boxes meet, unless the family's
 /// multiplicity excess Σ |child| − |⋃ children| (the area claimed twice or more, an upper
@@ -318,15 +365,20 @@ pub fn hierarchy_geometry(
             threads: opts.tally.threads,
             reason: e.to_string(),
         })?;
-    reporter.start("hierarchy geometry", fams.len() as u64);
+    // One step per family, and one for the overlaps between top-level zones.
+    reporter.start("hierarchy geometry", fams.len() as u64 + 1);
     let pieces: Vec<Piece> = pool.install(|| {
-        fams.par_iter()
+        let mut pieces: Vec<Piece> = fams
+            .par_iter()
             .flat_map_iter(|fam| {
                 let out = family_pieces(zones, fam, opts.min_relative);
                 reporter.advance(1);
                 out
             })
-            .collect()
+            .collect();
+        pieces.extend(top_level_pieces(zones, opts.min_relative));
+        reporter.advance(1);
+        pieces
     });
     reporter.finish();
     Ok(HierarchyGeometry { pieces })
@@ -385,8 +437,9 @@ pub fn hierarchy_checks(
 }
 
 /// Sum rows of `zones` and `table`, plus the per-class rows of `geometry`'s pieces whose
-/// parent is one of `zones` (pieces of other parents are ignored, so the geometry may have
-/// been computed on a superset of the zones, e.g. before some counties were dropped).
+/// parent is one of `zones`, and of its top-level overlaps whose two zones both are
+/// (pieces of other zones are ignored, so the geometry may have been computed on a superset
+/// of the zones, e.g. before some counties were dropped). Top-level overlap rows come last.
 /// Without `geometry`, sum rows only (as [`sum_checks`]).
 ///
 /// # Errors
@@ -411,13 +464,30 @@ pub fn hierarchy_checks_with(
         .map(|(i, z)| (z.id.as_str(), i))
         .collect();
     let grid = source.grid();
-    let pieces: Vec<(&Piece, usize)> = geometry
+    // Each piece with what it is measured against: its parent, or the two top-level zones.
+    let pieces: Vec<(&Piece, Scope, f64)> = geometry
         .pieces
         .iter()
-        .filter_map(|p| index.get(p.parent_id.as_str()).map(|&i| (p, i)))
-        .filter(|(p, i)| {
-            let floor = piece_floor(opts, table.zones[*i].total().to_m2());
-            polygon_area_m2(&p.geometry, grid).abs() >= floor
+        .filter_map(|p| {
+            let scope = match &p.parent_id {
+                Some(parent) => Scope::Family(*index.get(parent.as_str())?),
+                None => {
+                    let [a, b] = &p.children[..] else {
+                        return None;
+                    };
+                    Scope::Top(*index.get(a.as_str())?, *index.get(b.as_str())?)
+                }
+            };
+            // Top-level: the smaller zone is the relative scale.
+            let scale = match scope {
+                Scope::Family(i) => table.zones[i].total().to_m2(),
+                Scope::Top(a, b) => table.zones[a]
+                    .total()
+                    .to_m2()
+                    .min(table.zones[b].total().to_m2()),
+            };
+            let floor = piece_floor(opts, scale);
+            (polygon_area_m2(&p.geometry, grid).abs() >= floor).then_some((p, scope, floor))
         })
         .collect();
     if pieces.is_empty() {
@@ -426,8 +496,13 @@ pub fn hierarchy_checks_with(
     let pseudo: Vec<Zone> = pieces
         .iter()
         .enumerate()
-        .map(|(i, (p, _))| Zone {
-            id: format!("{}:{}:{}", p.parent_id, p.kind.as_str(), i),
+        .map(|(i, (p, _, _))| Zone {
+            id: format!(
+                "{}:{}:{}",
+                p.parent_id.as_deref().unwrap_or(""),
+                p.kind.as_str(),
+                i
+            ),
             name: String::new(),
             level: p.level,
             parent: None,
@@ -446,20 +521,27 @@ pub fn hierarchy_checks_with(
         })
         .collect();
     let mut extra = Vec::new();
-    for ((p, parent), t) in pieces.iter().zip(&pt.zones) {
+    for ((p, scope, floor), t) in pieces.iter().zip(&pt.zones) {
         let sign = if p.kind == CheckKind::Gap { 1.0 } else { -1.0 };
-        let floor = piece_floor(opts, table.zones[*parent].total().to_m2());
         for class in family_classes(std::iter::once(t)) {
             let area = class_area(t, class).to_m2();
-            if area < floor {
+            if area < *floor {
                 continue;
             }
-            let (pa, cs) = sums
-                .get(&(p.parent_id.as_str(), p.level, class))
-                .copied()
-                .unwrap_or((0.0, 0.0));
+            let (pa, cs) = match *scope {
+                Scope::Family(_) => sums
+                    .get(&(p.parent_id.as_deref().unwrap_or(""), p.level, class))
+                    .copied()
+                    .unwrap_or((0.0, 0.0)),
+                // No parent; the two zones' areas in the class, exactly.
+                Scope::Top(a, b) => (
+                    0.0,
+                    (class_area(&table.zones[a], class) + class_area(&table.zones[b], class))
+                        .to_m2(),
+                ),
+            };
             extra.push(CheckRow {
-                parent_id: p.parent_id.clone(),
+                parent_id: p.parent_id.clone().unwrap_or_default(),
                 level: p.level,
                 class,
                 parent_area_m2: pa,
@@ -489,7 +571,7 @@ fn family_pieces(zones: &[Zone], fam: &Family, min_relative: f64) -> Vec<Piece> 
     let mut push = |kind, children, geometry: MultiPolygon<f64>| {
         if !geometry.0.is_empty() {
             out.push(Piece {
-                parent_id: parent_id.clone(),
+                parent_id: Some(parent_id.clone()),
                 level: fam.level,
                 kind,
                 children,
@@ -507,7 +589,24 @@ fn family_pieces(zones: &[Zone], fam: &Family, min_relative: f64) -> Vec<Piece> 
         return out;
     }
     // Overlaps: only sibling pairs whose boxes meet are clipped.
-    let boxes: Vec<GeomWithData<Rectangle<[f64; 2]>, usize>> = kids
+    for (a, b) in box_pairs(&kids) {
+        let inter = kids[a].intersection(&kids[b]);
+        push(
+            CheckKind::Overlap,
+            vec![
+                zones[fam.children[a]].id.clone(),
+                zones[fam.children[b]].id.clone(),
+            ],
+            inter,
+        );
+    }
+    out
+}
+
+/// The pairs `(a, b)`, `a < b`, of `polys` whose bounding boxes meet (an R-tree of the boxes),
+/// in ascending order.
+fn box_pairs(polys: &[MultiPolygon<f64>]) -> Vec<(usize, usize)> {
+    let boxes: Vec<GeomWithData<Rectangle<[f64; 2]>, usize>> = polys
         .iter()
         .enumerate()
         .filter_map(|(i, k)| {
@@ -525,16 +624,52 @@ fn family_pieces(zones: &[Zone], fam: &Family, min_relative: f64) -> Vec<Piece> 
         .map(|(a, b)| (a.data, b.data))
         .collect();
     pairs.sort_unstable();
-    for (a, b) in pairs {
-        let inter = kids[a].intersection(&kids[b]);
-        push(
-            CheckKind::Overlap,
-            vec![
-                zones[fam.children[a]].id.clone(),
-                zones[fam.children[b]].id.clone(),
-            ],
-            inter,
-        );
+    pairs
+}
+
+/// What a piece is measured against in [`hierarchy_checks_with`]: its parent (index in the
+/// zones), or the two top-level zones whose overlap it is.
+#[derive(Debug, Clone, Copy)]
+enum Scope {
+    Family(usize),
+    Top(usize, usize),
+}
+
+/// Overlap polygons between the top-level zones (no parent) of `zones`, pair by pair in the
+/// zones' order, for the pairs whose boxes meet. Pieces below half of `min_relative` × the
+/// smaller zone's area are dropped (they could not reach the size floor; the half is the
+/// margin for the variation of a degree's area across two neighbours, as in
+/// [`hierarchy_geometry`]). Runs on the current rayon pool; the order does not depend on it.
+fn top_level_pieces(zones: &[Zone], min_relative: f64) -> Vec<Piece> {
+    let top: Vec<usize> = (0..zones.len())
+        .filter(|&i| zones[i].parent.is_none())
+        .collect();
+    if top.len() < 2 {
+        return Vec::new();
     }
-    out
+    let geoms: Vec<MultiPolygon<f64>> = top
+        .par_iter()
+        .map(|&i| zones[i].geometry.orient(Direction::Default))
+        .collect();
+    let areas: Vec<f64> = geoms.iter().map(|g| g.unsigned_area()).collect();
+    box_pairs(&geoms)
+        .into_par_iter()
+        .filter_map(|(a, b)| {
+            let inter = geoms[a].intersection(&geoms[b]);
+            if inter.0.is_empty()
+                || inter.unsigned_area() < 0.5 * min_relative * areas[a].min(areas[b])
+            {
+                return None;
+            }
+            let (za, zb) = (&zones[top[a]], &zones[top[b]]);
+            Some(Piece {
+                parent_id: None,
+                // The coarser level of the two (they are the same in any ordinary run).
+                level: std::cmp::min_by_key(za.level, zb.level, |l| l.rank()),
+                kind: CheckKind::Overlap,
+                children: vec![za.id.clone(), zb.id.clone()],
+                geometry: inter,
+            })
+        })
+        .collect()
 }

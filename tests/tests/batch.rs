@@ -130,7 +130,15 @@ fn killed_run_leaves_previous_output_and_resume_gives_identical_tables() {
         "zone_id,zone_level,class,area_m2\nold,county,1,1.0\n",
     )
     .unwrap();
-    std::fs::write(out.join("manifest.json"), "{\"previous\": true}\n").unwrap();
+    // A gep result set (a manifest listing its files), or gep would refuse the directory.
+    std::fs::write(
+        out.join("manifest.json"),
+        r#"{"manifest_version": 1, "engine_version": "0.1.0", "command": ["gep", "run"],
+"config_text": "", "area_basis": "planar", "inputs": [], "timings": [], "warnings": [],
+"outputs": [{"path": "extent.csv", "sha256": "", "size_bytes": 0}]}
+"#,
+    )
+    .unwrap();
     let before = snapshot(&out);
     let cache = dir.path().join(".out.cache");
 

@@ -124,7 +124,23 @@ pub enum CrosswalkCommand {
     },
 }
 
+/// Rust ignores SIGPIPE, so a write to a closed pipe (`gep coefficients show xie2015 | head`)
+/// becomes an error that `println!` turns into a panic. A command-line tool should end quietly
+/// instead, as `cat` does: restore the default action (terminate on SIGPIPE).
+#[cfg(unix)]
+fn quiet_on_closed_pipe() {
+    // SAFETY: called first thing in `main`, before any other thread exists; `signal` with
+    // `SIG_DFL` installs no handler code, it only restores the default disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn quiet_on_closed_pipe() {}
+
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

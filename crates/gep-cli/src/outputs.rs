@@ -171,6 +171,11 @@ pub fn report_input(
             class: c.class,
             residual_m2: c.residual_m2,
             parent_area_m2: c.parent_area_m2,
+            children: if c.kind == gep_zonal::CheckKind::Overlap {
+                c.children.clone()
+            } else {
+                Vec::new()
+            },
         })
         .collect();
     let roots: Vec<&str> = zones

@@ -62,7 +62,10 @@ impl Reporter for CliProgress {
                 *b = Some(bar);
             }
         } else {
-            eprintln!("{what}: {total} steps");
+            eprintln!(
+                "{what}: {total} {}",
+                crate::run::plural(total as usize, "step")
+            );
         }
     }
 

@@ -16,7 +16,14 @@ fn is_table(path: &str) -> bool {
 pub fn rerun(manifest_path: &Path, out: Option<&Path>, quiet: bool) -> Result<u8> {
     let manifest = Manifest::read(manifest_path)
         .with_context(|| format!("reading manifest {}", manifest_path.display()))?;
-    let changed = manifest.changed_inputs(Path::new("/"));
+    // Relative paths of the recorded run (its command line, its inputs) are relative to the
+    // directory it was started from.
+    let recorded_dir = manifest
+        .working_dir
+        .as_deref()
+        .map(Path::new)
+        .filter(|d| d.is_dir());
+    let changed = manifest.changed_inputs(recorded_dir.unwrap_or(Path::new("/")));
     if !changed.is_empty() {
         for c in &changed {
             match &c.current_sha256 {
@@ -68,6 +75,10 @@ pub fn rerun(manifest_path: &Path, out: Option<&Path>, quiet: bool) -> Result<u8
         args.push("--quiet".into());
     }
     let cli = Cli::try_parse_from(&args).context("the recorded command no longer parses")?;
+    if let Some(d) = recorded_dir {
+        std::env::set_current_dir(d)
+            .with_context(|| format!("entering {}, where the run was started", d.display()))?;
+    }
     if !matches!(cli.command, Command::Run(_)) {
         bail!(
             "{}: the recorded command is not `gep run`",

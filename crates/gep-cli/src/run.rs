@@ -663,8 +663,25 @@ fn warn_about_checks(checks: &[gep_zonal::CheckRow], progress: &CliProgress) {
     for c in checks.iter().filter(|c| c.kind == CheckKind::Sum) {
         *totals.entry((c.parent_id.as_str(), c.level)).or_default() += c.parent_area_m2.abs();
     }
+    // Two top-level zones claiming the same ground: the totals count it twice.
+    let mut top: BTreeMap<&[String], f64> = BTreeMap::new();
+    for c in checks.iter().filter(|c| c.is_top_level()) {
+        *top.entry(&c.children).or_default() += c.residual_m2.abs();
+    }
+    if !top.is_empty() {
+        let total: f64 = top.values().sum();
+        let pairs: Vec<String> = top
+            .iter()
+            .map(|(pair, a)| format!("{} ({} m²)", pair.join(" × "), fmt_fixed(*a, 1)))
+            .collect();
+        progress.warn(&format!(
+            "checks: top-level zones overlap — {} m² claimed by two zones, counted twice in the totals: {}; see the overlap rows with an empty parent_id in checks.csv and fix the boundary data (a zone loaded twice, or two boundaries claiming the same ground)",
+            fmt_fixed(total, 1),
+            pairs.join(", ")
+        ));
+    }
     let mut by_kind: BTreeMap<&str, (usize, f64, &str)> = BTreeMap::new();
-    for c in checks {
+    for c in checks.iter().filter(|c| !c.is_top_level()) {
         let parent = totals
             .get(&(c.parent_id.as_str(), c.level))
             .copied()
@@ -775,17 +792,15 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
         let path = plan.landcover.clone();
         std::thread::spawn(move || hash_raster(&path))
     });
+    // The output location is checked before any work: gep replaces only what it wrote.
+    let cwd = std::env::current_dir()?;
+    gep_report::check_output_dir(&plan.out_dir, &cwd, &input_paths(&plan))?;
     let mut prep = prepare(&plan, &progress)?;
     for n in &prep.notes {
         progress.status(n);
     }
-    // Check the output location before the long part. An existing non-directory there is the
-    // user's data: never replace it.
-    if plan.out_dir.exists() && !plan.out_dir.is_dir() {
-        bail!(
-            "output directory {} exists and is not a directory: move that file away or choose another [output] dir / --out",
-            plan.out_dir.display()
-        );
+    if prep.units.iter().all(|u| u.failure.is_some()) {
+        return Ok(nothing_published(&prep, &plan, &progress));
     }
     let staged = StagedDir::create(&plan.out_dir)
         .with_context(|| format!("output directory {}", plan.out_dir.display()))?;
@@ -874,6 +889,9 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
             }
         }
     }
+    if prep.units.iter().all(|u| u.failure.is_some()) {
+        return Ok(nothing_published(&prep, &plan, &progress));
+    }
     // Keep only the zones of counties that are still fine.
     // (Units keep their order, so the kept zones are a subsequence: move them, don't clone.)
     let mut kept = vec![false; run_zones.len()];
@@ -898,6 +916,7 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
 
     timings.push(crate::outputs::timing("tally and check geometry", t_tally));
 
+    let failures = failure_rows(&prep);
     let t_write = Instant::now();
     let basis = prep.raster.grid().area_basis().as_str();
     let crs = prep.raster.crs().clone();
@@ -908,6 +927,22 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
         &timings,
         (&raster_sha256, raster_size),
     )?;
+    let top = plan
+        .zones
+        .iter()
+        .map(|z| z.level)
+        .min()
+        .unwrap_or(Level::County);
+    run_info.units_total = prep.units.len() + prep.lost_units.len();
+    run_info.failures = failures
+        .iter()
+        .map(|f| gep_report::FailedUnit {
+            id: f.unit_id.clone(),
+            name: f.name.clone(),
+            level: top.as_str().to_string(),
+            reason: f.reason.clone(),
+        })
+        .collect();
     // The rest as jobs over the threads, longest chain first (checks and accounts → report
     // tables → workbook), the other writers filling the gaps; in this order with one thread.
     let checks_reader = prep.raster.try_clone_source()?;
@@ -921,8 +956,8 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
             (&steps, &staged, &run_zones, &table, plan.lang);
         let (checks_cell, accounts_cell, input_cell, hashed) =
             (&checks_cell, &accounts_cell, &input_cell, &hashed);
-        let (progress, run_info_ref, geometry, check_opts) =
-            (&progress, &run_info, &geometry, &check_opts);
+        let (progress, run_info_ref, geometry, check_opts, failures) =
+            (&progress, &run_info, &geometry, &check_opts, &failures);
         let mut jobs: Vec<crate::outputs::Job> = Vec::new();
         let checks_job = jobs.len();
         jobs.push(crate::outputs::Job::new(&[], move || {
@@ -967,6 +1002,7 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
                 move || {
                     let mut info = run_info_ref.clone();
                     info.warnings = progress.warnings();
+                    info.warnings.extend(failure_warnings(top, failures));
                     let input = steps.time("report tables", || {
                         crate::outputs::report_input(
                             run_zones,
@@ -1048,6 +1084,7 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
         crate::outputs::run_jobs(plan.threads, jobs)?;
     }
     run_info.warnings = progress.warnings();
+    run_info.warnings.extend(failure_warnings(top, &failures));
     let accounts = accounts_cell.get().and_then(Option::as_ref);
     if plan.value_raster {
         if let Some(v) = &prep.valuation {
@@ -1061,23 +1098,12 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
         "checks, accounts and outputs",
         t_write,
     ));
-    let failures: Vec<FailureRow> = prep
-        .units
-        .iter()
-        .filter_map(|u| {
-            u.failure.as_ref().map(|f| FailureRow {
-                unit_id: prep.zones[u.root].id.clone(),
-                name: prep.zones[u.root].name.clone(),
-                reason: f.clone(),
-            })
-        })
-        .chain(prep.lost_units.iter().cloned())
-        .collect();
     write_csv(&staged.file("failures.csv"), failures.iter())?;
     timings.extend(steps.list());
     run_info.timings = timings;
     crate::outputs::write_manifest(&staged, &run_info, &hashed, plan.threads)?;
-    let target = staged.commit()?;
+    let committed = staged.commit()?;
+    let target = committed.target.clone();
     // The cache has served its purpose once the results are published (also when some
     // counties failed: nothing is left beside the output but the output).
     cache.clear();
@@ -1085,7 +1111,7 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
     for f in &prep.lost_units {
         eprintln!("error: {}: {}", f.unit_id, f.reason);
     }
-    summary(&prep, &run_zones, &table, started);
+    summary(&prep, top, &run_zones, &table, started);
     if let Some(a) = &accounts {
         let roots: Vec<&gep_core::account::GepRow> = a
             .gep
@@ -1099,11 +1125,11 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
             roots.iter().map(|g| f(g)).sum::<f64>() / 1e8
         };
         println!(
-            "GEP {:.2} 亿元 (material {:.2}, regulating {:.2}, cultural {:.2}); coefficients {}, crosswalk {}",
-            sum(|g| g.gep_yuan),
-            sum(|g| g.material_yuan),
-            sum(|g| g.regulating_yuan),
-            sum(|g| g.cultural_yuan),
+            "GEP {} 亿元 (material {}, regulating {}, cultural {}); coefficients {}, crosswalk {}",
+            fmt_fixed(sum(|g| g.gep_yuan), 2),
+            fmt_fixed(sum(|g| g.material_yuan), 2),
+            fmt_fixed(sum(|g| g.regulating_yuan), 2),
+            fmt_fixed(sum(|g| g.cultural_yuan), 2),
             a.coefficient_set,
             a.crosswalk.as_deref().unwrap_or("-")
         );
@@ -1117,6 +1143,19 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
         );
     }
     println!("results: {}", target.display());
+    if !committed.carried.is_empty() {
+        println!(
+            "  kept your {} in the output directory: {}",
+            plural(committed.carried.len(), "file"),
+            committed.carried.join(", ")
+        );
+    }
+    if let Some(left) = &committed.left_behind {
+        progress.warn(&format!(
+            "something appeared in the old results while they were replaced and was kept in {}: look there and move it back",
+            left.display()
+        ));
+    }
     if plan.report {
         println!(
             "  report.html gep.xlsx zones.gpkg — open report.html in a browser, zones.gpkg in QGIS"
@@ -1129,6 +1168,73 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
     std::mem::forget(run_zones);
     std::mem::forget(prep);
     Ok(if failures.is_empty() { 0 } else { 1 })
+}
+
+/// Every file a run reads (land cover, boundary files with their sidecars, tables) and its
+/// config: the output directory may contain none of them.
+fn input_paths(plan: &RunPlan) -> Vec<std::path::PathBuf> {
+    let mut v = vec![plan.landcover.clone()];
+    for z in &plan.zones {
+        v.extend(sidecars(&z.path));
+    }
+    v.extend(plan.config_path.iter().cloned());
+    if let Some(val) = &plan.valuation {
+        for p in [Some(&val.coefficients), val.crosswalk.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            if Path::new(p).is_file() {
+                v.push(p.into());
+            }
+        }
+        v.extend(val.deflator.iter().cloned());
+    }
+    v
+}
+
+/// No unit could be computed: the failures go to stderr and nothing is written (the previous
+/// results stay as they were). Exit code 1.
+fn nothing_published(prep: &Prepared, plan: &RunPlan, progress: &CliProgress) -> u8 {
+    print_failures(prep);
+    for f in &prep.lost_units {
+        eprintln!("error: {}: {}", f.unit_id, f.reason);
+    }
+    let n = prep.units.len() + prep.lost_units.len();
+    let top = plan
+        .zones
+        .iter()
+        .map(|z| z.level)
+        .min()
+        .unwrap_or(Level::County);
+    progress.finish();
+    eprintln!(
+        "error: {}; nothing was written{}",
+        match n {
+            0 => format!("no {top} to compute"),
+            1 => format!("the only {top} failed"),
+            n => format!("all {n} {} failed", plural(n, top.as_str())),
+        },
+        if plan.out_dir.exists() {
+            format!(
+                " and the previous results in {} are unchanged",
+                plan.out_dir.display()
+            )
+        } else {
+            String::new()
+        }
+    );
+    1
+}
+
+/// `n county` / `n counties`, `n township(s)`, `n village(s)`, `n zone(s)`.
+pub fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        return noun.to_string();
+    }
+    match noun.strip_suffix('y') {
+        Some(stem) => format!("{stem}ies"),
+        None => format!("{noun}s"),
+    }
 }
 
 /// The gap/overlap/spill polygons of `zones`' families on the raster's CRS. With `source`,
@@ -1371,32 +1477,94 @@ fn write_outputs(
         children_sum_m2: c.children_sum_m2,
         residual_m2: c.residual_m2,
         kind: c.kind.as_str(),
+        children: c.children.join(";"),
     });
     write_csv(&staged.file("checks.csv"), crows)?;
     Ok(())
 }
 
-fn summary(prep: &Prepared, zones: &[Zone], table: &ExtentTable, started: Instant) {
-    let counties = zones.iter().filter(|z| z.level == Level::County).count();
-    let townships = zones.iter().filter(|z| z.level == Level::Township).count();
-    let villages = zones.iter().filter(|z| z.level == Level::Village).count();
+/// One row per failed unit (county), in unit order, then the units lost before loading.
+fn failure_rows(prep: &Prepared) -> Vec<FailureRow> {
+    prep.units
+        .iter()
+        .filter_map(|u| {
+            u.failure.as_ref().map(|f| FailureRow {
+                unit_id: prep.zones[u.root].id.clone(),
+                name: prep.zones[u.root].name.clone(),
+                reason: f.clone(),
+            })
+        })
+        .chain(prep.lost_units.iter().cloned())
+        .collect()
+}
+
+/// The run's summary line: units computed of all, the failed ones by id and name, zones by
+/// level, area and time.
+fn summary(prep: &Prepared, top: Level, zones: &[Zone], table: &ExtentTable, started: Instant) {
+    let count = |l: Level| zones.iter().filter(|z| z.level == l).count();
     let total: f64 = zones
         .iter()
         .zip(&table.zones)
         .filter(|(z, _)| z.parent.is_none())
         .map(|(_, t)| t.covered().to_m2())
         .sum();
-    println!(
-        "{} units computed, {} failed; {} zones ({} counties, {} townships, {} villages); {:.1} km² of land cover accounted in {:.1} s",
-        prep.units.iter().filter(|u| u.failure.is_none()).count(),
-        prep.units.iter().filter(|u| u.failure.is_some()).count() + prep.lost_units.len(),
+    let failed = failure_rows(prep);
+    let all = prep.units.len() + prep.lost_units.len();
+    let done = all - failed.len();
+    let mut line = if failed.is_empty() {
+        format!("{done} {} computed", plural(done, top.as_str()))
+    } else {
+        let names: Vec<String> = failed
+            .iter()
+            .map(|f| format!("{} {}", f.unit_id, f.name).trim().to_string())
+            .collect();
+        format!(
+            "{done} of {all} {} computed, {} failed ({})",
+            plural(all, top.as_str()),
+            failed.len(),
+            names.join(", ")
+        )
+    };
+    let levels: Vec<String> = [Level::County, Level::Township, Level::Village]
+        .into_iter()
+        .map(|l| (count(l), l))
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, l)| format!("{n} {}", plural(n, l.as_str())))
+        .collect();
+    line.push_str(&format!(
+        "; {} {} ({}); {} km² of land cover accounted in {:.1} s",
         zones.len(),
-        counties,
-        townships,
-        villages,
-        total / 1e6,
+        plural(zones.len(), "zone"),
+        levels.join(", "),
+        fmt_fixed(total / 1e6, 1),
         started.elapsed().as_secs_f64()
-    );
+    ));
+    println!("{line}");
+}
+
+/// `x` with `decimals` decimals, never "-0.0" (a negative zero or a value that rounds to zero
+/// prints as zero).
+pub fn fmt_fixed(x: f64, decimals: usize) -> String {
+    let s = format!("{x:.decimals$}");
+    if s.starts_with('-') && s[1..].chars().all(|c| c == '0' || c == '.') {
+        s[1..].to_string()
+    } else {
+        s
+    }
+}
+
+/// Failure lines for the manifest's and the report's warnings.
+fn failure_warnings(top: Level, failures: &[FailureRow]) -> Vec<String> {
+    failures
+        .iter()
+        .map(|f| {
+            format!(
+                "{top} {} failed and is not in the results: {}",
+                format!("{} {}", f.unit_id, f.name).trim(),
+                f.reason
+            )
+        })
+        .collect()
 }
 
 /// The run information recorded in the manifest and the report.
@@ -1478,6 +1646,9 @@ fn run_info(
         warnings: progress.warnings(),
         area_basis: grid.area_basis().as_str().to_string(),
         year: plan.year,
+        // Filled once the units' fates are known.
+        units_total: 0,
+        failures: Vec::new(),
     })
 }
 

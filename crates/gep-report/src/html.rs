@@ -132,7 +132,11 @@ pub fn write_html(path: &Path, input: &ReportInput, lang: Lang) -> Result<(), Re
 struct Headline {
     total_gep_yi: String,
     area_km2: String,
+    /// "26", or "25 / 26" when units failed.
+    counties_text: String,
     counties: usize,
+    /// Sentences that qualify the totals: failed units, top-level overlaps.
+    alerts: Vec<String>,
     townships: usize,
     villages: usize,
     year: String,
@@ -191,8 +195,17 @@ struct InputRow {
 }
 
 #[derive(Debug, Serialize)]
+struct FailureView {
+    id: String,
+    name: String,
+    level: String,
+    reason: String,
+}
+
+#[derive(Debug, Serialize)]
 struct View {
     title: String,
+    failures: Vec<FailureView>,
     headline: Headline,
     ranking: Vec<RankRow>,
     maps: Vec<MapView>,
@@ -217,7 +230,9 @@ fn build_view(input: &ReportInput, lang: Lang) -> View {
             .map(|g| fmt_num(g / 1e8, 2))
             .unwrap_or_else(|| "–".into()),
         area_km2: fmt_num(total_area / 100.0, 1),
+        counties_text: counties_text(input),
         counties: input.level(Level::County).count(),
+        alerts: headline_alerts(input, lang),
         townships: input.level(Level::Township).count(),
         villages: input.level(Level::Village).count(),
         year: input.run.year.map(|y| y.to_string()).unwrap_or_default(),
@@ -351,6 +366,17 @@ fn build_view(input: &ReportInput, lang: Lang) -> View {
             input.title.clone()
         },
         headline,
+        failures: input
+            .run
+            .failures
+            .iter()
+            .map(|f| FailureView {
+                id: f.id.clone(),
+                name: f.name.clone(),
+                level: crate::i18n::label(lang, &f.level).to_string(),
+                reason: f.reason.clone(),
+            })
+            .collect(),
         ranking,
         maps,
         charts,
@@ -362,6 +388,74 @@ fn build_view(input: &ReportInput, lang: Lang) -> View {
         warnings: run.warnings.clone(),
         config_text: run.config_text.clone(),
     }
+}
+
+/// The counties card: how many were computed, "of how many" when some failed.
+fn counties_text(input: &ReportInput) -> String {
+    let done = input.level(Level::County).count();
+    let all = input.run.units_total.max(done + input.run.failures.len());
+    if input.run.failures.is_empty() || all == done {
+        done.to_string()
+    } else {
+        format!("{done} / {all}")
+    }
+}
+
+/// What the totals do not say by themselves: units that failed (not in the totals) and ground
+/// that top-level zones both claim (counted twice in the totals).
+fn headline_alerts(input: &ReportInput, lang: Lang) -> Vec<String> {
+    let mut alerts = Vec::new();
+    let failures = &input.run.failures;
+    if !failures.is_empty() {
+        let names: Vec<String> = failures
+            .iter()
+            .map(|f| format!("{} {}", f.id, f.name).trim().to_string())
+            .collect();
+        let all = input
+            .run
+            .units_total
+            .max(failures.len() + input.top_level().map_or(0, |l| input.level(l).count()));
+        let level = failures[0].level.as_str();
+        alerts.push(match lang {
+            Lang::Zh => format!(
+                "{all} 个{}中 {} 个核算失败，未计入总值：{}（原因见“核算失败的单元”）",
+                crate::i18n::label(lang, level),
+                failures.len(),
+                names.join("、")
+            ),
+            Lang::En => format!(
+                "{} of {all} {level} units failed and are not in the totals: {} (reasons under \"Failed units\")",
+                failures.len(),
+                names.join(", ")
+            ),
+        });
+    }
+    let top_overlaps: Vec<&crate::model::CheckSummary> = input
+        .checks
+        .iter()
+        .filter(|c| c.kind == "overlap" && c.parent_id.is_empty())
+        .collect();
+    if !top_overlaps.is_empty() {
+        let area: f64 = top_overlaps.iter().map(|c| c.residual_m2.abs()).sum();
+        let mut pairs: Vec<String> = top_overlaps
+            .iter()
+            .map(|c| c.children.join(" × "))
+            .collect();
+        pairs.dedup();
+        alerts.push(match lang {
+            Lang::Zh => format!(
+                "顶层单元之间存在重叠（{}）：{} 平方千米被两个单元同时计入，总值重复计算了这部分（见 checks.csv 中 parent_id 为空的 overlap 行）",
+                pairs.join("、"),
+                fmt_num(area / 1e6, 3)
+            ),
+            Lang::En => format!(
+                "Top-level zones overlap ({}): {} km² are claimed by two zones and counted twice in the totals (overlap rows with an empty parent_id in checks.csv)",
+                pairs.join(", "),
+                fmt_num(area / 1e6, 3)
+            ),
+        });
+    }
+    alerts
 }
 
 fn sum(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
@@ -782,9 +876,21 @@ fn checks_view(input: &ReportInput, lang: Lang) -> (Vec<CheckLevel>, Vec<CheckRo
         .into_iter()
         .take(15)
         .map(|c| CheckRow {
-            parent: match names.get(c.parent_id.as_str()) {
-                Some(n) => format!("{n} ({})", c.parent_id),
-                None => c.parent_id.clone(),
+            parent: if c.parent_id.is_empty() && !c.children.is_empty() {
+                // Two top-level zones claiming the same ground: name the pair.
+                c.children
+                    .iter()
+                    .map(|id| match names.get(id.as_str()) {
+                        Some(n) => format!("{n} ({id})"),
+                        None => id.clone(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" × ")
+            } else {
+                match names.get(c.parent_id.as_str()) {
+                    Some(n) => format!("{n} ({})", c.parent_id),
+                    None => c.parent_id.clone(),
+                }
             },
             level: t[c.level.as_str()].to_string(),
             kind: c.kind.clone(),

@@ -140,6 +140,8 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("timings", "耗时", "Timings"),
     ("step", "步骤", "Step"),
     ("seconds", "秒", "Seconds"),
+    ("failed_units", "核算失败的单元", "Failed units"),
+    ("reason", "原因", "Reason"),
     ("warnings", "警告", "Warnings"),
     ("no_warnings", "无警告。", "No warnings."),
     ("config", "配置文件", "Configuration"),

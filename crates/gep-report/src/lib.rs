@@ -25,9 +25,10 @@ pub use html::{render_html, write_html};
 pub use i18n::Lang;
 pub use manifest::{sha256_bytes, sha256_file, Manifest, OutputFile};
 pub use model::{
-    CheckSummary, IdHash, InputFile, ReportInput, ReportZone, RunInfo, ServiceTotal, Timing,
+    CheckSummary, FailedUnit, IdHash, InputFile, ReportInput, ReportZone, RunInfo, ServiceTotal,
+    Timing,
 };
 pub use neutralize::{is_formula_like, neutralize};
-pub use staging::StagedDir;
+pub use staging::{check_output_dir, Committed, OutputDirState, StagedDir};
 pub use tables::{write_csv, write_wide_csv, CheckCsvRow, CsvRow, ExtentRow, FailureRow, ZoneRow};
 pub use xlsx::write_workbook;

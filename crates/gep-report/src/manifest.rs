@@ -5,7 +5,7 @@
 //! apart from timings.
 
 use crate::error::ReportError;
-use crate::model::{IdHash, InputFile, RunInfo, Timing};
+use crate::model::{FailedUnit, IdHash, InputFile, RunInfo, Timing};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::Read;
@@ -98,8 +98,18 @@ pub struct Manifest {
     pub outputs: Vec<OutputFile>,
     /// Timings of the run's steps.
     pub timings: Vec<Timing>,
-    /// Warnings raised during the run.
+    /// Warnings raised during the run (each failed unit among them).
     pub warnings: Vec<String>,
+    /// Units of work (counties) the run set out to compute, failed ones included.
+    #[serde(default)]
+    pub units_total: usize,
+    /// The units that failed, with their reasons.
+    #[serde(default)]
+    pub failures: Vec<FailedUnit>,
+    /// The directory the run was started from (relative paths of its command line are
+    /// relative to it).
+    #[serde(default)]
+    pub working_dir: Option<String>,
 }
 
 /// An input whose bytes differ from what the manifest recorded.
@@ -128,6 +138,11 @@ impl Manifest {
             outputs,
             timings: run.timings.clone(),
             warnings: run.warnings.clone(),
+            units_total: run.units_total,
+            failures: run.failures.clone(),
+            working_dir: std::env::current_dir()
+                .ok()
+                .map(|d| d.display().to_string()),
         }
     }
 

@@ -127,6 +127,9 @@ pub struct CheckSummary {
     pub residual_m2: f64,
     /// The parent's area (of the class), m².
     pub parent_area_m2: f64,
+    /// The two zones of an overlap row (empty `parent_id`: two top-level zones); empty
+    /// otherwise.
+    pub children: Vec<String>,
 }
 
 /// An identified and hashed table (coefficient set, crosswalk).
@@ -189,6 +192,25 @@ pub struct RunInfo {
     pub area_basis: String,
     /// The accounting year.
     pub year: Option<i32>,
+    /// Units of work (counties) the run set out to compute, failed ones included.
+    #[serde(default)]
+    pub units_total: usize,
+    /// The units that failed, each with its reason: absent from the results.
+    #[serde(default)]
+    pub failures: Vec<FailedUnit>,
+}
+
+/// A unit of work (county) that could not be computed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FailedUnit {
+    /// Its id (administrative code).
+    pub id: String,
+    /// Its name, empty when its own feature could not be read.
+    pub name: String,
+    /// Its level (`county`, ...).
+    pub level: String,
+    /// Why it failed and how to fix it.
+    pub reason: String,
 }
 
 /// Everything the XLSX workbook and the HTML report show.

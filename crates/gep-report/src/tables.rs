@@ -69,6 +69,10 @@ pub struct CheckCsvRow<'a> {
     pub residual_m2: f64,
     /// sum, gap, overlap or spill.
     pub kind: &'a str,
+    /// The two zones of an overlap row, `;`-separated (with an empty `parent_id`: two
+    /// top-level zones claiming the same ground); empty for other rows.
+    #[serde(serialize_with = "crate::neutralize::ser_text")]
+    pub children: String,
 }
 
 /// One row of `failures.csv`: a unit of work (county) that failed, and why.
@@ -159,6 +163,7 @@ impl CsvRow for CheckCsvRow<'_> {
         "children_sum_m2",
         "residual_m2",
         "kind",
+        "children",
     ];
 }
 
@@ -385,6 +390,7 @@ mod tests {
             children_sum_m2: 1.0,
             residual_m2: 0.0,
             kind: "sum",
+            children: String::new(),
         };
         assert_eq!(serde_header(check), CheckCsvRow::COLUMNS.join(","));
         let fail = FailureRow {

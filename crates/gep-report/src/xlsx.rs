@@ -172,6 +172,24 @@ fn build(input: &ReportInput, lang: Lang) -> Result<Workbook, XlsxError> {
         zone_sheet(ws, &f, lang, &zones, level != Level::County)?;
     }
 
+    if !input.run.failures.is_empty() {
+        // The units that are not in the results, right after the zone sheets.
+        let ws = wb
+            .add_worksheet_with_constant_memory()
+            .set_name("failures")?;
+        let headers = ["zone_id", "name", "level", "reason"];
+        let widths = [15.0, 16.0, 10.0, 100.0];
+        let rows = input.run.failures.iter().map(|u| {
+            vec![
+                Cell::Text(&u.id),
+                Cell::Text(&u.name),
+                Cell::Text(label(lang, &u.level)),
+                Cell::Text(&u.reason),
+            ]
+        });
+        write_table(ws, &f, lang, &headers, &widths, rows)?;
+    }
+
     services_sheet(
         wb.add_worksheet_with_constant_memory()
             .set_name("services")?,
@@ -356,7 +374,7 @@ fn run_sheet(
 }
 
 /// Writes the workbook to `path` (sheets `counties`, `townships` and `villages` when present,
-/// `services`, `checks`, `run`), headers in `lang`.
+/// `failures` when units failed, `services`, `checks`, `run`), headers in `lang`.
 pub fn write_workbook(path: &Path, input: &ReportInput, lang: Lang) -> Result<(), ReportError> {
     let xerr = |source| ReportError::Xlsx {
         path: path.to_path_buf(),

@@ -145,6 +145,7 @@ fn example() -> ReportInput {
             class: Some(2),
             residual_m2: 1.5e-9,
             parent_area_m2: 4.4e8,
+            children: Vec::new(),
         },
         CheckSummary {
             parent_id: "330122".into(),
@@ -153,6 +154,7 @@ fn example() -> ReportInput {
             class: None,
             residual_m2: 1234.5,
             parent_area_m2: 4.4e8,
+            children: Vec::new(),
         },
     ];
     ReportInput {
@@ -185,6 +187,8 @@ fn example() -> ReportInput {
             warnings: vec!["=cmd|' /C calc'!A0".into()],
             area_basis: "planar".into(),
             year: Some(2020),
+            units_total: 0,
+            failures: Vec::new(),
         },
     }
 }

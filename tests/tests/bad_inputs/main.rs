@@ -315,7 +315,7 @@ fn nan_coefficient() {
         },
         &same,
     );
-    assert_bad_coefficients(&c, &["coef.csv:13:3", "NaN", "fix"]);
+    assert_bad_coefficients(&c, &["coef.csv:14:3", "NaN", "fix"]);
 }
 
 #[test]
@@ -324,7 +324,7 @@ fn blank_coefficient() {
         &|s| replace_first(s, "dry_farmland,esv_food,0.85,", "dry_farmland,esv_food,,"),
         &same,
     );
-    assert_bad_coefficients(&c, &["coef.csv:13:3", "blank", "NA"]);
+    assert_bad_coefficients(&c, &["coef.csv:14:3", "blank", "NA"]);
 }
 
 #[test]
@@ -340,7 +340,7 @@ fn non_numeric_coefficient() {
         &same,
     );
     // "0,85" (decimal comma) shifts the columns: the unit column then reads "85".
-    assert_bad_coefficients(&c, &["coef.csv:13:", "85"]);
+    assert_bad_coefficients(&c, &["coef.csv:14:", "85"]);
 }
 
 #[test]
@@ -365,7 +365,7 @@ fn unknown_ecosystem_type_in_coefficients() {
         &|s| s.replace("dry_farmland,esv_food,0.85,", "dry_farmlnd,esv_food,0.85,"),
         &same,
     );
-    assert_bad_coefficients(&c, &["coef.csv:13:1", "dry_farmlnd", "dry_farmland"]);
+    assert_bad_coefficients(&c, &["coef.csv:14:1", "dry_farmlnd", "dry_farmland"]);
 }
 
 #[test]
@@ -454,7 +454,7 @@ fn bbox(g: &Value) -> (f64, f64, f64, f64) {
 #[test]
 fn self_intersecting_polygon() {
     let (c, v) = zones_case(&|v| {
-        let (x0, y0, x1, y1) = bbox(&v["features"][1]["geometry"]);
+        let (x0, y0, x1, y1) = bbox(&v["features"][1]["geometry"]["coordinates"]);
         // A bow-tie over the county's bounding box.
         v["features"][1]["geometry"] = serde_json::json!({
             "type": "Polygon",
@@ -468,14 +468,17 @@ fn self_intersecting_polygon() {
         &out,
         &adcode(&v, 1),
         &ok,
-        &["FID 1", "self-intersection", "ogr2ogr -makevalid"],
+        &["FID 1", "self-intersection at (", "ogr2ogr -makevalid"],
     );
+    // A bow-tie's halves cancel to zero signed area: the crossing is what the user must see.
+    assert!(!out.stderr.contains("zero area"), "{out:?}");
+    assert!(!out.stderr.contains("-0.0"), "{out:?}");
 }
 
 #[test]
 fn zero_area_polygon() {
     let (c, v) = zones_case(&|v| {
-        let (x0, y0, x1, y1) = bbox(&v["features"][1]["geometry"]);
+        let (x0, y0, x1, y1) = bbox(&v["features"][1]["geometry"]["coordinates"]);
         v["features"][1]["geometry"] = serde_json::json!({
             "type": "Polygon",
             "coordinates": [[[x0, y0], [x1, y1], [(x0 + x1) / 2.0, (y0 + y1) / 2.0], [x0, y0]]]
@@ -488,7 +491,7 @@ fn zero_area_polygon() {
         &out,
         &adcode(&v, 1),
         &ok,
-        &["FID 1", "ogr2ogr -makevalid"],
+        &["FID 1", "has zero area", "ogr2ogr -makevalid"],
     );
 }
 
@@ -496,14 +499,14 @@ fn zero_area_polygon() {
 fn point_geometry_layer() {
     let (c, _) = zones_case(&|v| {
         for f in v["features"].as_array_mut().unwrap() {
-            let (x0, y0, x1, y1) = bbox(&f["geometry"]);
+            let (x0, y0, x1, y1) = bbox(&f["geometry"]["coordinates"]);
             f["geometry"] = serde_json::json!({
                 "type": "Point", "coordinates": [(x0 + x1) / 2.0, (y0 + y1) / 2.0]
             });
         }
     });
     // Every county is unusable: each is a failed unit (exit 1), with FID, id and the fix;
-    // nothing is computed.
+    // nothing is computed, so nothing is published (CONTRACTS.md).
     let out = c.run();
     no_panic(&out);
     assert_eq!(out.code, 1, "{out:?}");
@@ -517,8 +520,11 @@ fn point_geometry_layer() {
             "ogr2ogr -nlt",
         ],
     );
-    let failures = c.read_out("failures.csv");
-    assert_eq!(failures.lines().count(), 4, "{failures}");
+    assert!(!out.stderr.contains("Unknown"), "{out:?}");
+    assert!(
+        !c.out().exists(),
+        "a run where no county succeeded published results"
+    );
     c.assert_no_stray();
 }
 
@@ -682,9 +688,9 @@ fn gbk_shapefile_with_encoding_option() {
     assert!(zones.contains("淳安县"), "{zones}");
 }
 
-/// Without `.cpg` and without `encoding`, GBK bytes are not valid UTF-8. Current behaviour
-/// (documented here): the run succeeds (ids are ASCII digits) but the names come out
-/// garbled, silently; the fix is `encoding = "GBK"` (case above).
+/// Without `.cpg` and without `encoding`, GBK bytes are not valid UTF-8 but are valid GBK: gep
+/// reads them as GBK and says so on stderr, naming the file and how to silence the warning
+/// (more cases in `encoding_geometry`).
 #[test]
 fn gbk_shapefile_without_cpg_or_encoding() {
     let c = Case::standard();
@@ -698,7 +704,9 @@ fn gbk_shapefile_without_cpg_or_encoding() {
     assert_ok(&c, &out);
     let zones = c.read_out("zones.csv");
     assert!(zones.contains("330127"), "{zones}");
-    assert!(!zones.contains("淳安县"), "{zones}");
+    assert!(zones.contains("淳安县"), "{zones}");
+    assert!(!zones.contains('\u{fffd}'), "{zones}");
+    assert_mentions(&out, &["counties.shp", "GBK", "encoding = \"GBK\""]);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -221,7 +221,7 @@ pub fn class_densities(v: &Valuation, classes: &[i32], year: i32) -> Result<Hash
             geometry: geo::MultiPolygon::new(vec![]),
         })
         .collect();
-    let mut table = ExtentTable::new(classes.len());
+    let mut table = ExtentTable::for_zones(&zones);
     for (i, c) in classes.iter().enumerate() {
         table.zones[i].add_class(*c, ExactArea::from_m2(10_000.0));
     }

@@ -905,14 +905,9 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
         .zip(&kept)
         .filter_map(|(z, k)| k.then_some(z))
         .collect();
-    let table = ExtentTable {
-        zones: table
-            .zones
-            .into_iter()
-            .zip(&kept)
-            .filter_map(|(t, k)| k.then_some(t))
-            .collect(),
-    };
+    let mut table = table;
+    let mut k = kept.iter();
+    table.retain(|_| *k.next().unwrap_or(&false));
 
     timings.push(crate::outputs::timing("tally and check geometry", t_tally));
 
@@ -1436,7 +1431,7 @@ fn tally_by_unit(
         ));
     }
     Ok(Tallied {
-        table: ExtentTable { zones },
+        table: ExtentTable::from_parts(run_zones.iter().map(|z| z.id.clone()).collect(), zones)?,
         resumed,
     })
 }

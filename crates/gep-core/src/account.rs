@@ -227,13 +227,7 @@ pub fn compute_accounts(
     set: &CoefficientSet,
     params: &ValuationParams,
 ) -> Result<Accounts, CoreError> {
-    if zones.len() != extent.zones.len() {
-        return Err(CoreError::Account(format!(
-            "{} zones but the extent table has {} tallies; fix: compute the extent over the same zone list",
-            zones.len(),
-            extent.zones.len()
-        )));
-    }
+    extent.check_zones(zones)?;
     let cat = Catalog::builtin();
     let totals = class_totals(extent);
     let cw = match set.key {
@@ -532,6 +526,21 @@ pub fn roll_up(
             r.service.to_string(),
         );
         groups.entry(p).or_default().entry(k).or_default().push(r);
+    }
+    // A parent without any child account would get a GEP of 0: a plausible, wrong number
+    // (its children's parents unresolved, or not valued). Refuse, naming them.
+    let childless: Vec<&str> = parents
+        .iter()
+        .filter(|p| !groups.contains_key(p.id.as_str()))
+        .map(|p| p.id.as_str())
+        .collect();
+    if !childless.is_empty() {
+        return Err(CoreError::Account(format!(
+            "{} {parent_level} zone(s) have no child accounts to roll up ({}{}): their GEP would be 0; resolve the zones' parents (gep_core::resolve_parents) and value every child zone, or roll up only the zones that have children",
+            childless.len(),
+            childless.iter().take(5).copied().collect::<Vec<_>>().join(", "),
+            if childless.len() > 5 { ", ..." } else { "" }
+        )));
     }
     let mut rows = Vec::new();
     for p in &parents {

@@ -6,6 +6,16 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum CoreError {
+    /// An extent table used with a zone list other than the one it was computed for.
+    #[error("the extent table was computed for another zone list: at position {position} it has {table}, the zones given have {given}; compute the extent over this zone list, or pass the zones in the order they were tallied (reordering or filtering zones after the tally would move areas and values between zones)")]
+    ExtentZones {
+        /// The first position where they differ.
+        position: usize,
+        /// What the table has there.
+        table: String,
+        /// What the zone list has there.
+        given: String,
+    },
     /// A grid was described with impossible numbers.
     #[error("invalid grid: {reason}; fix the raster's geotransform or the grid parameters")]
     InvalidGrid {

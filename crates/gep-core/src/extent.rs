@@ -1,8 +1,10 @@
 //! The extent table: for each zone and land-cover class, the covered area, accumulated
 //! exactly so that any split of the work (threads, windows, machines) sums to the same bytes.
 
+use crate::error::CoreError;
 use crate::raster::ClassCode;
 use crate::units::SquareMeters;
+use crate::zone::Zone;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::ops::{Add, AddAssign, Sub};
@@ -111,32 +113,109 @@ impl ZoneTally {
     }
 }
 
-/// Zone × class areas for an ordered list of zones (index = position in the zone list).
+/// Zone × class areas for an ordered list of zones, labelled with their ids.
 ///
-/// Tables computed on disjoint parts of the work merge by [`ExtentTable::merge`] into
-/// exactly the table computed in one go.
+/// The table knows which zone each tally belongs to (`zone_ids[i]` ↔ `zones[i]`): every
+/// consumer ([`ExtentTable::check_zones`]) refuses a zone list that is not the one the table
+/// was computed for — reordered, filtered or another list — instead of silently moving areas
+/// and values between zones. Tables computed on disjoint parts of the work merge by
+/// [`ExtentTable::merge`] into exactly the table computed in one go.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ExtentTable {
+    /// The id of each zone, in zone order.
+    #[serde(default)]
+    pub zone_ids: Vec<String>,
     /// One tally per zone, in zone order.
     pub zones: Vec<ZoneTally>,
 }
 
 impl ExtentTable {
-    /// An empty table for `n` zones.
-    pub fn new(n: usize) -> ExtentTable {
+    /// An empty table for the zones with these ids, in this order.
+    pub fn new<S: Into<String>>(zone_ids: impl IntoIterator<Item = S>) -> ExtentTable {
+        let zone_ids: Vec<String> = zone_ids.into_iter().map(Into::into).collect();
         ExtentTable {
-            zones: vec![ZoneTally::default(); n],
+            zones: vec![ZoneTally::default(); zone_ids.len()],
+            zone_ids,
         }
+    }
+
+    /// An empty table for `zones`.
+    pub fn for_zones(zones: &[Zone]) -> ExtentTable {
+        ExtentTable::new(zones.iter().map(|z| z.id.clone()))
+    }
+
+    /// A table from tallies of the zones with these ids.
+    ///
+    /// # Errors
+    /// [`CoreError::ExtentZones`] when the counts differ.
+    pub fn from_parts(
+        zone_ids: Vec<String>,
+        zones: Vec<ZoneTally>,
+    ) -> Result<ExtentTable, CoreError> {
+        if zone_ids.len() != zones.len() {
+            return Err(CoreError::ExtentZones {
+                position: zone_ids.len().min(zones.len()),
+                table: format!("{} tallies", zones.len()),
+                given: format!("{} zone ids", zone_ids.len()),
+            });
+        }
+        Ok(ExtentTable { zone_ids, zones })
+    }
+
+    /// The tally of zone `id`.
+    pub fn get(&self, id: &str) -> Option<&ZoneTally> {
+        self.zone_ids
+            .iter()
+            .position(|z| z == id)
+            .map(|i| &self.zones[i])
+    }
+
+    /// Checks that `zones` is the zone list this table was computed for, in the same order.
+    ///
+    /// # Errors
+    /// [`CoreError::ExtentZones`] naming the first position where they differ (or the counts).
+    pub fn check_zones(&self, zones: &[Zone]) -> Result<(), CoreError> {
+        if self.zone_ids.len() != self.zones.len() || zones.len() != self.zones.len() {
+            return Err(CoreError::ExtentZones {
+                position: zones.len().min(self.zones.len()),
+                table: format!(
+                    "{} tallies of {} labelled zones",
+                    self.zones.len(),
+                    self.zone_ids.len()
+                ),
+                given: format!("{} zones", zones.len()),
+            });
+        }
+        match zones
+            .iter()
+            .zip(&self.zone_ids)
+            .position(|(z, id)| &z.id != id)
+        {
+            None => Ok(()),
+            Some(i) => Err(CoreError::ExtentZones {
+                position: i,
+                table: format!("zone {:?}", self.zone_ids[i]),
+                given: format!("zone {:?}", zones[i].id),
+            }),
+        }
+    }
+
+    /// Keeps the zones for which `keep(id)` is true (tallies and ids together).
+    pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
+        let flags: Vec<bool> = self.zone_ids.iter().map(|id| keep(id)).collect();
+        let mut it = flags.iter();
+        self.zone_ids.retain(|_| *it.next().unwrap_or(&false));
+        let mut it = flags.iter();
+        self.zones.retain(|_| *it.next().unwrap_or(&false));
     }
 
     /// Adds a partial table over the same zones.
     ///
     /// # Panics
-    /// When the two tables have different zone counts (a programming error).
+    /// When the two tables are over different zone lists (a programming error).
     pub fn merge(&mut self, other: &ExtentTable) {
-        assert_eq!(
-            self.zones.len(),
-            other.zones.len(),
+        assert!(
+            self.zones.len() == other.zones.len() && self.zone_ids == other.zone_ids,
             "extent tables over different zone lists"
         );
         for (a, b) in self.zones.iter_mut().zip(&other.zones) {
@@ -184,9 +263,9 @@ mod tests {
 
     #[test]
     fn merge_adds() {
-        let mut a = ExtentTable::new(2);
+        let mut a = ExtentTable::new(["x", "y"]);
         a.zones[0].add_class(1, ExactArea::from_m2(1.0));
-        let mut b = ExtentTable::new(2);
+        let mut b = ExtentTable::new(["x", "y"]);
         b.zones[0].add_class(1, ExactArea::from_m2(2.0));
         b.zones[1].add_class(5, ExactArea::from_m2(3.0));
         b.zones[1].nodata = ExactArea::from_m2(1.0);
@@ -194,5 +273,37 @@ mod tests {
         assert_eq!(a.zones[0].classes[&1].to_m2(), 3.0);
         assert_eq!(a.zones[1].total().to_m2(), 4.0);
         assert_eq!(a.classes(), vec![1, 5]);
+        assert_eq!(a.get("y").unwrap().total().to_m2(), 4.0);
+    }
+
+    fn zone(id: &str) -> Zone {
+        Zone::new(
+            id,
+            id,
+            crate::zone::Level::County,
+            geo_types::MultiPolygon::new(vec![]),
+        )
+    }
+
+    /// Zones reordered or filtered after the tally are refused, not silently mismatched.
+    #[test]
+    fn a_table_refuses_another_zone_list() {
+        let t = ExtentTable::new(["a", "b"]);
+        assert!(t.check_zones(&[zone("a"), zone("b")]).is_ok());
+        let e = t
+            .check_zones(&[zone("b"), zone("a")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("position 0") && e.contains("\"a\"") && e.contains("\"b\""),
+            "{e}"
+        );
+        assert!(t.check_zones(&[zone("a")]).is_err());
+        let mut unlabelled = t.clone();
+        unlabelled.zone_ids.clear();
+        assert!(unlabelled.check_zones(&[zone("a"), zone("b")]).is_err());
+        let mut kept = t.clone();
+        kept.retain(|id| id == "b");
+        assert!(kept.check_zones(&[zone("b")]).is_ok());
     }
 }

@@ -35,6 +35,9 @@ pub use crosswalk::Crosswalk;
 pub use ellipsoid::Ellipsoid;
 pub use error::CoreError;
 pub use extent::{ExactArea, ExtentTable, ZoneTally};
+/// The geometry types zones are made of (`MultiPolygon`, `Polygon`, `polygon!`...), re-exported so
+/// that callers build zones without naming a second crate version.
+pub use geo_types;
 pub use grid::{AreaBasis, CrsInfo, CrsKind, Grid, RowCol, Window};
 pub use progress::{NoProgress, Reporter};
 pub use raster::{Block, ClassCode, MemRaster, RasterSource};

@@ -73,6 +73,33 @@ pub struct Zone {
     pub geometry: MultiPolygon<f64>,
 }
 
+impl Zone {
+    /// A zone without a parent yet (resolve parents with [`resolve_parents`], or set
+    /// `parent` when the boundary file gives it).
+    ///
+    /// ```
+    /// use gep_core::{geo_types::polygon, Level, Zone};
+    /// let square = polygon![(x: 0.0, y: 0.0), (x: 30.0, y: 0.0), (x: 30.0, y: 30.0), (x: 0.0, y: 30.0)];
+    /// let z = Zone::new("331123", "景宁畲族自治县", Level::County, square.into());
+    /// assert_eq!(z.id, "331123");
+    /// assert!(z.parent.is_none());
+    /// ```
+    pub fn new(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        level: Level,
+        geometry: MultiPolygon<f64>,
+    ) -> Zone {
+        Zone {
+            id: id.into(),
+            name: name.into(),
+            level,
+            parent: None,
+            geometry,
+        }
+    }
+}
+
 /// Resolves and checks parent links in place.
 ///
 /// A zone keeps its explicit parent when it has one (it must exist and be of a higher

@@ -57,7 +57,7 @@ fn hand_computed_xie2015_account() {
     // custom crosswalk: 2 → evergreen broadleaf (priced with Xie's broadleaf row).
     let cw = Crosswalk::from_csv_str("# id = \"t\"\n# version = \"1\"\ncode,ecosystem_type\n11,paddy\n41,water\n2,forest_evergreen_broadleaf\n", "cw.csv").unwrap();
     let set = CoefficientSet::builtin("xie2015").unwrap();
-    let mut ext = ExtentTable::new(1);
+    let mut ext = ExtentTable::new(["331123"]);
     ext.zones[0].add_class(11, ExactArea::from_m2(20_000.0)); // 2 ha paddy
     ext.zones[0].add_class(41, ExactArea::from_m2(5_000.0)); // 0.5 ha water
     ext.zones[0].add_class(2, ExactArea::from_m2(100_000.0)); // 10 ha forest
@@ -133,7 +133,7 @@ fn deflation_restates_prices_and_missing_year_is_an_error() {
     let set = CoefficientSet::from_csv_str(&format!("{HEAD}paddy,esv_food,2,元/ha/a\n"), "s.csv")
         .unwrap();
     let cw = paddy_cw();
-    let mut ext = ExtentTable::new(1);
+    let mut ext = ExtentTable::new(["1"]);
     ext.zones[0].add_class(11, ExactArea::from_m2(30_000.0));
     let zones = [zone("1", Level::County, None)];
     let p = ValuationParams {
@@ -187,7 +187,7 @@ fn unit_conversions_ha_mu_m2() {
     let b = CoefficientSet::from_csv_str(&format!("{HEAD}paddy,esv_food,1500,元/hm2/a\n"), "b.csv")
         .unwrap();
     let cw = paddy_cw();
-    let mut ext = ExtentTable::new(1);
+    let mut ext = ExtentTable::new(["1"]);
     ext.zones[0].add_class(11, ExactArea::from_m2(7.0 * M2_PER_MU)); // 7 亩
     let zones = [zone("1", Level::County, None)];
     let ra = compute_accounts(
@@ -318,7 +318,7 @@ fn not_applicable_and_coverage_preflight() {
         ("water", "esv_food")
     );
     assert_eq!(gaps[0].classes, vec![3]);
-    let mut ext = ExtentTable::new(1);
+    let mut ext = ExtentTable::new(["1"]);
     ext.zones[0].add_class(1, ExactArea::from_m2(10_000.0));
     ext.zones[0].add_class(2, ExactArea::from_m2(10_000.0));
     ext.zones[0].add_class(7, ExactArea::from_m2(900.0));
@@ -388,7 +388,7 @@ fn fractional_split_allocates_area() {
     )
     .unwrap();
     let set = CoefficientSet::builtin("xie2015").unwrap();
-    let mut ext = ExtentTable::new(1);
+    let mut ext = ExtentTable::new(["1"]);
     ext.zones[0].add_class(2, ExactArea::from_m2(40_000.0)); // 4 ha → 1 ha broadleaf, 3 ha conifer
     let zones = [zone("1", Level::County, None)];
     let acc = compute_accounts(
@@ -431,7 +431,7 @@ fn roll_up_villages_to_township_to_county_equals_direct_county() {
         zone("331123200002", Level::Village, Some("331123200")),
     ];
     let villages: Vec<Zone> = zones[3..].to_vec();
-    let mut vext = ExtentTable::new(4);
+    let mut vext = ExtentTable::for_zones(&villages);
     let classes = [101, 103, 301, 302, 305, 1101, 1104, 702, 202];
     for (i, z) in vext.zones.iter_mut().enumerate() {
         for (j, c) in classes.iter().enumerate() {
@@ -444,7 +444,7 @@ fn roll_up_villages_to_township_to_county_equals_direct_county() {
             );
         }
     }
-    let mut county_ext = ExtentTable::new(1);
+    let mut county_ext = ExtentTable::for_zones(&zones[..1]);
     for z in &vext.zones {
         county_ext.zones[0].merge(z);
     }
@@ -489,7 +489,7 @@ fn invest_carbon_stock_per_zone() {
     assert_eq!(set.kind, SetKind::Stock);
     assert_eq!(set.id, "willamette_carbon_pools");
     // Pools from the table: lucode 1 = 15+10+60+1 = 86, 2 = 5+3+20+0 = 28, 11 = 10 t C/ha.
-    let mut ext = ExtentTable::new(2);
+    let mut ext = ExtentTable::new(["a", "b"]);
     ext.zones[0].add_class(1, ExactArea::from_m2(0.5 * 900.0)); // half a 30 m cell
     ext.zones[0].add_class(2, ExactArea::from_m2(3.0 * 900.0));
     ext.zones[1].add_class(11, ExactArea::from_m2(10.0 * 900.0));
@@ -589,7 +589,7 @@ fn builtin_sets_cover_builtin_crosswalks() {
 fn accounts_serialize_in_column_order() {
     let set = CoefficientSet::builtin("xie2015").unwrap();
     let cw = Crosswalk::builtin("clcd").unwrap();
-    let mut ext = ExtentTable::new(1);
+    let mut ext = ExtentTable::new(["330100"]);
     ext.zones[0].add_class(2, ExactArea::from_m2(10_000.0));
     let zones = [zone("330100", Level::County, None)];
     let acc = compute_accounts(
@@ -636,4 +636,47 @@ fn unlisted_service_and_mixed_quantity_units_are_errors() {
     // One unit per service is fine.
     let same = mixed.replace(",0.1,t\n", ",100,m3\n");
     CoefficientSet::from_csv_str(&same, "set.csv").unwrap();
+}
+
+/// Silent lies the library now refuses: an extent table used with its zones reordered (GEP
+/// would move between zones), and a roll-up whose parents have no resolved children (GEP 0).
+#[test]
+fn regression_reordered_zones_and_unresolved_parents_are_errors() {
+    let cw = Crosswalk::from_csv_str(
+        "# id = \"t\"\n# version = \"1\"\ncode,ecosystem_type\n11,paddy\n41,water\n",
+        "cw.csv",
+    )
+    .unwrap();
+    let set = CoefficientSet::builtin("xie2015").unwrap();
+    let p = ValuationParams::default();
+    let zones = [
+        zone("331123100001", Level::Village, Some("331123100")),
+        zone("331123100002", Level::Village, Some("331123100")),
+    ];
+    let mut ext = ExtentTable::for_zones(&zones);
+    ext.zones[0].add_class(11, ExactArea::from_m2(20_000.0));
+    ext.zones[1].add_class(41, ExactArea::from_m2(5_000.0));
+    let swapped = [zones[1].clone(), zones[0].clone()];
+    let e = compute_accounts(&swapped, &ext, 2020, Some(&cw), &set, &p)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("331123100002") && e.contains("position 0"),
+        "{e}"
+    );
+    let acc = compute_accounts(&zones, &ext, 2020, Some(&cw), &set, &p).unwrap();
+    // Parents not resolved: the villages name no township.
+    let township = zone("331123100", Level::Township, Some("331123"));
+    let unresolved = [
+        zone("331123100001", Level::Village, None),
+        zone("331123100002", Level::Village, None),
+        township.clone(),
+    ];
+    let e = roll_up(&acc, &unresolved, Level::Township)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("331123100") && e.contains("resolve"), "{e}");
+    let resolved = [zones[0].clone(), zones[1].clone(), township];
+    let t = roll_up(&acc, &resolved, Level::Township).unwrap();
+    assert!(t.gep[0].gep_yuan > 0.0);
 }

@@ -177,12 +177,9 @@ struct Family {
 }
 
 fn families(zones: &[Zone], table: &ExtentTable) -> Result<Vec<Family>, ZonalError> {
-    if table.zones.len() != zones.len() {
-        return Err(ZonalError::TableMismatch {
-            got: table.zones.len(),
-            expected: zones.len(),
-        });
-    }
+    table
+        .check_zones(zones)
+        .map_err(|e| ZonalError::Extent(Box::new(e)))?;
     families_of(zones)
 }
 
@@ -240,7 +237,8 @@ fn family_classes<'a>(tallies: impl Iterator<Item = &'a ZoneTally>) -> Vec<Optio
 /// tally (same order).
 ///
 /// # Errors
-/// [`ZonalError::TableMismatch`], [`ZonalError::MissingParent`].
+/// [`ZonalError::Extent`] when `table` was computed for another zone list,
+/// [`ZonalError::MissingParent`].
 ///
 /// # Units
 /// m².
@@ -422,12 +420,9 @@ pub fn hierarchy_checks(
     opts: &CheckOptions,
     reporter: &dyn Reporter,
 ) -> Result<Vec<CheckRow>, ZonalError> {
-    if table.zones.len() != zones.len() {
-        return Err(ZonalError::TableMismatch {
-            got: table.zones.len(),
-            expected: zones.len(),
-        });
-    }
+    table
+        .check_zones(zones)
+        .map_err(|e| ZonalError::Extent(Box::new(e)))?;
     let geometry = if opts.geometry {
         Some(hierarchy_geometry(zones, opts, reporter)?)
     } else {

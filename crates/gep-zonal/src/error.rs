@@ -60,10 +60,13 @@ pub enum ZonalError {
         /// The parent id it names.
         parent: String,
     },
-    /// The extent table does not have one tally per zone.
-    #[error("extent table holds {got} zone tallies but {expected} zones were given; tally the same zone list you check")]
+    /// The extent table was computed for another zone list (other zones, another order).
+    #[error("{0}")]
+    Extent(#[source] Box<CoreError>),
+    /// Groups of zones reach beyond the zone list.
+    #[error("{got} zones are grouped but {expected} zones were given; group the zones you tally")]
     TableMismatch {
-        /// Tallies in the table.
+        /// Zones the groups reach.
         got: usize,
         /// Zones given.
         expected: usize,

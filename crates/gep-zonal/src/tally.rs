@@ -237,7 +237,7 @@ pub fn tally_grouped(
     // Parallel parts run on the pool; `done` runs on the calling thread, between bands.
     let engine = pool.install(|| Engine::new(zones, &grid, wr))?;
     // The area beyond the raster needs no cells: in the table from the start.
-    let mut table = ExtentTable::new(zones.len());
+    let mut table = ExtentTable::for_zones(zones);
     let outside: Vec<ExactArea> = pool.install(|| {
         engine
             .prepared
@@ -322,6 +322,8 @@ type ZoneBox = GeomWithData<Rectangle<[f64; 2]>, usize>;
 
 /// Zones prepared for one grid, with an R-tree of where they lie.
 struct Engine {
+    /// The zones' ids, which label every table the engine makes.
+    ids: Vec<String>,
     prepared: Vec<PreparedPolygon>,
     /// Per zone: rows `[r0, r1)` and columns `[c0, c1)` of the lattice it may cover.
     ranges: Vec<Option<CellRange>>,
@@ -377,6 +379,7 @@ impl Engine {
             })
             .collect();
         Ok(Engine {
+            ids: zones.iter().map(|z| z.id.clone()).collect(),
             prepared,
             ranges,
             tree: RTree::bulk_load(boxes),
@@ -390,14 +393,13 @@ impl Engine {
         windows: &[Window],
         reporter: &dyn Reporter,
     ) -> Result<ExtentTable, ZonalError> {
-        let n = self.prepared.len();
         let next = AtomicUsize::new(0);
         let failed = AtomicBool::new(false);
         let parts: Vec<Result<ExtentTable, ZonalError>> = sources
             .par_iter_mut()
             .map(|src| {
                 let mut worker = Worker::new(src.as_mut());
-                let mut table = ExtentTable::new(n);
+                let mut table = ExtentTable::new(self.ids.iter().cloned());
                 while !failed.load(Ordering::Relaxed) {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(w) = windows.get(i) else { break };
@@ -418,7 +420,7 @@ impl Engine {
             })
             .collect();
         // Integer merges: the order of workers and windows does not change a bit.
-        let mut table = ExtentTable::new(n);
+        let mut table = ExtentTable::new(self.ids.iter().cloned());
         for part in parts {
             table.merge(&part?);
         }

@@ -183,7 +183,7 @@ proptest! {
             prop_assert!((t.total().to_m2() - a).abs() <= 1e-9 * a, "{} vs {a}", t.total().to_m2());
         }
         // Disjoint windows tallied separately merge into the cell part of the whole tally.
-        let mut merged = ExtentTable::new(zones.len());
+        let mut merged = ExtentTable::for_zones(&zones);
         let ws = g.windows(wr, wc);
         let (w1, w2) = ws.split_at(ws.len() / 2);
         for part in [w1, w2] {

@@ -324,3 +324,32 @@ fn top_level_rows_do_not_depend_on_the_thread_count() {
     let total: f64 = one.iter().map(|r| -r.residual_m2).sum();
     assert!((total - 7.0 * 2.0 * 114.0).abs() < 1e-9, "{total}");
 }
+
+/// Zones reordered after the tally: the checks refuse them (the table knows its zone ids)
+/// instead of comparing one zone's areas with another's.
+#[test]
+fn regression_checks_refuse_zones_reordered_after_the_tally() {
+    let src = raster(false);
+    let zones = vec![
+        rect_zone("1", None, (0.0, 60.0, 0.0, 120.0)),
+        zone(
+            "11",
+            Level::Township,
+            Some("1"),
+            &[(0.0, 0.0), (60.0, 0.0), (60.0, 120.0), (0.0, 120.0)],
+        ),
+        rect_zone("2", None, (60.0, 120.0, 0.0, 120.0)),
+    ];
+    let table = tally(&src, &zones, &TallyOptions::default(), &NoProgress).unwrap();
+    assert!(gep_zonal::sum_checks(&zones, &table).is_ok());
+    let swapped = vec![zones[2].clone(), zones[1].clone(), zones[0].clone()];
+    let e = gep_zonal::sum_checks(&swapped, &table)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("position 0") && e.contains("\"1\"") && e.contains("\"2\""),
+        "{e}"
+    );
+    let opts = CheckOptions::default();
+    assert!(hierarchy_checks(&swapped, &table, &src, &opts, &NoProgress).is_err());
+}

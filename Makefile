@@ -31,6 +31,9 @@ test: deps
 			echo "error: $$c depends on GDAL or PROJ"; exit 1; \
 		fi; \
 	done; echo "gep-core, gep-zonal, gep-report: no GDAL/PROJ in their dependency trees"
+	@if $(CARGO) tree -p gep-engine --no-default-features -e normal --prefix none | grep -Eq '^(gdal|proj|gep-io)'; then \
+		echo "error: gep-engine without its gdal feature depends on GDAL or PROJ"; exit 1; \
+	fi; $(CARGO) check -q -p gep-engine --no-default-features && echo "gep-engine --no-default-features: pure Rust, builds"
 
 lint:
 	$(CARGO) fmt --all --check

@@ -8,8 +8,6 @@
 // TOML table, not an intra-doc link.
 #![allow(rustdoc::broken_intra_doc_links)]
 
-mod cache;
-mod config;
 mod outputs;
 mod progress;
 mod rerun;
@@ -241,7 +239,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<u8> {
                 }
                 for code in c.classes.keys() {
                     let parts = c.lookup(*code).unwrap_or(&[]);
-                    println!("{code:>6} → {}", run::mapping_text(parts));
+                    println!("{code:>6} → {}", gep_engine::plan::mapping_text(parts));
                 }
                 Ok(0)
             }

@@ -1,11 +1,12 @@
 //! Wiring of the report outputs: GeoPackage (gep-io), XLSX, HTML, wide CSV and manifest
 //! (gep-report), and the optional value-density GeoTIFF.
 
-use crate::run::{Prepared, Valuation};
 use anyhow::{Context, Result};
 use gep_core::account::{compute_accounts, Accounts};
 use gep_core::catalog::Catalog;
 use gep_core::{ExactArea, ExtentTable, Level, RasterSource, Zone};
+use gep_engine::plan::Prepared;
+use gep_engine::Valuation;
 use gep_report::{
     CheckSummary, IdHash, InputFile, Lang, Manifest, OutputFile, ReportInput, ReportZone, RunInfo,
     ServiceTotal, StagedDir, Timing,

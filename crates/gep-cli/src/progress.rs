@@ -30,9 +30,11 @@ impl CliProgress {
     pub fn warnings(&self) -> Vec<String> {
         self.warnings.lock().map(|w| w.clone()).unwrap_or_default()
     }
+}
 
+impl Reporter for CliProgress {
     /// Prints a status line (above the bar if one is drawn).
-    pub fn status(&self, msg: &str) {
+    fn status(&self, msg: &str) {
         if self.quiet {
             return;
         }
@@ -41,9 +43,7 @@ impl CliProgress {
             None => eprintln!("{msg}"),
         }
     }
-}
 
-impl Reporter for CliProgress {
     fn start(&self, what: &str, total: u64) {
         if self.quiet {
             return;

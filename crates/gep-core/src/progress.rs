@@ -8,6 +8,10 @@ pub trait Reporter: Send + Sync {
     fn advance(&self, n: u64);
     /// The current job is finished.
     fn finish(&self);
+    /// A line saying what is being done (reading a file, a county tallied, ...).
+    fn status(&self, message: &str) {
+        let _ = message;
+    }
     /// A warning that a user should see but that does not stop the run.
     fn warn(&self, message: &str) {
         let _ = message;

@@ -13,14 +13,41 @@
 //! depend on which other zones are tallied with it: a county loaded from the cache is
 //! bit-identical to one tallied now, and so are all the outputs.
 
-use crate::config::RunPlan;
-use anyhow::{Context, Result};
+use super::config::Plan;
+use super::{Context, Result};
 use gep_core::{Grid, Zone, ZoneTally};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// Version of the file layout (part of every key).
 const FORMAT: u32 = 1;
+
+/// Where the per-county tallies of a run are kept between an interrupted run and
+/// `--resume` (the engine's [`TallyCache`] keeps them in files beside the output directory; a
+/// caller may keep them anywhere).
+pub trait TallyStore: Sync {
+    /// The key of a county's zones: a stored tally is used only under the same key.
+    fn key(&self, zones: &[Zone]) -> String;
+    /// The stored tallies of `unit_id`'s zones, when stored under `key` for these zones.
+    fn load(&self, unit_id: &str, key: &str, zones: &[Zone]) -> Option<Vec<ZoneTally>>;
+    /// Stores the tallies of `unit_id`'s zones under `key`.
+    ///
+    /// # Errors
+    /// When they cannot be stored (the run goes on; `--resume` will tally it again).
+    fn store(&self, unit_id: &str, key: &str, zones: &[Zone], tallies: &[ZoneTally]) -> Result<()>;
+}
+
+impl TallyStore for TallyCache {
+    fn key(&self, zones: &[Zone]) -> String {
+        TallyCache::key(self, zones)
+    }
+    fn load(&self, unit_id: &str, key: &str, zones: &[Zone]) -> Option<Vec<ZoneTally>> {
+        TallyCache::load(self, unit_id, key, zones)
+    }
+    fn store(&self, unit_id: &str, key: &str, zones: &[Zone], tallies: &[ZoneTally]) -> Result<()> {
+        TallyCache::store(self, unit_id, key, zones, tallies)
+    }
+}
 
 /// The cache directory of one output directory, and the part of the key shared by all units.
 pub struct TallyCache {
@@ -69,7 +96,7 @@ fn push_len(buf: &mut Vec<u8>, n: usize) {
 impl TallyCache {
     /// The cache of `plan`'s output directory for the raster with SHA-256 `raster_sha256`
     /// and grid `grid`.
-    pub fn new(plan: &RunPlan, raster_sha256: &str, grid: &Grid, crs_label: &str) -> TallyCache {
+    pub fn new(plan: &Plan, raster_sha256: &str, grid: &Grid, crs_label: &str) -> TallyCache {
         let mut base = Vec::new();
         push_str(&mut base, "gep tally cache");
         push_len(&mut base, FORMAT as usize);
@@ -183,7 +210,7 @@ impl TallyCache {
         };
         write().map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
-            anyhow::anyhow!("writing the tally cache {}: {e}", path.display())
+            crate::EngineError::input(format!("writing the tally cache {}: {e}", path.display()))
         })
     }
 

@@ -1,9 +1,9 @@
 //! The run configuration (`gep run CONFIG.toml`): the raw TOML schema, and its resolution
-//! into a [`RunPlan`] with absolute paths and validated values.
+//! into a [`Plan`] with absolute paths and validated values.
 //!
 //! The full schema is documented in `docs/config.md`.
 
-use anyhow::{bail, Context, Result};
+use super::{bail, Context, Result};
 use gep_core::Level;
 use gep_io::{Datum, ZoneLayerSpec};
 use serde::Deserialize;
@@ -150,7 +150,7 @@ pub struct ValuationPlan {
 
 /// A validated run: everything resolved, paths absolute.
 #[derive(Debug, Clone)]
-pub struct RunPlan {
+pub struct Plan {
     /// The config file, if any.
     pub config_path: Option<PathBuf>,
     /// Accounting year.
@@ -190,7 +190,8 @@ pub struct RunPlan {
 pub fn load(path: &Path) -> Result<RawConfig> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read config {}", path.display()))?;
-    toml::from_str(&text).map_err(|e| anyhow::anyhow!("config {}: {e}", path.display()))
+    toml::from_str(&text)
+        .map_err(|e| crate::EngineError::plan(format!("config {}: {e}", path.display())))
 }
 
 /// A built-in id (no path separator, no extension) or a path relative to the config.
@@ -223,7 +224,7 @@ fn clean(p: &Path) -> PathBuf {
 
 /// Validates a raw config into a plan. `config_path` anchors relative paths (the current
 /// directory when the run is given by flags only).
-pub fn resolve(raw: RawConfig, config_path: Option<&Path>) -> Result<RunPlan> {
+pub fn resolve(raw: RawConfig, config_path: Option<&Path>) -> Result<Plan> {
     let cwd = std::env::current_dir()?;
     let base = match config_path {
         Some(p) => {
@@ -308,7 +309,9 @@ pub fn resolve(raw: RawConfig, config_path: Option<&Path>) -> Result<RunPlan> {
     let lang = match out.lang.as_deref() {
         None => gep_report::Lang::Zh,
         Some(l) => l.parse().map_err(|_| {
-            anyhow::anyhow!("{where_}: [output] lang = {l:?}: use \"zh\" or \"en\"")
+            crate::EngineError::plan(format!(
+                "{where_}: [output] lang = {l:?}: use \"zh\" or \"en\""
+            ))
         })?,
     };
     if out.value_raster == Some(true) && valuation.is_none() {
@@ -319,7 +322,7 @@ pub fn resolve(raw: RawConfig, config_path: Option<&Path>) -> Result<RunPlan> {
             bail!("{where_}: year = {y} is not a plausible accounting year");
         }
     }
-    Ok(RunPlan {
+    Ok(Plan {
         config_path: config_path.map(Path::to_path_buf),
         year: raw.year,
         landcover: clean(&base.join(&lc.path)),
@@ -337,6 +340,18 @@ pub fn resolve(raw: RawConfig, config_path: Option<&Path>) -> Result<RunPlan> {
         report: out.report.unwrap_or(true),
         value_raster: out.value_raster.unwrap_or(false),
     })
+}
+
+impl Plan {
+    /// Reads and resolves a config file (the TOML `gep run` reads; relative paths are
+    /// relative to the file; schema in `docs/config.md`).
+    ///
+    /// # Errors
+    /// [`crate::EngineError::Plan`] naming the file, line and column of a syntax error, or
+    /// the key and value that are wrong.
+    pub fn from_file(path: &Path) -> Result<Plan> {
+        resolve(load(path)?, Some(path))
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,353 @@
+//! What an assessment returns: zones, extent, checks, accounts and totals, with the units that
+//! failed and the warnings as data.
+
+use gep_core::account::Accounts;
+use gep_core::coefficients::{CoefficientSet, ValuationParams};
+use gep_core::crosswalk::Crosswalk;
+use gep_core::{AreaBasis, ExtentTable, Level, Zone};
+use gep_zonal::CheckRow;
+use std::fmt;
+
+/// The valuation inputs: a coefficient set, its crosswalk from the raster's classes, the
+/// parameters (D, target price year, deflator) and the accounting year.
+#[derive(Debug, Clone)]
+pub struct Valuation {
+    /// The coefficient set.
+    pub set: CoefficientSet,
+    /// The crosswalk (absent for class-keyed stock sets such as InVEST carbon tables).
+    pub crosswalk: Option<Crosswalk>,
+    /// D, target price year, deflator.
+    pub params: ValuationParams,
+    /// The accounting year carried into every account row.
+    pub year: i32,
+}
+
+impl Valuation {
+    /// A set and crosswalk by built-in id or file path, with default parameters.
+    ///
+    /// # Errors
+    /// When a set or crosswalk cannot be loaded, or an ecosystem-type set has no crosswalk.
+    pub fn load(
+        set: &str,
+        crosswalk: Option<&str>,
+        year: i32,
+    ) -> Result<Valuation, crate::EngineError> {
+        let v = Valuation {
+            set: CoefficientSet::load(set)?,
+            crosswalk: crosswalk.map(Crosswalk::load).transpose()?,
+            params: ValuationParams::default(),
+            year,
+        };
+        v.check()?;
+        Ok(v)
+    }
+
+    /// Checks that the set can value every class the crosswalk maps.
+    ///
+    /// # Errors
+    /// An ecosystem-type set without a crosswalk; type × service pairs without a value.
+    pub fn check(&self) -> Result<(), crate::EngineError> {
+        use gep_core::coefficients::SetKey;
+        if self.crosswalk.is_none() && self.set.key == SetKey::EcosystemType {
+            return Err(crate::EngineError::plan(format!(
+                "coefficient set {:?} is keyed by ecosystem type and needs a crosswalk from the raster's classes (see `gep crosswalks list`)",
+                self.set.id
+            )));
+        }
+        if let Some(cw) = &self.crosswalk {
+            let gaps = gep_core::account::check_coverage(cw, &self.set);
+            if !gaps.is_empty() {
+                let list: Vec<String> = gaps
+                    .iter()
+                    .take(12)
+                    .map(|g| {
+                        format!(
+                            "{} × {} (classes {:?})",
+                            g.ecosystem_type, g.service, g.classes
+                        )
+                    })
+                    .collect();
+                return Err(crate::EngineError::plan(format!(
+                    "coefficient set {} has no value and no NA for {} ecosystem type × service pair(s) reachable through crosswalk {}: {}{}; {}",
+                    self.set.id,
+                    gaps.len(),
+                    cw.id,
+                    list.join(", "),
+                    if gaps.len() > 12 { ", ..." } else { "" },
+                    gaps[0].fix
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The price year of the values: the target year when prices are restated, else the set's.
+    pub fn price_year(&self) -> Option<i32> {
+        self.params.target_price_year.or(self.set.price_year)
+    }
+}
+
+/// The totals over the top-level zones (counties) that were computed.
+///
+/// # Units
+/// 元 per year at [`Totals::price_year`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Totals {
+    /// Gross ecosystem product: material + regulating + cultural.
+    pub gep_yuan: f64,
+    /// Material products (物质产品).
+    pub material_yuan: f64,
+    /// Regulating services (调节服务).
+    pub regulating_yuan: f64,
+    /// Cultural services (文化服务).
+    pub cultural_yuan: f64,
+    /// The price year of every value (`None` for stock sets, which have no price).
+    pub price_year: Option<i32>,
+    /// D, 元/ha/a at the price year, for equivalent-factor sets (the override when given).
+    pub equivalent_value: Option<f64>,
+    /// How the values were made: the coefficient set's kind and id@version.
+    pub method: String,
+    /// Top-level zones summed.
+    pub zones: usize,
+}
+
+/// Why one unit of work (a county and everything below it) could not be computed.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum FailureReason {
+    /// A feature of one of its layers cannot be used (bad geometry, missing id, ...).
+    BadFeature {
+        /// The feature's level.
+        level: Level,
+        /// The feature's id.
+        id: String,
+        /// What is wrong with it, naming the file and FID, and the fix.
+        message: String,
+    },
+    /// A zone whose parent cannot be found.
+    Orphan {
+        /// The zone.
+        id: String,
+        /// The parent it names, if any.
+        parent: Option<String>,
+        /// The full message.
+        message: String,
+    },
+    /// Its boundary has no points.
+    EmptyBoundary,
+    /// Its boundary lies entirely outside the raster (in the raster's CRS).
+    OffRaster {
+        /// The boundary's box: min x, max x, min y, max y.
+        boundary: [f64; 4],
+        /// The raster's box: left, right, bottom, top.
+        raster: [f64; 4],
+    },
+    /// Land-cover classes in it that the crosswalk does not map.
+    UnmappedClasses {
+        /// The crosswalk.
+        crosswalk: String,
+        /// Each class and its area, m².
+        classes: Vec<(i32, f64)>,
+        /// How to fix it.
+        fix: String,
+    },
+    /// More reasons than listed.
+    More(usize),
+}
+
+impl fmt::Display for FailureReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FailureReason::BadFeature { level, id, message } => write!(f, "{level} {id}: {message}"),
+            FailureReason::Orphan { message, .. } => f.write_str(message),
+            FailureReason::EmptyBoundary => f.write_str("has an empty boundary"),
+            FailureReason::OffRaster { boundary: b, raster: r } => write!(
+                f,
+                "lies entirely outside the land-cover raster (boundary x {:.6}..{:.6}, y {:.6}..{:.6}; raster x {:.6}..{:.6}, y {:.6}..{:.6} in the raster's CRS): use a raster that covers it or leave it out of the run",
+                b[0], b[1], b[2], b[3], r[0], r[1], r[2], r[3]
+            ),
+            FailureReason::UnmappedClasses { crosswalk, classes, fix } => {
+                let list: Vec<String> = classes
+                    .iter()
+                    .map(|(c, a)| format!("class {c} ({a:.1} m²)"))
+                    .collect();
+                write!(f, "land-cover classes not in crosswalk {crosswalk}: {}; {fix}", list.join(", "))
+            }
+            FailureReason::More(n) => write!(f, "… and {n} more"),
+        }
+    }
+}
+
+/// A unit of work (county) that failed, with its reasons; it is absent from the results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnitFailure {
+    /// The unit's id (its top-level zone's).
+    pub unit_id: String,
+    /// Its name (empty when its own feature could not be read).
+    pub name: String,
+    /// Its level.
+    pub level: Level,
+    /// Why.
+    pub reasons: Vec<FailureReason>,
+}
+
+impl UnitFailure {
+    /// The reasons as one line.
+    pub fn reason_text(&self) -> String {
+        let unit = format!("{} {}", self.level, self.unit_id);
+        self.reasons
+            .iter()
+            .map(|r| match r {
+                // Unit-level reasons name the unit; feature-level ones name their feature.
+                FailureReason::OffRaster { .. } | FailureReason::EmptyBoundary => {
+                    format!("{unit} ({}) {r}", self.name)
+                }
+                _ => r.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// Something the user should know about results that were computed.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Warning {
+    /// A remark of a boundary reader (an encoding detected, ...).
+    Layer {
+        /// The message, naming the file.
+        message: String,
+    },
+    /// A top-level zone partly beyond the raster or over nodata: valued on the rest only.
+    PartialCoverage {
+        /// The zone.
+        zone_id: String,
+        /// Its name.
+        name: String,
+        /// Its level.
+        level: Level,
+        /// Share of its area not covered, in percent.
+        missing_percent: f64,
+        /// Area beyond the raster, m².
+        outside_m2: f64,
+        /// Area over nodata cells, m².
+        nodata_m2: f64,
+    },
+    /// Check rows beyond the tolerances (see `docs/config.md`).
+    Checks {
+        /// `sum`, `gap`, `overlap` or `spill`.
+        kind: String,
+        /// How many rows.
+        rows: usize,
+        /// The largest |residual|, m².
+        worst_m2: f64,
+        /// The parent of the worst row.
+        parent: String,
+    },
+    /// Top-level zones claiming the same ground (counted twice in the totals).
+    TopLevelOverlap {
+        /// Each pair and its overlap, m².
+        pairs: Vec<(Vec<String>, f64)>,
+    },
+    /// The tally of a county could not be cached for `--resume` (the run goes on).
+    Cache {
+        /// Why.
+        message: String,
+    },
+}
+
+/// `x` with `decimals` decimals, never "-0.0".
+pub fn fmt_fixed(x: f64, decimals: usize) -> String {
+    let s = format!("{x:.decimals$}");
+    match s.strip_prefix('-') {
+        Some(rest) if rest.chars().all(|c| c == '0' || c == '.') => rest.to_string(),
+        _ => s,
+    }
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Warning::Layer { message } | Warning::Cache { message } => f.write_str(message),
+            Warning::PartialCoverage { zone_id, name, level, missing_percent, outside_m2, nodata_m2 } => write!(
+                f,
+                "{level} {zone_id} {name}: {missing_percent:.3} % of its area is beyond the raster ({outside_m2:.1} m²) or over nodata cells ({nodata_m2:.1} m²); its extent and GEP cover only the rest — use a raster that covers it"
+            ),
+            Warning::Checks { kind, rows, worst_m2, parent } => {
+                let what = match kind.as_str() {
+                    "sum" => "parent × class rows where the children do not add up to the parent",
+                    "gap" => "gap rows (parent area no child covers)",
+                    "overlap" => "overlap rows (area two children both claim)",
+                    _ => "spill rows (child area outside its parent)",
+                };
+                write!(f, "checks: {rows} {what}; largest {worst_m2:.3} m² under {parent}; see checks.csv and fix the boundary data")
+            }
+            Warning::TopLevelOverlap { pairs } => {
+                let total: f64 = pairs.iter().map(|p| p.1).sum();
+                let list: Vec<String> = pairs
+                    .iter()
+                    .map(|(pair, a)| format!("{} ({} m²)", pair.join(" × "), fmt_fixed(*a, 1)))
+                    .collect();
+                write!(
+                    f,
+                    "checks: top-level zones overlap — {} m² claimed by two zones, counted twice in the totals: {}; see the overlap rows with an empty parent_id in checks.csv and fix the boundary data (a zone loaded twice, or two boundaries claiming the same ground)",
+                    fmt_fixed(total, 1),
+                    list.join(", ")
+                )
+            }
+        }
+    }
+}
+
+/// The result of an assessment.
+#[derive(Debug, Clone)]
+pub struct Assessment {
+    /// The zones computed (units in order, each county first, then its townships and
+    /// villages), in the raster's CRS, parents resolved.
+    pub zones: Vec<Zone>,
+    /// Zone × class areas, labelled with the zones' ids.
+    pub extent: ExtentTable,
+    /// Conservation checks (sum rows, gaps, overlaps, spills; top-level overlaps last).
+    pub checks: Vec<CheckRow>,
+    /// The accounts, when valued.
+    pub accounts: Option<Accounts>,
+    /// Totals over the top-level zones, when valued.
+    pub totals: Option<Totals>,
+    /// Units that failed, absent from everything above.
+    pub failures: Vec<UnitFailure>,
+    /// Units attempted, failed ones included.
+    pub units_total: usize,
+    /// Warnings about the results.
+    pub warnings: Vec<Warning>,
+    /// How cell areas were computed.
+    pub area_basis: AreaBasis,
+}
+
+impl Assessment {
+    /// Totals over the top-level zones of `accounts`, in zone order (reproducible).
+    pub fn totals_of(zones: &[Zone], accounts: &Accounts, valuation: &Valuation) -> Totals {
+        let roots: Vec<&gep_core::account::GepRow> = accounts
+            .gep
+            .iter()
+            .zip(zones)
+            .filter(|(_, z)| z.parent.is_none())
+            .map(|(g, _)| g)
+            .collect();
+        let sum =
+            |f: fn(&gep_core::account::GepRow) -> f64| roots.iter().map(|g| f(g)).sum::<f64>();
+        let stock = valuation.set.kind == gep_core::coefficients::SetKind::Stock;
+        Totals {
+            gep_yuan: sum(|g| g.gep_yuan),
+            material_yuan: sum(|g| g.material_yuan),
+            regulating_yuan: sum(|g| g.regulating_yuan),
+            cultural_yuan: sum(|g| g.cultural_yuan),
+            price_year: if stock { None } else { valuation.price_year() },
+            equivalent_value: valuation
+                .params
+                .equivalent_value
+                .or(valuation.set.equivalent_value),
+            method: format!("{:?} set {}", valuation.set.kind, accounts.coefficient_set),
+            zones: roots.len(),
+        }
+    }
+}

@@ -1,0 +1,782 @@
+//! The stages before and around the tally: open the raster, read and reproject the
+//! boundaries, resolve the hierarchy into units of work with their failures, tally the units
+//! (with the resume store), and clip the hierarchy's gap/overlap/spill polygons.
+
+use super::cache::TallyStore;
+use super::config::Plan;
+use super::{bail, Context, Result};
+use crate::{EngineError, FailureReason, UnitFailure, Valuation, Warning};
+use gep_core::coefficients::{CoefficientSet, Deflator, SetKey, ValuationParams};
+use gep_core::crosswalk::Crosswalk;
+use gep_core::{ExtentTable, Level, RasterSource, Reporter, Zone};
+use gep_io::{GdalRaster, RasterOptions};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+/// One county (or other top-level zone) and everything below it.
+#[derive(Debug, Clone)]
+pub struct Unit {
+    /// Index of the unit's root zone.
+    pub root: usize,
+    /// Indices of all its zones (root first).
+    pub members: Vec<usize>,
+    /// Why it cannot be computed, if it cannot.
+    pub failure: Option<Vec<FailureReason>>,
+}
+
+/// Everything read and checked before the tally.
+pub struct Prepared {
+    /// The land-cover raster.
+    pub raster: GdalRaster,
+    /// All zones, in the raster's CRS, parents resolved.
+    pub zones: Vec<Zone>,
+    /// Units of work.
+    pub units: Vec<Unit>,
+    /// Counties that failed before any of their zones could be loaded.
+    pub lost_units: Vec<UnitFailure>,
+    /// Lines describing what was read, for the report.
+    pub notes: Vec<String>,
+    /// Warnings of the boundary readers (also given to the reporter as they come).
+    pub warnings: Vec<Warning>,
+    /// Coefficient set, crosswalk and parameters, when valuing.
+    pub valuation: Option<Valuation>,
+    /// The boundaries as read, when every layer came in one CRS other than the raster's: the
+    /// geometric hierarchy checks clip these (far fewer vertices than the densified,
+    /// reprojected zones) and reproject only the pieces.
+    pub source: Option<SourceGeometry>,
+}
+
+/// One boundary layer, read and reprojected.
+struct LoadedLayer {
+    layer: gep_io::ZoneLayer,
+    bad: Vec<gep_io::RejectedFeature>,
+    /// The boundaries as read, by zone id, when the layer's CRS is not the raster's.
+    as_read: Option<Vec<(String, geo::MultiPolygon<f64>)>>,
+}
+
+/// Zone boundaries in their own (common) CRS, by zone id.
+pub struct SourceGeometry {
+    /// The CRS of every layer.
+    pub crs: gep_io::Crs,
+    /// Boundary of each zone, as read.
+    pub by_id: HashMap<String, geo::MultiPolygon<f64>>,
+}
+
+/// Loads the plan's coefficient set, crosswalk and deflator, and checks that the set values
+/// every ecosystem type the crosswalk reaches.
+///
+/// # Errors
+/// A set or table that cannot be read; a set without a crosswalk; coverage gaps.
+pub fn load_valuation(plan: &Plan) -> Result<Option<Valuation>> {
+    let Some(v) = &plan.valuation else {
+        return Ok(None);
+    };
+    let set = CoefficientSet::load(&v.coefficients)?;
+    let crosswalk = match &v.crosswalk {
+        Some(c) => Some(Crosswalk::load(c)?),
+        None => None,
+    };
+    if crosswalk.is_none() && set.key == SetKey::EcosystemType {
+        bail!(
+            "[valuation] coefficient set {:?} is keyed by ecosystem type and needs a crosswalk from the raster's classes: add crosswalk = \"<id or file>\" (see `gep crosswalks list`)",
+            set.id
+        );
+    }
+    if let Some(cw) = &crosswalk {
+        let gaps = gep_core::account::check_coverage(cw, &set);
+        if !gaps.is_empty() {
+            let list: Vec<String> = gaps
+                .iter()
+                .take(12)
+                .map(|g| {
+                    format!(
+                        "{} × {} (classes {:?})",
+                        g.ecosystem_type, g.service, g.classes
+                    )
+                })
+                .collect();
+            bail!(
+                "coefficient set {} has no value and no NA for {} ecosystem type × service pair(s) reachable through crosswalk {}: {}{}; {}",
+                set.id,
+                gaps.len(),
+                cw.id,
+                list.join(", "),
+                if gaps.len() > 12 { ", ..." } else { "" },
+                gaps[0].fix
+            );
+        }
+    }
+    let deflator = match &v.deflator {
+        Some(p) => Some(Deflator::from_path(p)?),
+        None => None,
+    };
+    Ok(Some(Valuation {
+        year: v.year,
+        set,
+        crosswalk,
+        params: ValuationParams {
+            equivalent_value: v.d,
+            target_price_year: v.target_price_year,
+            deflator,
+        },
+    }))
+}
+
+/// More cells than any real land-cover raster has (10 m over all of China is ~10^11): a
+/// header claiming more is broken, and tallying it would never finish.
+const MAX_RASTER_CELLS: u128 = 1_000_000_000_000;
+
+/// Opens the plan's land-cover raster (refusing a header that claims more than 10¹² cells).
+///
+/// # Errors
+/// When it cannot be opened or its header is absurd.
+pub fn open_raster(plan: &Plan) -> Result<GdalRaster> {
+    let raster = GdalRaster::open(
+        &plan.landcover,
+        RasterOptions {
+            band: plan.band,
+            nodata: plan.nodata,
+            crs: plan.landcover_crs.clone(),
+        },
+    )?;
+    let g = raster.grid();
+    let cells = g.rows as u128 * g.cols as u128;
+    if cells > MAX_RASTER_CELLS {
+        bail!(
+            "{}: the raster claims {} x {} cells ({cells} cells, more than the 10^12 gep accepts): its header (size or geotransform, e.g. of a VRT) is almost certainly wrong; check it with `gdalinfo` and fix or regenerate the file",
+            plan.landcover.display(),
+            g.cols,
+            g.rows
+        );
+    }
+    Ok(raster)
+}
+
+/// Reads the inputs and runs every pre-flight check.
+pub fn prepare(plan: &Plan, progress: &dyn Reporter) -> Result<Prepared> {
+    let valuation = load_valuation(plan)?;
+    if let Some(v) = valuation.as_ref().filter(|_| plan.value_raster) {
+        if v.set.kind == gep_core::coefficients::SetKind::Stock {
+            bail!(
+                "[output] value_raster = true with coefficient set {:?}, a stock set (physical quantities, no yuan): a value map of it would be all zeros; drop value_raster or value with a flow set",
+                v.set.id
+            );
+        }
+    }
+    let raster = open_raster(plan)?;
+    let target = raster.crs().clone();
+    let mut notes = vec![format!(
+        "land cover: {} ({} x {} cells, {}, {})",
+        plan.landcover.display(),
+        raster.grid().cols,
+        raster.grid().rows,
+        target.label(),
+        raster.grid().area_basis().as_str()
+    )];
+    let mut zones: Vec<Zone> = Vec::new();
+    let mut warnings: Vec<Warning> = Vec::new();
+    // Features that cannot be used, as (level, id, parent, reason); they fail their county.
+    let mut rejected: Vec<(Level, String, Option<String>, String)> = Vec::new();
+    let mut source: Option<SourceGeometry> = None;
+    let mut one_source_crs = true;
+    // Each layer is read and reprojected on its own thread (GDAL datasets and PROJ
+    // transformers are per thread); results are taken in layer order, so the first error is
+    // the one a serial pass would meet.
+    let read_layer = |zp: &gep_io::ZoneLayerSpec| -> Result<LoadedLayer> {
+        let (mut layer, bad) = gep_io::read_zones_lenient(zp)?;
+        let as_read = (!gep_io::reproject::same_crs(&layer.crs, &target)).then(|| {
+            layer
+                .zones
+                .iter()
+                .map(|z| (z.id.clone(), z.geometry.clone()))
+                .collect()
+        });
+        gep_io::reproject::reproject_zones_threads(
+            &mut layer.zones,
+            &layer.crs,
+            &target,
+            gep_io::Densify::Default,
+            plan.threads,
+        )
+        .with_context(|| format!("reprojecting {}", zp.path.display()))?;
+        Ok(LoadedLayer {
+            layer,
+            bad,
+            as_read,
+        })
+    };
+    for zp in &plan.zones {
+        progress.status(&format!("reading {} ({})", zp.path.display(), zp.level));
+    }
+    let loaded: Vec<Result<LoadedLayer>> = if plan.threads == 1 || plan.zones.len() < 2 {
+        plan.zones.iter().map(read_layer).collect()
+    } else {
+        std::thread::scope(|sc| {
+            let handles: Vec<_> = plan
+                .zones
+                .iter()
+                .map(|zp| sc.spawn(|| read_layer(zp)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(EngineError::Panicked("a boundary reader")))
+                })
+                .collect()
+        })
+    };
+    for (zp, loaded) in plan.zones.iter().zip(loaded) {
+        let LoadedLayer {
+            layer,
+            bad,
+            as_read,
+        } = loaded?;
+        for w in &layer.warnings {
+            progress.warn(w);
+            warnings.push(Warning::Layer { message: w.clone() });
+        }
+        for r in bad {
+            rejected.push((zp.level, r.id, r.parent, r.error.to_string()));
+        }
+        match as_read {
+            Some(geoms) if one_source_crs => {
+                let s = source.get_or_insert_with(|| SourceGeometry {
+                    crs: layer.crs.clone(),
+                    by_id: HashMap::new(),
+                });
+                if gep_io::reproject::same_crs(&s.crs, &layer.crs) {
+                    s.by_id.extend(geoms);
+                } else {
+                    one_source_crs = false;
+                }
+            }
+            _ => one_source_crs = false,
+        }
+        notes.push(format!(
+            "{}: {} {} zones, {} → {}",
+            zp.path.display(),
+            layer.zones.len(),
+            zp.level,
+            layer.crs.label(),
+            target.label()
+        ));
+        zones.extend(layer.zones);
+    }
+    let top = plan
+        .zones
+        .iter()
+        .map(|z| z.level)
+        .min()
+        .unwrap_or(Level::County);
+
+    // Failures keyed by the id of the top-level zone (county) they belong to.
+    let mut unit_failures: BTreeMap<String, Vec<FailureReason>> = BTreeMap::new();
+    let top_ids: Vec<String> = zones
+        .iter()
+        .filter(|z| z.level == top)
+        .map(|z| z.id.clone())
+        .chain(rejected.iter().filter(|r| r.0 == top).map(|r| r.1.clone()))
+        .collect();
+    let unit_of = |id: &str, parent: Option<&str>| -> Option<String> {
+        top_ids
+            .iter()
+            .filter(|t| {
+                id.starts_with(t.as_str()) || parent.is_some_and(|p| p.starts_with(t.as_str()))
+            })
+            .max_by_key(|t| t.len())
+            .cloned()
+    };
+    for (level, id, parent, reason) in &rejected {
+        match unit_of(id, parent.as_deref()) {
+            Some(u) => unit_failures
+                .entry(u)
+                .or_default()
+                .push(FailureReason::BadFeature {
+                    level: *level,
+                    id: id.clone(),
+                    message: reason.clone(),
+                }),
+            None => bail!("{reason}"),
+        }
+    }
+    // A zone belongs to failed unit `u` when its id, or the parent its file gives, starts
+    // with `u`'s id (how rejected features and orphans are assigned to units).
+    let in_unit = |z: &Zone, units: &[String]| {
+        units.iter().any(|u| {
+            z.id.starts_with(u.as_str())
+                || z.parent
+                    .as_deref()
+                    .is_some_and(|p| p.starts_with(u.as_str()))
+        })
+    };
+    // Zones of a failed unit are dropped before the hierarchy is resolved (their parent may be
+    // the rejected feature).
+    let failed_now: Vec<String> = unit_failures.keys().cloned().collect();
+    zones.retain(|z| !in_unit(z, &failed_now));
+    // Orphans fail their county when the county can be told from the code prefix.
+    let given_parents: HashMap<String, Option<String>> = zones
+        .iter()
+        .map(|z| (z.id.clone(), z.parent.clone()))
+        .collect();
+    // All orphans at once; their counties fail, and the rest is resolved again (a county's
+    // zones only refer to zones of that county, so once is enough in practice; the loop
+    // covers parents given across counties).
+    loop {
+        let orphans = gep_core::resolve_parents_all(&mut zones)?;
+        if orphans.is_empty() {
+            break;
+        }
+        let mut failed: Vec<String> = Vec::new();
+        let mut orphan_ids: std::collections::HashSet<String> = Default::default();
+        for err in orphans {
+            let gep_core::CoreError::OrphanZone { id, parent, .. } = &err else {
+                return Err(err.into());
+            };
+            let Some(u) = unit_of(id, parent.as_deref()).filter(|u| u != id) else {
+                return Err(err.into());
+            };
+            unit_failures
+                .entry(u.clone())
+                .or_default()
+                .push(FailureReason::Orphan {
+                    id: id.clone(),
+                    parent: parent.clone(),
+                    message: err.to_string(),
+                });
+            orphan_ids.insert(id.clone());
+            if !failed.contains(&u) {
+                failed.push(u);
+            }
+        }
+        // Start from the parents the files gave, then drop the failed units' zones below the
+        // top level, and the orphans themselves (an orphan assigned by its parent field need
+        // not share its unit's prefix): every pass removes zones, so the loop ends.
+        for z in zones.iter_mut() {
+            z.parent = given_parents.get(&z.id).cloned().flatten();
+        }
+        zones.retain(|z| !orphan_ids.contains(&z.id) && (z.level == top || !in_unit(z, &failed)));
+    }
+    // A county with many bad features: the first few reasons and a count.
+    const MAX_REASONS: usize = 5;
+    for reasons in unit_failures.values_mut() {
+        if reasons.len() > MAX_REASONS + 1 {
+            let more = reasons.len() - MAX_REASONS;
+            reasons.truncate(MAX_REASONS);
+            reasons.push(FailureReason::More(more));
+        }
+    }
+
+    // Units: zones of the top loaded level with their descendants.
+    let index: HashMap<&str, usize> = zones
+        .iter()
+        .enumerate()
+        .map(|(i, z)| (z.id.as_str(), i))
+        .collect();
+    let root_of = |mut i: usize| -> usize {
+        while let Some(p) = zones[i].parent.as_deref() {
+            i = index[p];
+        }
+        i
+    };
+    let mut by_root: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for i in 0..zones.len() {
+        by_root.entry(root_of(i)).or_default().push(i);
+    }
+    if let Some(filter) = &plan.counties {
+        for id in filter {
+            if !top_ids.contains(id) {
+                bail!("--counties / [run] counties: {id:?} is not a loaded {top} id; check the id field of the {top} layer");
+            }
+        }
+    }
+    let wanted = |id: &str| {
+        plan.counties
+            .as_ref()
+            .is_none_or(|f| f.iter().any(|c| c == id))
+    };
+    let grid = raster.grid().clone();
+    let mut units = Vec::new();
+    for (root, mut members) in by_root {
+        if !wanted(&zones[root].id) {
+            continue;
+        }
+        members.sort_by_key(|&i| (zones[i].level, i));
+        let mut failure = preflight_unit(&zones, root, &grid).map(|r| vec![r]);
+        if let Some(f) = unit_failures.remove(&zones[root].id) {
+            failure = Some(f);
+        }
+        units.push(Unit {
+            root,
+            members,
+            failure,
+        });
+    }
+    // Failed counties whose own feature was rejected have no zone left: report them too.
+    let mut lost_units = Vec::new();
+    for (id, reasons) in unit_failures {
+        if wanted(&id) {
+            lost_units.push(UnitFailure {
+                unit_id: id,
+                name: String::new(),
+                level: top,
+                reasons,
+            });
+        }
+    }
+    Ok(Prepared {
+        raster,
+        zones,
+        units,
+        lost_units,
+        notes,
+        warnings,
+        valuation,
+        source: source.filter(|_| one_source_crs),
+    })
+}
+
+/// Per-unit pre-flight: the unit's boundary must overlap the raster.
+fn preflight_unit(zones: &[Zone], root: usize, grid: &gep_core::Grid) -> Option<FailureReason> {
+    use geo::BoundingRect;
+    let z = &zones[root];
+    let Some(b) = z.geometry.bounding_rect() else {
+        return Some(FailureReason::EmptyBoundary);
+    };
+    let overlaps = b.max().x > grid.left
+        && b.min().x < grid.right()
+        && b.max().y > grid.bottom()
+        && b.min().y < grid.top;
+    (!overlaps).then(|| FailureReason::OffRaster {
+        boundary: [b.min().x, b.max().x, b.min().y, b.max().y],
+        raster: [grid.left, grid.right(), grid.bottom(), grid.top],
+    })
+}
+
+/// A crosswalk mapping as text: `forest` or `cropland × 0.5 + shrub × 0.5`.
+pub fn mapping_text(parts: &[(String, f64)]) -> String {
+    parts
+        .iter()
+        .map(|(t, share)| {
+            if *share == 1.0 {
+                t.clone()
+            } else {
+                format!("{t} × {share}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" + ")
+}
+
+/// Cell counts per class over the whole raster (nodata as `None`), one streamed pass.
+pub fn class_counts(
+    prep: &Prepared,
+    progress: &dyn Reporter,
+) -> Result<BTreeMap<Option<i32>, u64>> {
+    let mut src = prep.raster.try_clone_source()?;
+    let grid = src.grid().clone();
+    let (br, bc) = src.block_size();
+    let windows = grid.windows(br.max(256), bc.max(256));
+    progress.start("classes", windows.len() as u64);
+    let mut counts: BTreeMap<Option<i32>, u64> = BTreeMap::new();
+    for w in windows {
+        // Byte bands: a histogram of the bytes, then their classes.
+        if let Some(bytes) = src.read_window_bytes(w)? {
+            let mut hist = [0u64; 256];
+            for &b in &bytes.indices {
+                hist[usize::from(b)] += 1;
+            }
+            for (class, n) in bytes.palette.iter().zip(hist) {
+                if n > 0 {
+                    *counts.entry(*class).or_default() += n;
+                }
+            }
+            progress.advance(1);
+            continue;
+        }
+        let block = src.read_window(w)?;
+        let mut last: Option<(Option<i32>, u64)> = None;
+        for r in 0..w.rows {
+            for c in 0..w.cols {
+                let v = block.get(r, c);
+                match &mut last {
+                    Some((lv, n)) if *lv == v => *n += 1,
+                    _ => {
+                        if let Some((lv, n)) = last.take() {
+                            *counts.entry(lv).or_default() += n;
+                        }
+                        last = Some((v, 1));
+                    }
+                }
+            }
+        }
+        if let Some((lv, n)) = last {
+            *counts.entry(lv).or_default() += n;
+        }
+        progress.advance(1);
+    }
+    progress.finish();
+    Ok(counts)
+}
+
+/// Every file a run reads (land cover, boundary files with their sidecars, tables) and its
+/// config: the output directory may contain none of them.
+pub fn input_paths(plan: &Plan) -> Vec<std::path::PathBuf> {
+    let mut v = vec![plan.landcover.clone()];
+    for z in &plan.zones {
+        v.extend(sidecars(&z.path));
+    }
+    v.extend(plan.config_path.iter().cloned());
+    if let Some(val) = &plan.valuation {
+        for p in [Some(&val.coefficients), val.crosswalk.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            if Path::new(p).is_file() {
+                v.push(p.into());
+            }
+        }
+        v.extend(val.deflator.iter().cloned());
+    }
+    v
+}
+
+/// The gap/overlap/spill polygons of `zones`' families on the raster's CRS. With `source`,
+/// they are clipped on the boundaries as read and only the pieces are reprojected (as the
+/// zones were: same densification), else on the zones as tallied.
+///
+/// Most pieces are clipping slivers micrometres wide along whole boundaries. Those whose
+/// area where they were clipped is below half the size floor are dropped here (an upper
+/// bound in m² for lon/lat, planar otherwise; the parent's area for the floor from the same
+/// formula, ≤ 3 % high), instead of being reprojected and measured for nothing; the pieces
+/// kept face the floor again on the raster's grid. So slivers that reprojection itself makes
+/// at T-junctions, which are not in the boundary data, are not reported.
+pub fn hierarchy_geometry(
+    zones: &[Zone],
+    source: Option<&SourceGeometry>,
+    target: &gep_io::Crs,
+    opts: &gep_zonal::CheckOptions,
+) -> Result<gep_zonal::HierarchyGeometry> {
+    let source = source.filter(|s| zones.iter().all(|z| s.by_id.contains_key(&z.id)));
+    let as_read: Vec<Zone>;
+    let (clipped, crs) = match source {
+        Some(src) => {
+            as_read = zones
+                .iter()
+                .map(|z| Zone {
+                    id: z.id.clone(),
+                    name: String::new(),
+                    level: z.level,
+                    parent: z.parent.clone(),
+                    geometry: src.by_id[&z.id].clone(),
+                })
+                .collect();
+            (&as_read[..], &src.crs)
+        }
+        None => (zones, target),
+    };
+    let mut g = gep_zonal::hierarchy_geometry(clipped, opts, &gep_core::NoProgress)?;
+    let geographic = matches!(crs.info.kind, gep_core::CrsKind::Geographic(_));
+    let area = |mp: &geo::MultiPolygon<f64>| -> f64 {
+        use geo::{Area, BoundingRect};
+        let planar = mp.unsigned_area();
+        if !geographic {
+            return planar;
+        }
+        // deg² → m², bounded above: both radii of curvature are below 6,400 km, and the
+        // cosine of the latitude nearest the equator.
+        let Some(b) = mp.bounding_rect() else {
+            return 0.0;
+        };
+        let lat = if b.min().y <= 0.0 && b.max().y >= 0.0 {
+            0.0
+        } else {
+            b.min().y.abs().min(b.max().y.abs())
+        };
+        planar * (6.4e6 * std::f64::consts::PI / 180.0).powi(2) * lat.to_radians().cos()
+    };
+    let parents: HashMap<&str, &geo::MultiPolygon<f64>> = clipped
+        .iter()
+        .map(|z| (z.id.as_str(), &z.geometry))
+        .collect();
+    let mut parent_area: HashMap<String, f64> = HashMap::new();
+    g.retain(|parent, piece| {
+        let pa = *parent_area
+            .entry(parent.to_string())
+            .or_insert_with(|| parents.get(parent).map_or(0.0, |p| area(p)));
+        let floor = opts.min_area_m2.max(opts.min_relative * pa);
+        area(piece) >= 0.5 * floor
+    });
+    if let Some(src) = source {
+        let mut pieces: Vec<Zone> = g
+            .geometries_mut()
+            .enumerate()
+            .map(|(i, p)| Zone {
+                id: format!("piece {i}"),
+                name: String::new(),
+                level: Level::County,
+                parent: None,
+                geometry: std::mem::replace(p, geo::MultiPolygon::new(Vec::new())),
+            })
+            .collect();
+        gep_io::reproject::reproject_zones_threads(
+            &mut pieces,
+            &src.crs,
+            target,
+            gep_io::Densify::Default,
+            opts.tally.threads,
+        )
+        .context("reprojecting the hierarchy check polygons")?;
+        for (p, z) in g.geometries_mut().zip(pieces) {
+            *p = z.geometry;
+        }
+    }
+    Ok(g)
+}
+
+/// The merged extent table of a run and how many counties came from the cache.
+pub struct Tallied {
+    /// The merged extent table, in unit order.
+    pub table: ExtentTable,
+    /// Counties loaded from the store.
+    pub resumed: usize,
+}
+
+/// Tallies the counties' zones in one pass over the raster (each window read once, over all
+/// threads), caching each county's tally as soon as every window its zones touch is done
+/// (windows go north to south, so counties complete one after another during the pass). With
+/// `resume`, counties found in the cache with a matching key are loaded instead and only the
+/// others are tallied. Zone tallies do not depend on which other zones are tallied with them,
+/// on the thread or on the order (exact fixed-point sums), so the merged table — in unit
+/// order — is bit-identical to one tally of all zones, and to any mix of cached and fresh
+/// counties.
+pub fn tally_by_unit(
+    plan: &Plan,
+    prep: &Prepared,
+    units: &[&Unit],
+    run_zones: &[Zone],
+    cache: &dyn TallyStore,
+    opts: &gep_zonal::TallyOptions,
+    progress: &dyn Reporter,
+) -> Result<Tallied> {
+    let n = units.len();
+    let mut spans = Vec::with_capacity(n);
+    let mut offset = 0;
+    for u in units {
+        spans.push(offset..offset + u.members.len());
+        offset += u.members.len();
+    }
+    let keys: Vec<String> = spans
+        .iter()
+        .map(|s| cache.key(&run_zones[s.clone()]))
+        .collect();
+    let root = |k: usize| &prep.zones[units[k].root];
+    let mut parts: Vec<Option<Vec<gep_core::ZoneTally>>> = vec![None; n];
+    let mut resumed = 0;
+    if plan.resume {
+        for k in 0..n {
+            parts[k] = cache.load(&root(k).id, &keys[k], &run_zones[spans[k].clone()]);
+            if parts[k].is_some() {
+                resumed += 1;
+                progress.status(&format!(
+                    "{} {} {} from cache",
+                    root(k).level,
+                    root(k).id,
+                    root(k).name
+                ));
+            }
+        }
+    }
+    let fresh: Vec<usize> = (0..n).filter(|&k| parts[k].is_none()).collect();
+    if !fresh.is_empty() {
+        // The zones to tally, as one slice, and each fresh county's range in it.
+        let subset: Vec<Zone>;
+        let (zones, groups): (&[Zone], Vec<std::ops::Range<usize>>) = if fresh.len() == n {
+            (run_zones, spans.clone())
+        } else {
+            let mut groups = Vec::with_capacity(fresh.len());
+            let mut v = Vec::new();
+            for &k in &fresh {
+                groups.push(v.len()..v.len() + spans[k].len());
+                v.extend_from_slice(&run_zones[spans[k].clone()]);
+            }
+            subset = v;
+            (&subset, groups)
+        };
+        let mut done = 0;
+        gep_zonal::tally_grouped(
+            &prep.raster as &dyn RasterSource,
+            zones,
+            &groups,
+            opts,
+            progress,
+            &mut |g, tallies| {
+                let k = fresh[g];
+                let r = root(k);
+                let members = &run_zones[spans[k].clone()];
+                if let Err(e) = cache.store(&r.id, &keys[k], members, tallies) {
+                    progress.warn(&format!(
+                        "{e:#} (the run goes on; --resume will tally this county again)"
+                    ));
+                }
+                done += 1;
+                progress.status(&format!(
+                    "{} {} {} tallied ({done}/{})",
+                    r.level,
+                    r.id,
+                    r.name,
+                    fresh.len()
+                ));
+                parts[k] = Some(tallies.to_vec());
+            },
+        )?;
+    }
+    let mut zones = Vec::with_capacity(run_zones.len());
+    for p in parts {
+        zones.extend(p.expect("every county is cached or tallied"));
+    }
+    if plan.resume {
+        progress.status(&format!("resumed {resumed} of {n} counties from cache"));
+    }
+    Ok(Tallied {
+        table: ExtentTable::from_parts(run_zones.iter().map(|z| z.id.clone()).collect(), zones)?,
+        resumed,
+    })
+}
+
+/// Every failed unit: those failed in pre-flight or after the tally, in unit order, then the
+/// units lost before any of their zones could be loaded.
+pub fn failures(prep: &Prepared) -> Vec<UnitFailure> {
+    prep.units
+        .iter()
+        .filter_map(|u| {
+            u.failure.as_ref().map(|reasons| {
+                let z = &prep.zones[u.root];
+                UnitFailure {
+                    unit_id: z.id.clone(),
+                    name: z.name.clone(),
+                    level: z.level,
+                    reasons: reasons.clone(),
+                }
+            })
+        })
+        .chain(prep.lost_units.iter().cloned())
+        .collect()
+}
+
+/// A vector file and its sidecars (Shapefile .dbf/.shx/.prj/.cpg), all of which matter.
+pub fn sidecars(path: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![path.to_path_buf()];
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("shp"))
+    {
+        for ext in ["dbf", "shx", "prj", "cpg"] {
+            let p = path.with_extension(ext);
+            if p.is_file() {
+                out.push(p);
+            }
+        }
+    }
+    out
+}

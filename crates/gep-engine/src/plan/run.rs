@@ -1,0 +1,235 @@
+//! The stages after pre-flight, composed: tally (with the hierarchy geometry alongside),
+//! classes the crosswalk does not map, checks and accounts → [`Assessment`].
+
+use super::cache::{TallyCache, TallyStore};
+use super::config::Plan;
+use super::prepare::{failures, hierarchy_geometry, prepare, tally_by_unit, Prepared, Unit};
+use super::Result;
+use crate::{Assessment, EngineError, FailureReason};
+use gep_core::{RasterSource, Reporter, Zone};
+use std::collections::HashMap;
+
+/// An assessment and how it was made.
+pub struct Assessed {
+    /// The result.
+    pub assessment: Assessment,
+    /// Counties whose tally came from the store.
+    pub resumed: usize,
+    /// Wall-clock seconds of the steps (`tally`, `hierarchy geometry`, `hierarchy checks`,
+    /// `accounts`).
+    pub steps: Vec<(String, f64)>,
+}
+
+fn timed<T>(steps: &std::sync::Mutex<Vec<(String, f64)>>, step: &str, f: impl FnOnce() -> T) -> T {
+    let t = std::time::Instant::now();
+    let out = f();
+    if let Ok(mut s) = steps.lock() {
+        s.push((step.to_string(), t.elapsed().as_secs_f64()));
+    }
+    out
+}
+
+/// Reads, pre-flights and assesses `plan` (without a resume store: every county is tallied).
+///
+/// # Errors
+/// Problems that concern the whole run (a plan that cannot be read, an input that cannot be
+/// read at all). A county that cannot be computed is a [`crate::UnitFailure`] in the result.
+pub fn assess(plan: &Plan, reporter: &dyn Reporter) -> Result<Assessment> {
+    let mut prep = prepare(plan, reporter)?;
+    struct NoStore;
+    impl TallyStore for NoStore {
+        fn key(&self, _zones: &[Zone]) -> String {
+            String::new()
+        }
+        fn load(&self, _: &str, _: &str, _: &[Zone]) -> Option<Vec<gep_core::ZoneTally>> {
+            None
+        }
+        fn store(&self, _: &str, _: &str, _: &[Zone], _: &[gep_core::ZoneTally]) -> Result<()> {
+            Ok(())
+        }
+    }
+    let mut plan = plan.clone();
+    plan.resume = false;
+    Ok(assess_prepared(&plan, &mut prep, &NoStore, reporter)?.assessment)
+}
+
+/// The stages after [`prepare`]: tallies the counties that passed pre-flight (one pass over
+/// the raster; with `plan.resume`, counties found in `store` are loaded instead, and every
+/// county tallied is stored as it completes), clips the hierarchy's polygons alongside, fails
+/// the counties with classes the crosswalk does not map (marking them in `prep.units`), then
+/// computes the checks and the accounts.
+///
+/// # Errors
+/// As [`assess`].
+pub fn assess_prepared(
+    plan: &Plan,
+    prep: &mut Prepared,
+    store: &dyn TallyStore,
+    reporter: &dyn Reporter,
+) -> Result<Assessed> {
+    let steps = std::sync::Mutex::new(Vec::new());
+    let ok_units: Vec<&Unit> = prep.units.iter().filter(|u| u.failure.is_none()).collect();
+    let run_idx: Vec<usize> = ok_units
+        .iter()
+        .flat_map(|u| u.members.iter().copied())
+        .collect();
+    let run_zones: Vec<Zone> = run_idx.iter().map(|&i| prep.zones[i].clone()).collect();
+    let opts = gep_zonal::TallyOptions {
+        threads: plan.threads,
+        ..Default::default()
+    };
+    let check_opts = gep_zonal::CheckOptions {
+        geometry: plan.geometry_checks,
+        tally: opts,
+        ..Default::default()
+    };
+    // The gap/overlap/spill polygons need no raster: with more than one thread they are
+    // clipped while the counties are tallied.
+    let target_crs = prep.raster.crs().clone();
+    let source = prep.source.as_ref();
+    let geometry = || -> Result<Option<gep_zonal::HierarchyGeometry>> {
+        if !plan.geometry_checks {
+            return Ok(None);
+        }
+        timed(&steps, "hierarchy geometry", || {
+            hierarchy_geometry(&run_zones, source, &target_crs, &check_opts).map(Some)
+        })
+    };
+    let prep_ref: &Prepared = prep;
+    let tally = || {
+        timed(&steps, "tally", || {
+            tally_by_unit(
+                plan, prep_ref, &ok_units, &run_zones, store, &opts, reporter,
+            )
+        })
+    };
+    let (tallied, geometry) = if plan.threads == 1 {
+        (tally()?, geometry()?)
+    } else {
+        std::thread::scope(|sc| -> Result<_> {
+            let g = sc.spawn(geometry);
+            let t = tally();
+            let g = g
+                .join()
+                .map_err(|_| EngineError::Panicked("the hierarchy geometry"))?;
+            Ok((t?, g?))
+        })?
+    };
+    let resumed = tallied.resumed;
+    let mut table = tallied.table;
+    // Every class found in a county must be mapped by the crosswalk; a county with unmapped
+    // classes fails (codes, areas and the fix).
+    let pos: HashMap<usize, usize> = run_idx.iter().enumerate().map(|(k, &i)| (i, k)).collect();
+    if let Some(cw) = prep.valuation.as_ref().and_then(|v| v.crosswalk.as_ref()) {
+        for u in prep.units.iter_mut().filter(|u| u.failure.is_none()) {
+            let unmapped = gep_core::account::check_mapping(&table.zones[pos[&u.root]].classes, cw);
+            if !unmapped.is_empty() {
+                u.failure = Some(vec![FailureReason::UnmappedClasses {
+                    crosswalk: cw.id.clone(),
+                    classes: unmapped.iter().map(|c| (c.class, c.area_m2)).collect(),
+                    fix: unmapped[0].fix.clone(),
+                }]);
+            }
+        }
+    }
+    // Keep only the zones of counties that are still fine (a subsequence: moved, not cloned).
+    let mut kept = vec![false; run_zones.len()];
+    for u in prep.units.iter().filter(|u| u.failure.is_none()) {
+        for i in &u.members {
+            kept[pos[i]] = true;
+        }
+    }
+    let zones: Vec<Zone> = run_zones
+        .into_iter()
+        .zip(&kept)
+        .filter_map(|(z, k)| k.then_some(z))
+        .collect();
+    let mut k = kept.iter();
+    table.retain(|_| *k.next().unwrap_or(&false));
+
+    let reader = prep.raster.try_clone_source()?;
+    let valuation = prep.valuation.as_ref();
+    let (checks, accounts) = std::thread::scope(|sc| -> Result<_> {
+        let accounts = sc.spawn(|| {
+            valuation
+                .map(|v| {
+                    timed(&steps, "accounts", || {
+                        gep_core::account::compute_accounts(
+                            &zones,
+                            &table,
+                            v.year,
+                            v.crosswalk.as_ref(),
+                            &v.set,
+                            &v.params,
+                        )
+                    })
+                })
+                .transpose()
+        });
+        let checks = timed(&steps, "hierarchy checks", || {
+            gep_zonal::hierarchy_checks_with(
+                &zones,
+                &table,
+                reader.as_ref(),
+                geometry.as_ref(),
+                &check_opts,
+            )
+        })?;
+        let accounts = accounts
+            .join()
+            .map_err(|_| EngineError::Panicked("the accounts"))??;
+        Ok((checks, accounts))
+    })?;
+    let mut warnings = prep.warnings.clone();
+    let later: Vec<crate::Warning> = crate::warnings::checks(&checks)
+        .into_iter()
+        .chain(crate::warnings::coverage(&zones, &table))
+        .collect();
+    for w in &later {
+        reporter.warn(&w.to_string());
+    }
+    warnings.extend(later);
+    let totals = match (&accounts, valuation) {
+        (Some(a), Some(v)) => Some(Assessment::totals_of(&zones, a, v)),
+        _ => None,
+    };
+    let failures = failures(prep);
+    let steps = steps.into_inner().unwrap_or_default();
+    Ok(Assessed {
+        assessment: Assessment {
+            area_basis: prep.raster.grid().area_basis(),
+            units_total: prep.units.len() + prep.lost_units.len(),
+            zones,
+            extent: table,
+            checks,
+            accounts,
+            totals,
+            failures,
+            warnings,
+        },
+        resumed,
+        steps,
+    })
+}
+
+/// The store a plan's resume cache uses: `.<out>.cache/` beside the output directory, keyed by
+/// the raster's SHA-256 (computed here when not given).
+///
+/// # Errors
+/// When the raster cannot be hashed.
+pub fn tally_cache(
+    plan: &Plan,
+    prep: &Prepared,
+    raster_sha256: Option<&str>,
+) -> Result<TallyCache> {
+    let sha = match raster_sha256 {
+        Some(s) => s.to_string(),
+        None => gep_report::sha256_file(&plan.landcover)?.0,
+    };
+    Ok(TallyCache::new(
+        plan,
+        &sha,
+        prep.raster.grid(),
+        &prep.raster.crs().label(),
+    ))
+}

@@ -16,6 +16,9 @@
 //! - Pointers are checked for NULL; strings handed out stay valid while their assessment
 //!   lives; values that are absent are NaN, or a `has_*` flag is 0.
 //! - Areas are m² or ha and values 元 per year, as each field says.
+//! - An assessment is read-only: several threads may read one at once. The assessment calls
+//!   themselves use all cores.
+//! - A caught panic is still printed to stderr by Rust's default panic hook.
 #![deny(missing_docs)]
 
 mod assessment;

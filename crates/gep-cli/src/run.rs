@@ -285,12 +285,38 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
     run_info.timings = timings;
     crate::outputs::write_manifest(&staged, &run_info, &hashed, plan.threads)?;
     let committed = staged.commit()?;
-    let target = committed.target.clone();
     // The cache has served its purpose once the results are published (also when some
     // counties failed: nothing is left beside the output but the output).
     cache.clear();
+    print_outcome(&plan, &a, top, started, &committed, &progress);
+    if plan.resume {
+        println!(
+            "resumed {} of {} counties from the tally cache {}",
+            assessed.resumed,
+            a.units_total - a.failures.len(),
+            cache.dir().display()
+        );
+    }
+    let code = if a.failures.is_empty() { 0 } else { 1 };
+    // The process ends after this: the zones, tallies and accounts (hundreds of MB in many
+    // small allocations) are left to the operating system instead of being freed one by one.
+    std::mem::forget(a);
+    std::mem::forget(prep);
+    Ok(code)
+}
+
+/// What the run says at the end: failures on stderr, the summary line, the totals with their
+/// price year, where the results are and what was kept there.
+fn print_outcome(
+    plan: &Plan,
+    a: &gep_engine::Assessment,
+    top: Level,
+    started: Instant,
+    committed: &gep_report::Committed,
+    progress: &CliProgress,
+) {
     print_failures(&a.failures);
-    summary(&a, top, started);
+    summary(a, top, started);
     if let Some(t) = &a.totals {
         println!(
             "GEP {} 亿元 (material {}, regulating {}, cultural {}){}; coefficients {}, crosswalk {}",
@@ -308,15 +334,7 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
                 .unwrap_or("-")
         );
     }
-    if plan.resume {
-        println!(
-            "resumed {} of {} counties from the tally cache {}",
-            assessed.resumed,
-            a.units_total - a.failures.len(),
-            cache.dir().display()
-        );
-    }
-    println!("results: {}", target.display());
+    println!("results: {}", committed.target.display());
     if !committed.carried.is_empty() {
         println!(
             "  kept your {} in the output directory: {}",
@@ -335,12 +353,6 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
             "  report.html gep.xlsx zones.gpkg — open report.html in a browser, zones.gpkg in QGIS"
         );
     }
-    let code = if a.failures.is_empty() { 0 } else { 1 };
-    // The process ends after this: the zones, tallies and accounts (hundreds of MB in many
-    // small allocations) are left to the operating system instead of being freed one by one.
-    std::mem::forget(a);
-    std::mem::forget(prep);
-    Ok(code)
 }
 
 /// Writes every output but the value raster, the failures and the manifest, as jobs: report

@@ -240,7 +240,7 @@ pub fn compute_accounts(
         }
         SetKey::EcosystemType => {
             let cw = crosswalk.ok_or_else(|| {
-                CoreError::Account(format!("coefficient set {} is keyed by ecosystem type and needs a crosswalk; fix: set `[valuation] crosswalk = ...`", set.id))
+                CoreError::Account(format!("coefficient set {} is keyed by ecosystem type and needs a crosswalk from the raster's classes to ecosystem types; pass one (see the built-in crosswalks, or write a CSV code,ecosystem_type)", set.id))
             })?;
             let missing = check_mapping(&totals, cw);
             if !missing.is_empty() {

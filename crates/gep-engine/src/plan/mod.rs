@@ -7,6 +7,22 @@
 //! [`Unit`]s) → [`tally_by_unit`] (one pass over the raster, each county cached in a
 //! [`TallyStore`] as it completes) with [`hierarchy_geometry`] → checks and accounts; or all
 //! of them through [`assess`].
+//!
+//! ```no_run
+//! use gep_engine::plan::{assess, Plan};
+//! let plan = Plan::from_file("fixtures/demo/gep.toml".as_ref())?;
+//! let a = assess(&plan, &gep_core::NoProgress)?;
+//! for f in &a.failures {
+//!     eprintln!("{} failed: {}", f.unit_id, f.reason_text());
+//! }
+//! if let Some(t) = &a.totals {
+//!     println!("GEP {:.2} 亿元 at {:?} prices over {} counties", t.gep_yuan / 1e8, t.price_year, t.zones);
+//! }
+//! # Ok::<(), gep_engine::EngineError>(())
+//! ```
+//!
+//! (Compiled as a doctest; run on the demo by the crate's `tests/plan.rs` and by
+//! `cargo run -p gep-engine --example county_values -- fixtures/demo/gep.toml`.)
 
 pub mod cache;
 pub mod config;

@@ -173,49 +173,92 @@ pub fn prepare(plan: &Plan, progress: &dyn Reporter) -> Result<Prepared> {
         target.label(),
         raster.grid().area_basis().as_str()
     )];
-    let mut zones: Vec<Zone> = Vec::new();
-    let mut warnings: Vec<Warning> = Vec::new();
-    // Features that cannot be used, as (level, id, parent, reason); they fail their county.
-    let mut rejected: Vec<(Level, String, Option<String>, String)> = Vec::new();
-    let mut source: Option<SourceGeometry> = None;
-    let mut one_source_crs = true;
-    // Each layer is read and reprojected on its own thread (GDAL datasets and PROJ
-    // transformers are per thread); results are taken in layer order, so the first error is
-    // the one a serial pass would meet.
-    let read_layer = |zp: &gep_io::ZoneLayerSpec| -> Result<LoadedLayer> {
-        let (mut layer, bad) = gep_io::read_zones_lenient(zp)?;
-        let as_read = (!gep_io::reproject::same_crs(&layer.crs, &target)).then(|| {
-            layer
-                .zones
-                .iter()
-                .map(|z| (z.id.clone(), z.geometry.clone()))
-                .collect()
-        });
-        gep_io::reproject::reproject_zones_threads(
-            &mut layer.zones,
-            &layer.crs,
-            &target,
-            gep_io::Densify::Default,
-            plan.threads,
-        )
-        .with_context(|| format!("reprojecting {}", zp.path.display()))?;
-        Ok(LoadedLayer {
-            layer,
-            bad,
-            as_read,
-        })
-    };
+    let read = read_layers(plan, &target, progress)?;
+    notes.extend(read.notes);
+    let mut zones = read.zones;
+    let top = plan
+        .zones
+        .iter()
+        .map(|z| z.level)
+        .min()
+        .unwrap_or(Level::County);
+
+    let (unit_failures, top_ids) = assign_failures(&mut zones, &read.rejected, top)?;
+    let grid = raster.grid().clone();
+    let (units, lost_units) = build_units(plan, &zones, unit_failures, &top_ids, top, &grid)?;
+    Ok(Prepared {
+        raster,
+        zones,
+        units,
+        lost_units,
+        notes,
+        warnings: read.warnings,
+        valuation,
+        source: read.source,
+    })
+}
+
+/// Failure reasons by the id of the top-level zone (county) they belong to.
+type UnitFailures = BTreeMap<String, Vec<FailureReason>>;
+
+/// The boundary layers of a plan, read and reprojected to the raster's CRS.
+struct ReadLayers {
+    zones: Vec<Zone>,
+    /// Features that cannot be used, as (level, id, parent, reason); they fail their county.
+    rejected: Vec<(Level, String, Option<String>, String)>,
+    warnings: Vec<Warning>,
+    notes: Vec<String>,
+    source: Option<SourceGeometry>,
+}
+
+/// Reads and reprojects one layer, keeping its boundaries as read when its CRS is not the
+/// raster's.
+fn read_layer(
+    plan: &Plan,
+    zp: &gep_io::ZoneLayerSpec,
+    target: &gep_io::Crs,
+) -> Result<LoadedLayer> {
+    let (mut layer, bad) = gep_io::read_zones_lenient(zp)?;
+    let as_read = (!gep_io::reproject::same_crs(&layer.crs, target)).then(|| {
+        layer
+            .zones
+            .iter()
+            .map(|z| (z.id.clone(), z.geometry.clone()))
+            .collect()
+    });
+    gep_io::reproject::reproject_zones_threads(
+        &mut layer.zones,
+        &layer.crs,
+        target,
+        gep_io::Densify::Default,
+        plan.threads,
+    )
+    .with_context(|| format!("reprojecting {}", zp.path.display()))?;
+    Ok(LoadedLayer {
+        layer,
+        bad,
+        as_read,
+    })
+}
+
+/// Reads every layer, each on its own thread (GDAL datasets and PROJ transformers are per
+/// thread); results are taken in layer order, so the first error is the one a serial pass
+/// would meet.
+fn read_layers(plan: &Plan, target: &gep_io::Crs, progress: &dyn Reporter) -> Result<ReadLayers> {
     for zp in &plan.zones {
         progress.status(&format!("reading {} ({})", zp.path.display(), zp.level));
     }
     let loaded: Vec<Result<LoadedLayer>> = if plan.threads == 1 || plan.zones.len() < 2 {
-        plan.zones.iter().map(read_layer).collect()
+        plan.zones
+            .iter()
+            .map(|zp| read_layer(plan, zp, target))
+            .collect()
     } else {
         std::thread::scope(|sc| {
             let handles: Vec<_> = plan
                 .zones
                 .iter()
-                .map(|zp| sc.spawn(|| read_layer(zp)))
+                .map(|zp| sc.spawn(|| read_layer(plan, zp, target)))
                 .collect();
             handles
                 .into_iter()
@@ -226,6 +269,14 @@ pub fn prepare(plan: &Plan, progress: &dyn Reporter) -> Result<Prepared> {
                 .collect()
         })
     };
+    let mut out = ReadLayers {
+        zones: Vec::new(),
+        rejected: Vec::new(),
+        warnings: Vec::new(),
+        notes: Vec::new(),
+        source: None,
+    };
+    let mut one_source_crs = true;
     for (zp, loaded) in plan.zones.iter().zip(loaded) {
         let LoadedLayer {
             layer,
@@ -234,14 +285,15 @@ pub fn prepare(plan: &Plan, progress: &dyn Reporter) -> Result<Prepared> {
         } = loaded?;
         for w in &layer.warnings {
             progress.warn(w);
-            warnings.push(Warning::Layer { message: w.clone() });
+            out.warnings.push(Warning::Layer { message: w.clone() });
         }
         for r in bad {
-            rejected.push((zp.level, r.id, r.parent, r.error.to_string()));
+            out.rejected
+                .push((zp.level, r.id, r.parent, r.error.to_string()));
         }
         match as_read {
             Some(geoms) if one_source_crs => {
-                let s = source.get_or_insert_with(|| SourceGeometry {
+                let s = out.source.get_or_insert_with(|| SourceGeometry {
                     crs: layer.crs.clone(),
                     by_id: HashMap::new(),
                 });
@@ -253,7 +305,7 @@ pub fn prepare(plan: &Plan, progress: &dyn Reporter) -> Result<Prepared> {
             }
             _ => one_source_crs = false,
         }
-        notes.push(format!(
+        out.notes.push(format!(
             "{}: {} {} zones, {} → {}",
             zp.path.display(),
             layer.zones.len(),
@@ -261,15 +313,23 @@ pub fn prepare(plan: &Plan, progress: &dyn Reporter) -> Result<Prepared> {
             layer.crs.label(),
             target.label()
         ));
-        zones.extend(layer.zones);
+        out.zones.extend(layer.zones);
     }
-    let top = plan
-        .zones
-        .iter()
-        .map(|z| z.level)
-        .min()
-        .unwrap_or(Level::County);
+    if !one_source_crs {
+        out.source = None;
+    }
+    Ok(out)
+}
 
+/// Failures by the id of the top-level zone (county) they belong to: rejected features, then
+/// orphans (all found in one pass; their counties' zones below the top level and the orphans
+/// themselves are dropped from `zones`, whose parents end resolved). Also returns the ids of
+/// the top-level zones, rejected ones included.
+fn assign_failures(
+    zones: &mut Vec<Zone>,
+    rejected: &[(Level, String, Option<String>, String)],
+    top: Level,
+) -> Result<(UnitFailures, Vec<String>)> {
     // Failures keyed by the id of the top-level zone (county) they belong to.
     let mut unit_failures: BTreeMap<String, Vec<FailureReason>> = BTreeMap::new();
     let top_ids: Vec<String> = zones
@@ -287,7 +347,7 @@ pub fn prepare(plan: &Plan, progress: &dyn Reporter) -> Result<Prepared> {
             .max_by_key(|t| t.len())
             .cloned()
     };
-    for (level, id, parent, reason) in &rejected {
+    for (level, id, parent, reason) in rejected {
         match unit_of(id, parent.as_deref()) {
             Some(u) => unit_failures
                 .entry(u)
@@ -323,7 +383,7 @@ pub fn prepare(plan: &Plan, progress: &dyn Reporter) -> Result<Prepared> {
     // zones only refer to zones of that county, so once is enough in practice; the loop
     // covers parents given across counties).
     loop {
-        let orphans = gep_core::resolve_parents_all(&mut zones)?;
+        let orphans = gep_core::resolve_parents_all(zones)?;
         if orphans.is_empty() {
             break;
         }
@@ -367,6 +427,19 @@ pub fn prepare(plan: &Plan, progress: &dyn Reporter) -> Result<Prepared> {
         }
     }
 
+    Ok((unit_failures, top_ids))
+}
+
+/// Units of work: zones of the top loaded level with their descendants, those the plan's
+/// county filter wants, each pre-flighted; and the failed counties that have no zone left.
+fn build_units(
+    plan: &Plan,
+    zones: &[Zone],
+    mut unit_failures: BTreeMap<String, Vec<FailureReason>>,
+    top_ids: &[String],
+    top: Level,
+    grid: &gep_core::Grid,
+) -> Result<(Vec<Unit>, Vec<UnitFailure>)> {
     // Units: zones of the top loaded level with their descendants.
     let index: HashMap<&str, usize> = zones
         .iter()
@@ -395,14 +468,13 @@ pub fn prepare(plan: &Plan, progress: &dyn Reporter) -> Result<Prepared> {
             .as_ref()
             .is_none_or(|f| f.iter().any(|c| c == id))
     };
-    let grid = raster.grid().clone();
     let mut units = Vec::new();
     for (root, mut members) in by_root {
         if !wanted(&zones[root].id) {
             continue;
         }
         members.sort_by_key(|&i| (zones[i].level, i));
-        let mut failure = preflight_unit(&zones, root, &grid).map(|r| vec![r]);
+        let mut failure = preflight_unit(zones, root, grid).map(|r| vec![r]);
         if let Some(f) = unit_failures.remove(&zones[root].id) {
             failure = Some(f);
         }
@@ -424,16 +496,7 @@ pub fn prepare(plan: &Plan, progress: &dyn Reporter) -> Result<Prepared> {
             });
         }
     }
-    Ok(Prepared {
-        raster,
-        zones,
-        units,
-        lost_units,
-        notes,
-        warnings,
-        valuation,
-        source: source.filter(|_| one_source_crs),
-    })
+    Ok((units, lost_units))
 }
 
 /// Per-unit pre-flight: the unit's boundary must overlap the raster.

@@ -117,69 +117,12 @@ pub fn assess_prepared(
     };
     let resumed = tallied.resumed;
     let mut table = tallied.table;
-    // Every class found in a county must be mapped by the crosswalk; a county with unmapped
-    // classes fails (codes, areas and the fix).
     let pos: HashMap<usize, usize> = run_idx.iter().enumerate().map(|(k, &i)| (i, k)).collect();
-    if let Some(cw) = prep.valuation.as_ref().and_then(|v| v.crosswalk.as_ref()) {
-        for u in prep.units.iter_mut().filter(|u| u.failure.is_none()) {
-            let unmapped = gep_core::account::check_mapping(&table.zones[pos[&u.root]].classes, cw);
-            if !unmapped.is_empty() {
-                u.failure = Some(vec![FailureReason::UnmappedClasses {
-                    crosswalk: cw.id.clone(),
-                    classes: unmapped.iter().map(|c| (c.class, c.area_m2)).collect(),
-                    fix: unmapped[0].fix.clone(),
-                }]);
-            }
-        }
-    }
-    // Keep only the zones of counties that are still fine (a subsequence: moved, not cloned).
-    let mut kept = vec![false; run_zones.len()];
-    for u in prep.units.iter().filter(|u| u.failure.is_none()) {
-        for i in &u.members {
-            kept[pos[i]] = true;
-        }
-    }
-    let zones: Vec<Zone> = run_zones
-        .into_iter()
-        .zip(&kept)
-        .filter_map(|(z, k)| k.then_some(z))
-        .collect();
-    let mut k = kept.iter();
-    table.retain(|_| *k.next().unwrap_or(&false));
-
-    let reader = prep.raster.try_clone_source()?;
+    fail_unmapped(prep, &table, &pos);
+    let zones = keep_ok(prep, run_zones, &mut table, &pos);
+    let (checks, accounts) =
+        checks_and_accounts(prep, &zones, &table, geometry.as_ref(), &check_opts, &steps)?;
     let valuation = prep.valuation.as_ref();
-    let (checks, accounts) = std::thread::scope(|sc| -> Result<_> {
-        let accounts = sc.spawn(|| {
-            valuation
-                .map(|v| {
-                    timed(&steps, "accounts", || {
-                        gep_core::account::compute_accounts(
-                            &zones,
-                            &table,
-                            v.year,
-                            v.crosswalk.as_ref(),
-                            &v.set,
-                            &v.params,
-                        )
-                    })
-                })
-                .transpose()
-        });
-        let checks = timed(&steps, "hierarchy checks", || {
-            gep_zonal::hierarchy_checks_with(
-                &zones,
-                &table,
-                reader.as_ref(),
-                geometry.as_ref(),
-                &check_opts,
-            )
-        })?;
-        let accounts = accounts
-            .join()
-            .map_err(|_| EngineError::Panicked("the accounts"))??;
-        Ok((checks, accounts))
-    })?;
     let mut warnings = prep.warnings.clone();
     let later: Vec<crate::Warning> = crate::warnings::checks(&checks)
         .into_iter()
@@ -209,6 +152,88 @@ pub fn assess_prepared(
         },
         resumed,
         steps,
+    })
+}
+
+/// Every class found in a county must be mapped by the crosswalk; a county with unmapped
+/// classes fails (codes, areas and the fix). `pos` maps zone indices to table rows.
+fn fail_unmapped(prep: &mut Prepared, table: &gep_core::ExtentTable, pos: &HashMap<usize, usize>) {
+    let Some(cw) = prep.valuation.as_ref().and_then(|v| v.crosswalk.clone()) else {
+        return;
+    };
+    for u in prep.units.iter_mut().filter(|u| u.failure.is_none()) {
+        let unmapped = gep_core::account::check_mapping(&table.zones[pos[&u.root]].classes, &cw);
+        if !unmapped.is_empty() {
+            u.failure = Some(vec![FailureReason::UnmappedClasses {
+                crosswalk: cw.id.clone(),
+                classes: unmapped.iter().map(|c| (c.class, c.area_m2)).collect(),
+                fix: unmapped[0].fix.clone(),
+            }]);
+        }
+    }
+}
+
+/// The zones (and their tallies) of the counties that are still fine: a subsequence, moved
+/// rather than cloned.
+fn keep_ok(
+    prep: &Prepared,
+    run_zones: Vec<Zone>,
+    table: &mut gep_core::ExtentTable,
+    pos: &HashMap<usize, usize>,
+) -> Vec<Zone> {
+    let mut kept = vec![false; run_zones.len()];
+    for u in prep.units.iter().filter(|u| u.failure.is_none()) {
+        for i in &u.members {
+            kept[pos[i]] = true;
+        }
+    }
+    let mut k = kept.iter();
+    table.retain(|_| *k.next().unwrap_or(&false));
+    run_zones
+        .into_iter()
+        .zip(&kept)
+        .filter_map(|(z, k)| k.then_some(z))
+        .collect()
+}
+
+/// The hierarchy checks and, when valuing, the accounts, computed side by side.
+fn checks_and_accounts(
+    prep: &Prepared,
+    zones: &[Zone],
+    table: &gep_core::ExtentTable,
+    geometry: Option<&gep_zonal::HierarchyGeometry>,
+    check_opts: &gep_zonal::CheckOptions,
+    steps: &std::sync::Mutex<Vec<(String, f64)>>,
+) -> Result<(
+    Vec<gep_zonal::CheckRow>,
+    Option<gep_core::account::Accounts>,
+)> {
+    let reader = prep.raster.try_clone_source()?;
+    let valuation = prep.valuation.as_ref();
+    std::thread::scope(|sc| -> Result<_> {
+        let accounts = sc.spawn(|| {
+            valuation
+                .map(|v| {
+                    timed(steps, "accounts", || {
+                        gep_core::account::compute_accounts(
+                            zones,
+                            table,
+                            v.year,
+                            v.crosswalk.as_ref(),
+                            &v.set,
+                            &v.params,
+                        )
+                    })
+                })
+                .transpose()
+        });
+        let checks = timed(steps, "hierarchy checks", || {
+            gep_zonal::hierarchy_checks_with(zones, table, reader.as_ref(), geometry, check_opts)
+        })?;
+        let accounts = accounts
+            .join()
+            .map_err(|_| EngineError::Panicked("the accounts"))??;
+        Ok((checks, accounts))
     })
 }
 

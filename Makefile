@@ -34,6 +34,10 @@ test: deps
 	@if $(CARGO) tree -p gep-engine --no-default-features -e normal --prefix none | grep -Eq '^(gdal|proj|gep-io)'; then \
 		echo "error: gep-engine without its gdal feature depends on GDAL or PROJ"; exit 1; \
 	fi; $(CARGO) check -q -p gep-engine --no-default-features && echo "gep-engine --no-default-features: pure Rust, builds"
+	@# Callers that only tally need no polygon clipping (geo's boolean operations).
+	@if $(CARGO) tree -p gep-zonal --no-default-features -e normal --prefix none | grep -Eq '^geo v'; then \
+		echo "error: gep-zonal without geometry-checks still depends on geo"; exit 1; \
+	fi; $(CARGO) check -q -p gep-zonal --no-default-features && echo "gep-zonal --no-default-features: tally without geo, builds"
 
 lint:
 	$(CARGO) fmt --all --check

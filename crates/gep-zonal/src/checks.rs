@@ -49,14 +49,19 @@
 
 use crate::error::ZonalError;
 use crate::tally::{polygon_area_m2, tally, TallyOptions};
+#[cfg(feature = "geometry-checks")]
 use geo::algorithm::orient::{Direction, Orient};
+#[cfg(feature = "geometry-checks")]
 use geo::{unary_union, Area, BooleanOps, BoundingRect};
 use geo_types::MultiPolygon;
 use gep_core::{
     ClassCode, ExactArea, ExtentTable, Level, NoProgress, RasterSource, Reporter, Zone, ZoneTally,
 };
+#[cfg(feature = "geometry-checks")]
 use rayon::prelude::*;
+#[cfg(feature = "geometry-checks")]
 use rstar::primitives::{GeomWithData, Rectangle};
+#[cfg(feature = "geometry-checks")]
 use rstar::RTree;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -192,6 +197,19 @@ fn families_of(zones: &[Zone]) -> Result<Vec<Family>, ZonalError> {
         .collect();
     // BTreeMap keyed by (parent id, level): rows come out in a stable, readable order.
     let mut groups: BTreeMap<(&str, Level), Vec<usize>> = BTreeMap::new();
+    // Resolved parents leave only zones of the top level without one: a lower zone without a
+    // parent means the parents were never resolved, and its family's rows would be missing
+    // (no row at all is a plausible "everything adds up").
+    let top = zones.iter().map(|z| z.level).min();
+    if let Some(z) = zones
+        .iter()
+        .find(|z| z.parent.is_none() && Some(z.level) != top)
+    {
+        return Err(ZonalError::UnresolvedParent {
+            zone: z.id.clone(),
+            level: z.level,
+        });
+    }
     for (i, z) in zones.iter().enumerate() {
         if let Some(p) = &z.parent {
             if !index.contains_key(p.as_str()) {
@@ -327,6 +345,7 @@ fn piece_floor(opts: &CheckOptions, parent_area_m2: f64) -> f64 {
         .max(opts.min_relative * parent_area_m2.abs())
 }
 
+#[cfg(feature = "geometry-checks")]
 /// The gap, overlap and spill polygons of every parent × children's level of `zones`
 /// (resolved parents), clipped in the zones' own coordinates, whatever their CRS: the caller
 /// may clip the boundaries as read (fewer vertices than after densified reprojection) and move
@@ -423,8 +442,16 @@ pub fn hierarchy_checks(
     table
         .check_zones(zones)
         .map_err(|e| ZonalError::Extent(Box::new(e)))?;
+    #[cfg(feature = "geometry-checks")]
     let geometry = if opts.geometry {
         Some(hierarchy_geometry(zones, opts, reporter)?)
+    } else {
+        None
+    };
+    #[cfg(not(feature = "geometry-checks"))]
+    let geometry: Option<HierarchyGeometry> = if opts.geometry {
+        let _ = reporter;
+        return Err(ZonalError::GeometryChecksDisabled);
     } else {
         None
     };
@@ -551,6 +578,7 @@ pub fn hierarchy_checks_with(
     Ok(rows)
 }
 
+#[cfg(feature = "geometry-checks")]
 /// Gap, spill and overlap polygons of one family (empty ones dropped).
 fn family_pieces(zones: &[Zone], fam: &Family, min_relative: f64) -> Vec<Piece> {
     // unary_union needs one winding order for all inputs.
@@ -598,6 +626,7 @@ fn family_pieces(zones: &[Zone], fam: &Family, min_relative: f64) -> Vec<Piece> 
     out
 }
 
+#[cfg(feature = "geometry-checks")]
 /// The pairs `(a, b)`, `a < b`, of `polys` whose bounding boxes meet (an R-tree of the boxes),
 /// in ascending order.
 fn box_pairs(polys: &[MultiPolygon<f64>]) -> Vec<(usize, usize)> {
@@ -630,6 +659,7 @@ enum Scope {
     Top(usize, usize),
 }
 
+#[cfg(feature = "geometry-checks")]
 /// Overlap polygons between the top-level zones (no parent) of `zones`, pair by pair in the
 /// zones' order, for the pairs whose boxes meet. Pieces below half of `min_relative` × the
 /// smaller zone's area are dropped (they could not reach the size floor; the half is the

@@ -63,6 +63,18 @@ pub enum ZonalError {
     /// The extent table was computed for another zone list (other zones, another order).
     #[error("{0}")]
     Extent(#[source] Box<CoreError>),
+    /// A zone below the top level has no parent: the parents were not resolved.
+    #[error("zone {zone:?} ({level}) has no parent although zones of a higher level are given: resolve the parents first (gep_core::resolve_parents), or the checks would have no rows for its family")]
+    UnresolvedParent {
+        /// The zone.
+        zone: String,
+        /// Its level.
+        level: gep_core::Level,
+    },
+    /// Geometric checks were asked for, but gep-zonal was built without its
+    /// `geometry-checks` feature.
+    #[error("the geometric hierarchy checks (gaps, overlaps, spills) need gep-zonal's `geometry-checks` feature; enable it, or set CheckOptions::geometry = false for sum checks only")]
+    GeometryChecksDisabled,
     /// Groups of zones reach beyond the zone list.
     #[error("{got} zones are grouped but {expected} zones were given; group the zones you tally")]
     TableMismatch {

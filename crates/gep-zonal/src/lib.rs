@@ -14,9 +14,11 @@ pub mod coverage;
 pub mod error;
 pub mod tally;
 
+#[cfg(feature = "geometry-checks")]
+pub use checks::hierarchy_geometry;
 pub use checks::{
-    hierarchy_checks, hierarchy_checks_with, hierarchy_geometry, sum_checks, CheckKind,
-    CheckOptions, CheckRow, HierarchyGeometry,
+    hierarchy_checks, hierarchy_checks_with, sum_checks, CheckKind, CheckOptions, CheckRow,
+    HierarchyGeometry,
 };
 pub use coverage::{
     coverage, CellRange, CoverageBuffer, CoverageWindow, PreparedPolygon, Span, SparseCoverage,

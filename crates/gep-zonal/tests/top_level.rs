@@ -280,8 +280,9 @@ fn families_and_top_level_overlaps_together() {
 }
 
 #[test]
-fn top_level_pair_of_two_levels_takes_the_coarser() {
-    // A township whose county is not loaded is a top-level zone too.
+fn a_township_without_its_county_among_counties_is_refused() {
+    // A township whose county is not loaded, beside a county: resolving parents would make it
+    // an orphan; given unresolved, the checks refuse it rather than treat it as a top zone.
     let zones = vec![
         zone(
             "330101001",
@@ -291,10 +292,12 @@ fn top_level_pair_of_two_levels_takes_the_coarser() {
         ),
         rect_zone("330200", None, (20.0, 60.0, 0.0, 60.0)),
     ];
-    let rows = checks(&zones, &raster(true), &CheckOptions::default());
-    assert_eq!(rows.len(), 1, "{rows:#?}");
-    assert_eq!(rows[0].level, Level::County);
-    assert!((rows[0].residual_m2 + 300.0).abs() < 1e-9);
+    let src = raster(true);
+    let table = tally(&src, &zones, &TallyOptions::default(), &NoProgress).unwrap();
+    let e = hierarchy_checks(&zones, &table, &src, &CheckOptions::default(), &NoProgress)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("330101001") && e.contains("no parent"), "{e}");
 }
 
 #[test]
@@ -352,4 +355,31 @@ fn regression_checks_refuse_zones_reordered_after_the_tally() {
     );
     let opts = CheckOptions::default();
     assert!(hierarchy_checks(&swapped, &table, &src, &opts, &NoProgress).is_err());
+}
+
+/// Parents never resolved: the checks refuse (they used to give no rows for the family, a
+/// plausible "everything adds up").
+#[test]
+fn regression_checks_refuse_unresolved_parents() {
+    let src = raster(false);
+    let mut zones = vec![
+        rect_zone("1", None, (0.0, 120.0, 0.0, 120.0)),
+        zone(
+            "11",
+            Level::Township,
+            None,
+            &[(0.0, 0.0), (60.0, 0.0), (60.0, 120.0), (0.0, 120.0)],
+        ),
+    ];
+    let table = tally(&src, &zones, &TallyOptions::default(), &NoProgress).unwrap();
+    let e = gep_zonal::sum_checks(&zones, &table)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("\"11\"") && e.contains("resolve"), "{e}");
+    gep_core::resolve_parents(&mut zones).unwrap();
+    let rows = gep_zonal::sum_checks(&zones, &table).unwrap();
+    assert!(!rows.is_empty());
+    // Half the county is not covered by its one township: the sum rows say so.
+    let residual: f64 = rows.iter().map(|r| r.residual_m2).sum();
+    assert!((residual - 60.0 * 120.0).abs() < 1e-6, "{residual}");
 }

@@ -57,7 +57,7 @@ pub enum IoError {
         reason: String,
     },
     /// A raster or layer has no CRS and none was given.
-    #[error("{}: has no coordinate reference system; give one in the config (`crs = \"EPSG:4549\"` under [landcover] or [[zones]]) or assign it with `gdal_edit.py -a_srs` / `ogr2ogr -a_srs`", path.display())]
+    #[error("{}: has no coordinate reference system; give one as the input's `crs` option (e.g. `crs = \"EPSG:4549\"`) or assign it with `gdal_edit.py -a_srs` / `ogr2ogr -a_srs`", path.display())]
     MissingCrs {
         /// The file.
         path: PathBuf,

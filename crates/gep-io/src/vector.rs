@@ -585,7 +585,7 @@ fn encoding_error(
                 path: path.to_path_buf(),
                 label,
                 declared_by,
-                fix: "set `encoding` in this [[zones]] entry to the encoding the file was written in: UTF-8, GBK, GB18030, Big5, Shift_JIS, EUC-KR, windows-1252 or another WHATWG encoding label (it overrides the .cpg)".into(),
+                fix: "set `encoding` for this layer to the encoding the file was written in: UTF-8, GBK, GB18030, Big5, Shift_JIS, EUC-KR, windows-1252 or another WHATWG encoding label (it overrides the .cpg)".into(),
             };
         }
         Mismatch::Invalid {
@@ -623,13 +623,13 @@ fn encoding_error(
             name(e)
         ),
         (Declared::Utf8Format, None) => "correct the value, or re-create the file from its source with a tool that writes UTF-8".into(),
-        (Declared::Option(_), Some(e)) if e == UTF_8 => "the bytes are valid UTF-8: set encoding = \"UTF-8\" in this [[zones]] entry (or remove `encoding`)".into(),
+        (Declared::Option(_), Some(e)) if e == UTF_8 => "the bytes are valid UTF-8: set encoding = \"UTF-8\" for this layer (or remove `encoding`)".into(),
         (_, Some(e)) => format!(
-            "the bytes are valid {0}: set encoding = \"{0}\" in this [[zones]] entry (it overrides the .cpg), or write {0} into {1}",
+            "the bytes are valid {0}: set encoding = \"{0}\" for this layer (it overrides the .cpg), or write {0} into {1}",
             name(e),
             cpg_name(path)
         ),
-        (_, None) => "set `encoding` in this [[zones]] entry to the encoding the file was written in (e.g. encoding = \"Big5\"; neither GBK nor UTF-8 fits these bytes), or correct the value if the file is damaged there".into(),
+        (_, None) => "set `encoding` for this layer to the encoding the file was written in (e.g. encoding = \"Big5\"; neither GBK nor UTF-8 fits these bytes), or correct the value if the file is damaged there".into(),
     };
     IoError::BadText {
         path: path.to_path_buf(),
@@ -660,7 +660,7 @@ fn guessed_encoding_warning(
         .map(|z| format!(" (e.g. zone {} is named {:?})", z.id, z.name))
         .unwrap_or_default();
     format!(
-        "{}: {why}; read it as {label}, the only encoding all of it is valid in{example}; if the names are right, add encoding = \"{label}\" to this [[zones]] entry (or create {} containing {label}) to silence this warning",
+        "{}: {why}; read it as {label}, the only encoding all of it is valid in{example}; if the names are right, add encoding = \"{label}\" as this layer's encoding (or create {} containing {label}) to silence this warning",
         path.display(),
         cpg_name(path)
     )

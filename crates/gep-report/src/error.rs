@@ -59,7 +59,7 @@ pub enum ReportError {
         source: serde_json::Error,
     },
     /// The output path is the current directory or one of its ancestors.
-    #[error("output directory {dir} is the current directory or contains it: a run replaces its output directory as a whole, so it must be a directory of its own; choose a new subdirectory, e.g. --out gep-out or [output] dir = \"gep-out\"")]
+    #[error("output directory {dir} is the current directory or contains it: a run replaces its output directory as a whole, so it must be a directory of its own; choose a new subdirectory, e.g. gep-out")]
     OutputIsWorkingDir {
         /// The output directory.
         dir: PathBuf,
@@ -73,7 +73,7 @@ pub enum ReportError {
         input: PathBuf,
     },
     /// The output path exists and is not a directory.
-    #[error("output path {path} exists and is not a directory: gep never replaces a file it did not write; move that file away or choose another --out / [output] dir")]
+    #[error("output path {path} exists and is not a directory: gep never replaces a file it did not write; move that file away or choose another output directory")]
     OutputNotADirectory {
         /// The path.
         path: PathBuf,

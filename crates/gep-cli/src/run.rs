@@ -114,6 +114,14 @@ pub fn plan_from(flags: &RunFlags) -> Result<Plan> {
             bail!("--crosswalk needs a coefficient set too: add --coefficients ID or [valuation] coefficients");
         }
     }
+    if raw.output.is_none() {
+        let where_ = flags
+            .config
+            .as_ref()
+            .map(|p| format!("config {}", p.display()))
+            .unwrap_or_else(|| "command line".into());
+        bail!("{where_}: no output directory: add [output] dir = \"out\" (or pass --out)");
+    }
     Ok(config::resolve(raw, flags.config.as_deref())?)
 }
 

@@ -82,3 +82,18 @@ fn missing_plan_file_names_it() {
     let e = config::Plan::from_file(Path::new("no/such/gep.toml")).unwrap_err();
     assert!(e.to_string().contains("no/such/gep.toml"), "{e}");
 }
+
+/// A library caller writes nothing: a plan without `[output]` resolves (with an empty output
+/// directory) and assesses.
+#[test]
+fn plan_without_output_directory_for_library_callers() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/demo/gep.toml");
+    let mut raw = config::load(&root).unwrap();
+    raw.output = None;
+    raw.run.counties = Some(vec!["331127".into()]);
+    let plan = config::resolve(raw, Some(&root)).unwrap();
+    assert!(plan.out_dir.as_os_str().is_empty());
+    let a = config::assess(&plan, &gep_core::NoProgress).unwrap();
+    assert_eq!(a.units_total, 1);
+    assert_eq!(a.zones[0].id, "331127");
+}

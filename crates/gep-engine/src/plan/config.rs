@@ -176,7 +176,7 @@ pub struct Plan {
     pub counties: Option<Vec<String>>,
     /// Reuse the per-county tallies cached by an interrupted run.
     pub resume: bool,
-    /// Output directory.
+    /// Output directory; empty when the plan has none (a library run that writes nothing).
     pub out_dir: PathBuf,
     /// Report language.
     pub lang: gep_report::Lang,
@@ -243,9 +243,14 @@ pub fn resolve(raw: RawConfig, config_path: Option<&Path>) -> Result<Plan> {
     if raw.zones.is_empty() {
         bail!("{where_}: no boundaries: add at least one [[zones]] table with path, level and id_field (or pass --zones)");
     }
-    let Some(out) = raw.output else {
-        bail!("{where_}: no output directory: add [output] dir = \"out\" (or pass --out)");
-    };
+    // No [output]: a library caller that writes nothing (out_dir stays empty); the `gep`
+    // command requires one.
+    let out = raw.output.unwrap_or(RawOutput {
+        dir: PathBuf::new(),
+        lang: None,
+        report: None,
+        value_raster: None,
+    });
     let band = lc.band.unwrap_or(1);
     if band == 0 {
         bail!("{where_}: [landcover] band = 0: bands are numbered from 1");
@@ -335,7 +340,11 @@ pub fn resolve(raw: RawConfig, config_path: Option<&Path>) -> Result<Plan> {
         threads: raw.run.threads.unwrap_or(0),
         counties: raw.run.counties,
         resume: raw.run.resume.unwrap_or(false),
-        out_dir: clean(&base.join(&out.dir)),
+        out_dir: if out.dir.as_os_str().is_empty() {
+            PathBuf::new()
+        } else {
+            clean(&base.join(&out.dir))
+        },
         lang,
         report: out.report.unwrap_or(true),
         value_raster: out.value_raster.unwrap_or(false),

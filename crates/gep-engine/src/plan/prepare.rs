@@ -82,35 +82,11 @@ pub fn load_valuation(plan: &Plan) -> Result<Option<Valuation>> {
             set.id
         );
     }
-    if let Some(cw) = &crosswalk {
-        let gaps = gep_core::account::check_coverage(cw, &set);
-        if !gaps.is_empty() {
-            let list: Vec<String> = gaps
-                .iter()
-                .take(12)
-                .map(|g| {
-                    format!(
-                        "{} × {} (classes {:?})",
-                        g.ecosystem_type, g.service, g.classes
-                    )
-                })
-                .collect();
-            bail!(
-                "coefficient set {} has no value and no NA for {} ecosystem type × service pair(s) reachable through crosswalk {}: {}{}; {}",
-                set.id,
-                gaps.len(),
-                cw.id,
-                list.join(", "),
-                if gaps.len() > 12 { ", ..." } else { "" },
-                gaps[0].fix
-            );
-        }
-    }
     let deflator = match &v.deflator {
         Some(p) => Some(Deflator::from_path(p)?),
         None => None,
     };
-    Ok(Some(Valuation {
+    let valuation = Valuation {
         year: v.year,
         set,
         crosswalk,
@@ -119,7 +95,10 @@ pub fn load_valuation(plan: &Plan) -> Result<Option<Valuation>> {
             target_price_year: v.target_price_year,
             deflator,
         },
-    }))
+    };
+    // Every ecosystem type × service the crosswalk reaches must have a value or an NA.
+    valuation.check()?;
+    Ok(Some(valuation))
 }
 
 /// More cells than any real land-cover raster has (10 m over all of China is ~10^11): a
@@ -441,21 +420,7 @@ fn build_units(
     grid: &gep_core::Grid,
 ) -> Result<(Vec<Unit>, Vec<UnitFailure>)> {
     // Units: zones of the top loaded level with their descendants.
-    let index: HashMap<&str, usize> = zones
-        .iter()
-        .enumerate()
-        .map(|(i, z)| (z.id.as_str(), i))
-        .collect();
-    let root_of = |mut i: usize| -> usize {
-        while let Some(p) = zones[i].parent.as_deref() {
-            i = index[p];
-        }
-        i
-    };
-    let mut by_root: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for i in 0..zones.len() {
-        by_root.entry(root_of(i)).or_default().push(i);
-    }
+    let by_root = crate::units::group_units(zones);
     if let Some(filter) = &plan.counties {
         for id in filter {
             if !top_ids.contains(id) {
@@ -469,11 +434,10 @@ fn build_units(
             .is_none_or(|f| f.iter().any(|c| c == id))
     };
     let mut units = Vec::new();
-    for (root, mut members) in by_root {
+    for crate::units::Unit { root, members } in by_root {
         if !wanted(&zones[root].id) {
             continue;
         }
-        members.sort_by_key(|&i| (zones[i].level, i));
         let mut failure = preflight_unit(zones, root, grid).map(|r| vec![r]);
         if let Some(f) = unit_failures.remove(&zones[root].id) {
             failure = Some(f);

@@ -305,7 +305,14 @@ pub unsafe extern "C" fn gep_assessment_zone(
         check_index(index, a.zones.len(), "zone")?;
         let zone = &a.assessment.zones[index];
         let (id, parent) = a.zones[index];
-        let tally = a.assessment.extent.get(&zone.id);
+        // The extent table is labelled with the zones' ids in zone order (checked by the
+        // engine): the tally is at the same index, no search per zone.
+        let tally = a
+            .assessment
+            .extent
+            .zones
+            .get(index)
+            .filter(|_| a.assessment.extent.zone_ids.get(index) == Some(&zone.id));
         let m2 = |f: fn(&gep_core::ZoneTally) -> gep_core::ExactArea| {
             tally.map_or(f64::NAN, |t| f(t).to_m2())
         };

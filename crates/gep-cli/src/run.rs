@@ -256,12 +256,7 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
         &timings,
         (&raster_sha256, raster_size),
     )?;
-    let top = plan
-        .zones
-        .iter()
-        .map(|z| z.level)
-        .min()
-        .unwrap_or(Level::County);
+    let top = plan.top_level();
     run_info.units_total = a.units_total;
     run_info.failures = a
         .failures
@@ -470,12 +465,7 @@ fn write_all(
 fn nothing_published(prep: &Prepared, plan: &Plan, progress: &CliProgress) -> u8 {
     print_failures(&config::failures(prep));
     let n = prep.units.len() + prep.lost_units.len();
-    let top = plan
-        .zones
-        .iter()
-        .map(|z| z.level)
-        .min()
-        .unwrap_or(Level::County);
+    let top = plan.top_level();
     progress.finish();
     eprintln!(
         "error: {}; nothing was written{}",
@@ -648,5 +638,8 @@ fn run_info(
         // Filled once the units' fates are known.
         units_total: 0,
         failures: Vec::new(),
+        working_dir: std::env::current_dir()
+            .ok()
+            .map(|d| d.display().to_string()),
     })
 }

@@ -155,6 +155,22 @@ pub enum FailureReason {
     More(usize),
 }
 
+impl FailureReason {
+    /// The classes of `classes` that crosswalk `cw` does not map, as a reason, if any.
+    pub fn unmapped(
+        classes: &std::collections::BTreeMap<gep_core::ClassCode, gep_core::ExactArea>,
+        cw: &Crosswalk,
+    ) -> Option<FailureReason> {
+        let unmapped = gep_core::account::check_mapping(classes, cw);
+        let fix = unmapped.first()?.fix.clone();
+        Some(FailureReason::UnmappedClasses {
+            crosswalk: cw.id.clone(),
+            classes: unmapped.iter().map(|c| (c.class, c.area_m2)).collect(),
+            fix,
+        })
+    }
+}
+
 impl fmt::Display for FailureReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -83,16 +83,11 @@ pub(crate) fn unmapped_failures(
         .zip(&table.zones)
         .filter(|(z, _)| z.parent.is_none())
         .filter_map(|(z, t)| {
-            let unmapped = gep_core::account::check_mapping(&t.classes, cw);
-            (!unmapped.is_empty()).then(|| UnitFailure {
+            FailureReason::unmapped(&t.classes, cw).map(|r| UnitFailure {
                 unit_id: z.id.clone(),
                 name: z.name.clone(),
                 level: z.level,
-                reasons: vec![FailureReason::UnmappedClasses {
-                    crosswalk: cw.id.clone(),
-                    classes: unmapped.iter().map(|c| (c.class, c.area_m2)).collect(),
-                    fix: unmapped[0].fix.clone(),
-                }],
+                reasons: vec![r],
             })
         })
         .collect()

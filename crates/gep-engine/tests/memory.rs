@@ -4,8 +4,8 @@ use gep_core::geo_types::polygon;
 use gep_core::{CrsInfo, Grid, Level, MemRaster, NoProgress, Zone};
 use gep_engine::{assess_zones, EngineError, Options, Valuation};
 
-fn raster() -> MemRaster {
-    // 4 x 4 cells of 30 m: the west half forest (MODIS IGBP 2), the east half water (0).
+/// 4 x 4 cells of 30 m: the west half MODIS IGBP class 2 (forest), the east half `east`.
+fn raster_with(east: i32) -> MemRaster {
     let grid = Grid::new(
         0.0,
         120.0,
@@ -16,7 +16,12 @@ fn raster() -> MemRaster {
         CrsInfo::projected("EPSG:4549"),
     )
     .unwrap();
-    MemRaster::from_fn(grid, |_, c| Some(if c < 2 { 2 } else { 0 }))
+    MemRaster::from_fn(grid, move |_, c| Some(if c < 2 { 2 } else { east }))
+}
+
+/// The west half forest, the east half water (MCD12C1 water = 0).
+fn raster() -> MemRaster {
+    raster_with(0)
 }
 
 fn square(id: &str, level: Level, x0: f64, y0: f64, side: f64) -> Zone {
@@ -88,17 +93,8 @@ fn zones_in_another_crs_are_refused_in_strict_mode() {
 /// area), not the whole assessment.
 #[test]
 fn unmapped_class_fails_its_county() {
-    let grid = Grid::new(
-        0.0,
-        120.0,
-        30.0,
-        30.0,
-        4,
-        4,
-        CrsInfo::projected("EPSG:4549"),
-    )
-    .unwrap();
-    let raster = MemRaster::from_fn(grid, |_, c| Some(if c < 2 { 2 } else { 17 }));
+    // Class 17 (MCD12Q1's water) is not in the MCD12C1 crosswalk.
+    let raster = raster_with(17);
     let v = Valuation::load("xie2015", Some("modis-igbp-mcd12c1"), 2019).unwrap();
     let zones = vec![
         square("1", Level::County, 0.0, 0.0, 60.0),

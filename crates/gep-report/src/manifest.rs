@@ -140,9 +140,7 @@ impl Manifest {
             warnings: run.warnings.clone(),
             units_total: run.units_total,
             failures: run.failures.clone(),
-            working_dir: std::env::current_dir()
-                .ok()
-                .map(|d| d.display().to_string()),
+            working_dir: run.working_dir.clone(),
         }
     }
 

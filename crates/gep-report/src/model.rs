@@ -198,6 +198,10 @@ pub struct RunInfo {
     /// The units that failed, each with its reason: absent from the results.
     #[serde(default)]
     pub failures: Vec<FailedUnit>,
+    /// The directory the run was started from (relative paths of its command line are
+    /// relative to it).
+    #[serde(default)]
+    pub working_dir: Option<String>,
 }
 
 /// A unit of work (county) that could not be computed.

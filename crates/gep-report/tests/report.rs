@@ -189,6 +189,7 @@ fn example() -> ReportInput {
             year: Some(2020),
             units_total: 0,
             failures: Vec::new(),
+            working_dir: None,
         },
     }
 }

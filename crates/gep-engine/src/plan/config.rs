@@ -352,6 +352,15 @@ pub fn resolve(raw: RawConfig, config_path: Option<&Path>) -> Result<Plan> {
 }
 
 impl Plan {
+    /// The highest level among the plan's boundary layers: the level of its units of work.
+    pub fn top_level(&self) -> Level {
+        self.zones
+            .iter()
+            .map(|z| z.level)
+            .min()
+            .unwrap_or(Level::County)
+    }
+
     /// Reads and resolves a config file (the TOML `gep run` reads; relative paths are
     /// relative to the file; schema in `docs/config.md`).
     ///

@@ -155,12 +155,7 @@ pub fn prepare(plan: &Plan, progress: &dyn Reporter) -> Result<Prepared> {
     let read = read_layers(plan, &target, progress)?;
     notes.extend(read.notes);
     let mut zones = read.zones;
-    let top = plan
-        .zones
-        .iter()
-        .map(|z| z.level)
-        .min()
-        .unwrap_or(Level::County);
+    let top = plan.top_level();
 
     let (unit_failures, top_ids) = assign_failures(&mut zones, &read.rejected, top)?;
     let grid = raster.grid().clone();

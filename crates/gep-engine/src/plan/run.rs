@@ -162,13 +162,8 @@ fn fail_unmapped(prep: &mut Prepared, table: &gep_core::ExtentTable, pos: &HashM
         return;
     };
     for u in prep.units.iter_mut().filter(|u| u.failure.is_none()) {
-        let unmapped = gep_core::account::check_mapping(&table.zones[pos[&u.root]].classes, &cw);
-        if !unmapped.is_empty() {
-            u.failure = Some(vec![FailureReason::UnmappedClasses {
-                crosswalk: cw.id.clone(),
-                classes: unmapped.iter().map(|c| (c.class, c.area_m2)).collect(),
-                fix: unmapped[0].fix.clone(),
-            }]);
+        if let Some(r) = FailureReason::unmapped(&table.zones[pos[&u.root]].classes, &cw) {
+            u.failure = Some(vec![r]);
         }
     }
 }

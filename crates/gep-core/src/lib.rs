@@ -26,6 +26,7 @@ pub mod grid;
 pub mod progress;
 pub mod raster;
 pub mod units;
+pub mod values;
 pub mod zone;
 
 pub use account::{compute_accounts, roll_up, AccountRow, Accounts, GepRow};
@@ -42,4 +43,5 @@ pub use grid::{AreaBasis, CrsInfo, CrsKind, Grid, RowCol, Window};
 pub use progress::{NoProgress, Reporter};
 pub use raster::{Block, ClassCode, MemRaster, RasterSource};
 pub use units::{Hectares, SquareMeters, Yuan};
+pub use values::{LayerInfo, ValueBlock, ValueGrid, ValueSource};
 pub use zone::{resolve_parents, resolve_parents_all, Level, Zone};

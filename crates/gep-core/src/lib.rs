@@ -43,5 +43,5 @@ pub use grid::{AreaBasis, CrsInfo, CrsKind, Grid, RowCol, Window};
 pub use progress::{NoProgress, Reporter};
 pub use raster::{Block, ClassCode, MemRaster, RasterSource};
 pub use units::{Hectares, SquareMeters, Yuan};
-pub use values::{LayerInfo, ValueBlock, ValueGrid, ValueSource};
+pub use values::{LayerInfo, Resampling, ValueBlock, ValueGrid, ValueSource};
 pub use zone::{resolve_parents, resolve_parents_all, Level, Zone};

@@ -31,6 +31,37 @@ impl LayerInfo {
     }
 }
 
+/// How a continuous input is brought onto the land-cover grid (GDAL's warper kernels). Declared
+/// per input and recorded in the manifest: averaging suits quantities (precipitation, ET, NPP),
+/// bilinear smooth fields (elevation), nearest categories and codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resampling {
+    /// The input is already on the land-cover grid: read as is, no warping.
+    None,
+    /// Nearest neighbour.
+    Nearest,
+    /// Bilinear interpolation.
+    Bilinear,
+    /// Cubic convolution.
+    Cubic,
+    /// Area-weighted average of the source cells (GDAL `average`).
+    Average,
+}
+
+impl Resampling {
+    /// The name used in configs, manifests and GDAL (`-r`), e.g. `"average"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resampling::None => "none",
+            Resampling::Nearest => "near",
+            Resampling::Bilinear => "bilinear",
+            Resampling::Cubic => "cubic",
+            Resampling::Average => "average",
+        }
+    }
+}
+
 /// The values of one window, row-major (`None` = no data).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ValueBlock {

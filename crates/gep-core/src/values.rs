@@ -39,7 +39,8 @@ impl LayerInfo {
 pub enum Resampling {
     /// The input is already on the land-cover grid: read as is, no warping.
     None,
-    /// Nearest neighbour.
+    /// Nearest neighbour (`"nearest"` or GDAL's `"near"`).
+    #[serde(alias = "near")]
     Nearest,
     /// Bilinear interpolation.
     Bilinear,

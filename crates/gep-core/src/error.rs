@@ -163,4 +163,40 @@ pub enum CoreError {
     /// Accounts cannot be computed or combined as asked.
     #[error("{0}")]
     Account(String),
+    /// Two weighted-sum tables cannot be merged: they are over other zones or other layers.
+    #[error("weighted-sum tables over different zones or layers cannot be merged: {reason}; merge only partial tables of one tally (same zone list, same layers in the same order)")]
+    WeightedTables {
+        /// How they differ.
+        reason: String,
+    },
+    /// A weighted sum (or an area without data) left the range of its fixed-point integer.
+    #[error("the weighted sum of layer {layer:?} over class {class} of zone {zone:?} exceeds the exact accumulator's range (±1.5e26 unit·m²); check the layer's values and unit (a missing scale factor or nodata value?)")]
+    WeightedOverflow {
+        /// The zone.
+        zone: String,
+        /// The land-cover class.
+        class: crate::raster::ClassCode,
+        /// The layer's name.
+        layer: String,
+    },
+    /// A statistics table has no rows for the run's accounting year.
+    #[error("{file}: the statistics table has no rows for the accounting year {run_year} (it has rows for {table_years}); fix: add the {run_year} figures to the table, or set the run's year to the table's")]
+    StatisticsYear {
+        /// The table (path or name).
+        file: String,
+        /// The run's accounting year.
+        run_year: i32,
+        /// The years the table has, comma-separated.
+        table_years: String,
+    },
+    /// An area given as an allocation key is negative or not finite.
+    #[error("the area of {ecosystem_type} in zone {zone_id:?} is {area_m2} m²: a key area must be finite and >= 0; fix the extent or the area table")]
+    InvalidArea {
+        /// The zone.
+        zone_id: String,
+        /// The ecosystem type.
+        ecosystem_type: String,
+        /// The area given.
+        area_m2: f64,
+    },
 }

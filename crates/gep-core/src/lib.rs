@@ -25,8 +25,10 @@ pub mod extent;
 pub mod grid;
 pub mod progress;
 pub mod raster;
+pub mod statistics;
 pub mod units;
 pub mod values;
+pub mod weighted;
 pub mod zone;
 
 pub use account::{compute_accounts, roll_up, AccountRow, Accounts, GepRow};
@@ -42,6 +44,10 @@ pub use geo_types;
 pub use grid::{AreaBasis, CrsInfo, CrsKind, Grid, RowCol, Window};
 pub use progress::{NoProgress, Reporter};
 pub use raster::{Block, ClassCode, MemRaster, RasterSource};
+pub use statistics::{
+    allocate, Allocation, StatisticsTable, StatisticsWarning, VillageShares, ZoneAreas,
+};
 pub use units::{Hectares, SquareMeters, Yuan};
 pub use values::{LayerInfo, Resampling, ValueBlock, ValueGrid, ValueSource};
+pub use weighted::{ClassSums, ExactSum, WeightedTable, ZoneSums};
 pub use zone::{resolve_parents, resolve_parents_all, Level, Zone};

@@ -270,6 +270,11 @@ pub enum Warning {
         /// Why.
         message: String,
     },
+    /// A remark about a continuous input (partial coverage of the land-cover grid, ...).
+    Input {
+        /// The message, naming the input and its file.
+        message: String,
+    },
 }
 
 /// `x` with `decimals` decimals, never "-0.0".
@@ -284,7 +289,9 @@ pub fn fmt_fixed(x: f64, decimals: usize) -> String {
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Warning::Layer { message } | Warning::Cache { message } => f.write_str(message),
+            Warning::Layer { message } | Warning::Cache { message } | Warning::Input { message } => {
+                f.write_str(message)
+            }
             Warning::PartialCoverage { zone_id, name, level, missing_percent, outside_m2, nodata_m2 } => write!(
                 f,
                 "{level} {zone_id} {name}: {missing_percent:.3} % of its area is beyond the raster ({outside_m2:.1} m²) or over nodata cells ({nodata_m2:.1} m²); its extent and GEP cover only the rest — use a raster that covers it"
@@ -337,6 +344,9 @@ pub struct Assessment {
     pub warnings: Vec<Warning>,
     /// How cell areas were computed.
     pub area_basis: AreaBasis,
+    /// Weighted sums of continuous inputs and the models' physical quantities, when the run
+    /// has models.
+    pub physical: Option<crate::Physical>,
 }
 
 impl Assessment {

@@ -18,6 +18,9 @@ pub enum EngineError {
     #[cfg(feature = "gdal")]
     #[error(transparent)]
     Io(#[from] gep_io::IoError),
+    /// A physical model refused its inputs or parameters.
+    #[error(transparent)]
+    Model(#[from] gep_models::ModelError),
     /// Writing tables, the report or the output directory failed.
     #[error(transparent)]
     Report(#[from] gep_report::ReportError),

@@ -22,6 +22,7 @@
 mod assessment;
 mod error;
 mod memory;
+mod physical;
 #[cfg(feature = "gdal")]
 pub mod plan;
 pub mod units;
@@ -33,7 +34,9 @@ pub use assessment::{
 };
 pub use error::EngineError;
 pub use memory::{assess_zones, Options};
+pub use physical::{InputRecord, ModelRecord, Physical};
 
 pub use gep_core;
 pub use gep_core::geo_types;
+pub use gep_models;
 pub use gep_zonal;

@@ -186,5 +186,6 @@ pub fn assess_zones(
         failures,
         units_total,
         warnings,
+        physical: None,
     })
 }

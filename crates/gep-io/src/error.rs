@@ -268,6 +268,121 @@ pub enum IoError {
         /// What is inconsistent.
         reason: String,
     },
+    /// An error opening a continuous input, tagged with the input's name (the inner error
+    /// names the file and the fix).
+    #[error("continuous input {name:?}: {source}")]
+    Input {
+        /// The input's `name` in the config.
+        name: String,
+        /// What went wrong.
+        source: Box<IoError>,
+    },
+    /// A continuous input's band is not numeric (complex types).
+    #[error("continuous input {name:?} ({}): band {band} is {data_type}, not a real number type; convert it with `gdal_translate -ot Float32` (or choose another `band`)", path.display())]
+    NotNumericRaster {
+        /// The input's name.
+        name: String,
+        /// The file.
+        path: PathBuf,
+        /// The band.
+        band: usize,
+        /// GDAL's name of the band's data type.
+        data_type: String,
+    },
+    /// A continuous input is not on the land-cover grid and no resampling was declared.
+    #[error("continuous input {name:?} ({}): its grid ({input_grid}) differs from the land-cover grid ({target_grid}), so it must be resampled: declare how with `resampling = \"average\"` (quantities such as precipitation, ET, NPP), \"bilinear\" or \"cubic\" (smooth fields such as elevation) or \"nearest\" (codes)", path.display())]
+    ResamplingRequired {
+        /// The input's name.
+        name: String,
+        /// The file.
+        path: PathBuf,
+        /// The input's grid.
+        input_grid: String,
+        /// The land-cover grid.
+        target_grid: String,
+    },
+    /// PROJ has no transformation between the land-cover CRS and a continuous input's CRS.
+    #[error("continuous input {name:?} ({}): no coordinate transformation {direction}: {message}; check the input's CRS (`gdalinfo`; override a wrong one with `crs = \"EPSG:...\"`), `projinfo -s FROM -t TO` and the PROJ data grids", path.display())]
+    InputTransform {
+        /// The input's name.
+        name: String,
+        /// The file.
+        path: PathBuf,
+        /// `from the land-cover CRS <A> to the input's CRS <B>`.
+        direction: String,
+        /// PROJ's (GDAL's) message.
+        message: String,
+    },
+    /// A continuous input does not overlap the land-cover grid at all.
+    #[error("continuous input {name:?} ({}): does not overlap the land-cover grid: the input covers {input_extent}, the land cover {target_extent}; use a file that covers the study area, or fix a wrong CRS with `crs = \"EPSG:...\"`", path.display())]
+    NoOverlap {
+        /// The input's name.
+        name: String,
+        /// The file.
+        path: PathBuf,
+        /// The input's extent, in its CRS.
+        input_extent: String,
+        /// The land-cover extent, in its CRS and in the input's.
+        target_extent: String,
+    },
+    /// GDAL's warper could not set up the warp of a continuous input.
+    #[error("continuous input {name:?} ({}): cannot warp it onto the land-cover grid: {message}; check that `gdalwarp` can reproject the file to the land-cover CRS", path.display())]
+    Warp {
+        /// The input's name.
+        name: String,
+        /// The file.
+        path: PathBuf,
+        /// GDAL's message.
+        message: String,
+    },
+    /// Values of a continuous input fall outside its declared valid range (a wrong scale or
+    /// unit, or an undeclared nodata value). Boxed: it is large and rare.
+    #[error("{0}")]
+    OutOfValidRange(Box<OutOfValidRange>),
+}
+
+/// What [`IoError::OutOfValidRange`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutOfValidRange {
+    /// The input's name.
+    pub name: String,
+    /// The file.
+    pub path: PathBuf,
+    /// The declared unit.
+    pub unit: String,
+    /// Smallest value found, after scale and offset.
+    pub min: f64,
+    /// Largest value found, after scale and offset.
+    pub max: f64,
+    /// The declared minimum.
+    pub valid_min: f64,
+    /// The declared maximum.
+    pub valid_max: f64,
+    /// Over which cells the range was found (all, or a subsample), then the likely fix.
+    pub detail: String,
+}
+
+impl std::fmt::Display for OutOfValidRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let unit = &self.unit;
+        write!(
+            f,
+            "continuous input {:?} ({}): values range over {}..{} {unit}, outside the valid range {}..{} {unit}; {}",
+            self.name,
+            self.path.display(),
+            short(self.min),
+            short(self.max),
+            short(self.valid_min),
+            short(self.valid_max),
+            self.detail
+        )
+    }
+}
+
+/// A number for a message: the shortest text that reads back as the same `f32` (`0.9`, not
+/// `0.8999999761581421` for a Float32 cell).
+pub(crate) fn short(v: f64) -> String {
+    format!("{}", v as f32)
 }
 
 impl IoError {

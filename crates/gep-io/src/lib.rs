@@ -4,7 +4,8 @@
 //! [`gep_core::RasterSource`]s ([`GdalRaster`]), administrative boundaries from any OGR source
 //! ([`read_zones`]), reprojection with densified, shared-edge-preserving edges
 //! ([`reproject_zones`]), the GCJ-02 web-map datum ([`gcj02`]), file descriptions for
-//! `gep info` ([`describe_path`]), and
+//! `gep info` ([`describe_path`]), continuous inputs (precipitation, ET, DEM...) aligned to the
+//! land-cover grid with GDAL's warper ([`open_continuous`]), and
 //! writers for zone layers ([`write_zones_gpkg`]) and value rasters ([`write_value_geotiff`]).
 //!
 //! ```no_run
@@ -42,6 +43,7 @@
 //!   as EPSG:4326.
 #![deny(missing_docs)]
 
+pub mod continuous;
 pub mod crs;
 pub mod describe;
 pub mod error;
@@ -52,6 +54,10 @@ mod text_encoding;
 pub mod vector;
 pub mod write;
 
+pub use continuous::{
+    open_continuous, plausible_range, Alignment, ContinuousInput, ContinuousNote, GdalValues,
+    InputKind,
+};
 pub use crs::Crs;
 pub use describe::describe_path;
 pub use error::IoError;

@@ -1,15 +1,18 @@
 //! Tally throughput on an in-memory 10,000 x 10,000 grid (10⁸ cells of 30 m), with
-//! 1,000 random polygons and with a county → 36 townships → 7,560 villages tiling; plus a
-//! coverage micro-benchmark and the geometric hierarchy checks on that tiling.
+//! 1,000 random polygons and with a county → 36 townships → 7,560 villages tiling; the
+//! tiling's tally with the weighted sums of 0 and 5 continuous layers; plus a coverage
+//! micro-benchmark and the geometric hierarchy checks on that tiling.
 //!
 //! `cargo bench -p gep-zonal` (a few minutes). Sample counts are kept at criterion's minimum.
 
 mod data;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use data::{grid, random_zones, raster, star, tiling, N};
-use gep_core::{NoProgress, Window};
-use gep_zonal::{hierarchy_checks, tally, CheckOptions, PreparedPolygon, TallyOptions};
+use data::{grid, layers, random_zones, raster, star, tiling, N};
+use gep_core::{NoProgress, ValueSource, Window};
+use gep_zonal::{
+    hierarchy_checks, tally, tally_values, CheckOptions, PreparedPolygon, TallyOptions,
+};
 use std::hint::black_box;
 
 fn bench_coverage(c: &mut Criterion) {
@@ -56,6 +59,30 @@ fn bench_tally(c: &mut Criterion) {
     group.finish();
 }
 
+/// The tally of the tiling with the weighted sums of 0 or 5 continuous layers, in one pass.
+fn bench_tally_values(c: &mut Criterion) {
+    let src = raster();
+    let tiles = tiling();
+    let ls = layers(5);
+    let refs: Vec<&dyn ValueSource> = ls.iter().map(|l| l as &dyn ValueSource).collect();
+    let mut group = c.benchmark_group("tally_values_1e8_cells");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements((N * N) as u64));
+    for threads in [1, 2] {
+        let opts = TallyOptions {
+            threads,
+            ..TallyOptions::default()
+        };
+        for n in [0, 5] {
+            group.bench_function(
+                format!("county_36_townships_7560_villages_{n}_layers_{threads}_threads"),
+                |b| b.iter(|| tally_values(src, &refs[..n], &tiles, &opts, &NoProgress).unwrap()),
+            );
+        }
+    }
+    group.finish();
+}
+
 fn bench_checks(c: &mut Criterion) {
     let src = raster();
     let tiles = tiling();
@@ -98,5 +125,11 @@ fn bench_checks(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_coverage, bench_tally, bench_checks);
+criterion_group!(
+    benches,
+    bench_coverage,
+    bench_tally,
+    bench_tally_values,
+    bench_checks
+);
 criterion_main!(benches);

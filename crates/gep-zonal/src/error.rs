@@ -83,6 +83,62 @@ pub enum ZonalError {
         /// Zones given.
         expected: usize,
     },
+    /// A continuous layer is not on the land-cover grid.
+    #[error("layer {layer:?} is on a grid of {layer_grid}, not on the land-cover grid of {landcover_grid}; warp it onto the land-cover grid first (gep-io aligns each input with its declared resampling)")]
+    LayerGrid {
+        /// The layer's name.
+        layer: String,
+        /// The layer's grid, in words.
+        layer_grid: String,
+        /// The land-cover grid, in words.
+        landcover_grid: String,
+    },
+    /// Two layers of one tally share a name.
+    #[error("two layers are named {layer:?}; give each continuous input of a run its own name")]
+    DuplicateLayer {
+        /// The repeated name.
+        layer: String,
+    },
+    /// Reading a continuous layer failed.
+    #[error("reading layer {layer:?} window rows {}..{}, cols {}..{}: {source}", window.row_off, window.row_end(), window.col_off, window.col_end())]
+    LayerRead {
+        /// The layer's name.
+        layer: String,
+        /// The window being read.
+        window: Window,
+        /// The reader's error.
+        #[source]
+        source: Box<CoreError>,
+    },
+    /// A second reader of a layer for a worker thread could not be opened.
+    #[error("opening a reader of layer {layer:?} for a worker thread: {source}")]
+    CloneLayer {
+        /// The layer's name.
+        layer: String,
+        /// The reader's error.
+        #[source]
+        source: Box<CoreError>,
+    },
+    /// A cell's value × covered area is beyond what the exact sums hold.
+    #[error("layer {layer:?} has value {value:e} at row {row}, col {col} (in zone {zone:?}): value × covered cell area exceeds {limit:e} (layer unit × m²), beyond the exact accumulator's range per cell; check the layer's unit, scale factor and nodata value")]
+    ValueTooLarge {
+        /// The layer's name.
+        layer: String,
+        /// The zone covering the cell.
+        zone: String,
+        /// The cell's grid row.
+        row: usize,
+        /// The cell's grid column.
+        col: usize,
+        /// The cell's value.
+        value: f64,
+        /// The largest |value × covered area| of one cell.
+        limit: f64,
+    },
+    /// A weighted sum overflowed, or weighted-sum tables could not be merged (the message
+    /// names the zone, class and layer).
+    #[error("{0}")]
+    Weighted(#[source] Box<CoreError>),
 }
 
 impl ZonalError {

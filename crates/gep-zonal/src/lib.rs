@@ -5,7 +5,8 @@
 //!
 //! * [`coverage`](mod@coverage): the exact covered fraction of each cell by a polygon.
 //! * [`tally`](mod@tally): one streaming, parallel pass over a raster, giving each zone's
-//!   area per land-cover class, bit-identical for any thread count or window size.
+//!   area per land-cover class, bit-identical for any thread count or window size, and in
+//!   the same pass the weighted sums of continuous layers ([`tally_values`]).
 //! * [`checks`]: hierarchy checks (children sum to parent; gaps, overlaps, spills).
 #![deny(missing_docs)]
 
@@ -13,6 +14,7 @@ pub mod checks;
 pub mod coverage;
 pub mod error;
 pub mod tally;
+mod weighted;
 
 #[cfg(feature = "geometry-checks")]
 pub use checks::hierarchy_geometry;
@@ -25,4 +27,7 @@ pub use coverage::{
     SNAP_TO_ONE,
 };
 pub use error::ZonalError;
-pub use tally::{polygon_area_m2, tally, tally_grouped, tally_windows, TallyOptions};
+pub use tally::{
+    polygon_area_m2, tally, tally_grouped, tally_values, tally_values_grouped,
+    tally_values_windows, tally_windows, TallyOptions,
+};

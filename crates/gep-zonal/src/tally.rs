@@ -22,12 +22,24 @@
 //! integer addition, and fractions do not depend on the window (see
 //! [`coverage`](mod@crate::coverage)), so the table is bit-identical for any thread count and
 //! any window size. Interior cells have fraction exactly 1.0 and add the cell area exactly.
+//!
+//! # Weighted sums
+//!
+//! [`tally_values`] adds, in the same pass, the sums of continuous layers over each zone and
+//! class: each layer is read once per window (one reader per worker), and each covered cell
+//! adds its covered area × value, rounded once to [`ExactSum`](gep_core::ExactSum)'s fixed
+//! point, or its area to the class's area without data (see [`WeightedTable`]). Interior runs
+//! of a class are summed from per-row prefix sums of the layer's whole-cell contributions,
+//! so they still cost O(1) per zone, class run and layer. The sums are bit-identical for any
+//! thread count and window size, like the areas.
 
 use crate::coverage::{CellRange, PreparedPolygon, Span, SparseCoverage};
 use crate::error::ZonalError;
+use crate::weighted::{describe, same_cells, Problem, ValueAcc, ValueWindow, MAX_CELL_VALUE_M2};
 use geo_types::MultiPolygon;
 use gep_core::{
-    ClassCode, ExactArea, ExtentTable, Grid, RasterSource, Reporter, Window, Zone, ZoneTally,
+    ClassCode, CoreError, ExactArea, ExtentTable, Grid, LayerInfo, RasterSource, Reporter,
+    ValueSource, WeightedTable, Window, Zone, ZoneSums, ZoneTally,
 };
 use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
@@ -122,16 +134,75 @@ pub fn tally(
     opts: &TallyOptions,
     reporter: &dyn Reporter,
 ) -> Result<ExtentTable, ZonalError> {
-    let grid = source.grid().clone();
-    let (wr, wc) = opts.window_size(source);
+    tally_values(source, &[], zones, opts, reporter).map(|(table, _)| table)
+}
+
+/// [`tally`] with the weighted sums of continuous `layers` over each zone and class, in the
+/// same pass: the extent table (bit-identical to [`tally`]'s) and the [`WeightedTable`].
+///
+/// Each layer must lie on the land-cover grid cell for cell (`gep-io` warps inputs onto it).
+/// For every covered cell of class `k` (coverage `f`, cell area `a`), each layer adds
+/// `f × a × value` to the sum of (`k`, layer), or, where the layer has no data, `f × a` to
+/// the missing area of (`k`, layer): area without data is reported, never counted as zero.
+/// Each contribution is rounded once to the fixed-point grid of [`gep_core::ExactSum`]
+/// (`f × a` exactly as the class area), so the sums are bit-identical for any thread count and
+/// window size, and, per class and layer, `area with data + missing` is the class area.
+/// Cells whose land cover is nodata are in no class and no sum (their area is the tally's
+/// `nodata`). Each zone's sums hold the classes of its tally; with no layers, none.
+///
+/// ```
+/// use gep_core::{CrsInfo, Grid, LayerInfo, Level, MemRaster, NoProgress, ValueGrid, Zone};
+/// use gep_zonal::{tally, tally_values, TallyOptions};
+/// use geo_types::{polygon, MultiPolygon};
+/// // 2 x 2 cells of 10 m, all class 1; precipitation 1000 mm, none in the lower right cell.
+/// let grid = Grid::new(0.0, 20.0, 10.0, 10.0, 2, 2, CrsInfo::projected("local")).unwrap();
+/// let lc = MemRaster::from_fn(grid.clone(), |_, _| Some(1));
+/// let p = ValueGrid::from_fn(grid, LayerInfo::new("precipitation", "mm"),
+///     |r, c| (r + c < 2).then_some(1000.0 + 100.0 * c as f64));
+/// // The left half and a quarter of the lower right cell.
+/// let sq = polygon![(x: 0.0, y: 0.0), (x: 15.0, y: 0.0), (x: 15.0, y: 10.0), (x: 10.0, y: 10.0),
+///                   (x: 10.0, y: 20.0), (x: 0.0, y: 20.0)];
+/// let zone = Zone { id: "1".into(), name: "a".into(), level: Level::Village, parent: None,
+///                   geometry: MultiPolygon::new(vec![sq]) };
+/// let opts = TallyOptions::default();
+/// let (extent, sums) = tally_values(&lc, &[&p], &[zone.clone()], &opts, &NoProgress).unwrap();
+/// assert_eq!(extent, tally(&lc, &[zone], &opts, &NoProgress).unwrap());
+/// assert_eq!(extent.zones[0].classes[&1].to_m2(), 250.0);
+/// // 1000 mm over the two left cells; the lower right cell has no data.
+/// assert_eq!(sums.sum_m2("1", 1, "precipitation"), Some(200_000.0));
+/// assert_eq!(sums.missing_m2("1", 1, "precipitation"), Some(50.0));
+/// ```
+///
+/// # Errors
+/// As [`tally`]; [`ZonalError::LayerGrid`] when a layer is not on the land-cover grid,
+/// [`ZonalError::DuplicateLayer`] when two layers share a name, [`ZonalError::LayerRead`]
+/// and [`ZonalError::CloneLayer`] for a layer's reader, [`ZonalError::ValueTooLarge`] for a
+/// cell beyond the exact range, [`ZonalError::Weighted`] when a sum overflows.
+///
+/// # Units
+/// Areas in m² on the grid's area basis; sums in (layer unit × m²), missing areas in m².
+pub fn tally_values(
+    landcover: &dyn RasterSource,
+    layers: &[&dyn ValueSource],
+    zones: &[Zone],
+    opts: &TallyOptions,
+    reporter: &dyn Reporter,
+) -> Result<(ExtentTable, WeightedTable), ZonalError> {
+    let grid = landcover.grid().clone();
+    let infos = check_layers(&grid, layers)?;
+    let (wr, wc) = opts.window_size(landcover);
     let windows = grid.windows(wr, wc);
     let pool = build_pool(opts.threads)?;
-    let sources = open_readers(source, pool.current_num_threads().min(windows.len()))?;
+    let readers = open_readers(
+        landcover,
+        layers,
+        pool.current_num_threads().min(windows.len()),
+    )?;
     pool.install(|| {
         let engine = Engine::new(zones, &grid, wr)?;
-        let mut sources = sources;
+        let mut readers = readers;
         reporter.start("tally", windows.len() as u64);
-        let mut table = engine.run(&mut sources, &grid, &windows, reporter)?;
+        let (mut table, sums) = engine.run(&mut readers, &grid, &windows, &infos, reporter)?;
         reporter.finish();
         let outside: Vec<ExactArea> = engine
             .prepared
@@ -141,7 +212,7 @@ pub fn tally(
         for (t, o) in table.zones.iter_mut().zip(outside) {
             t.outside += o;
         }
-        Ok(table)
+        Ok((table, sums))
     })
 }
 
@@ -163,17 +234,42 @@ pub fn tally_windows(
     opts: &TallyOptions,
     reporter: &dyn Reporter,
 ) -> Result<ExtentTable, ZonalError> {
-    let grid = source.grid().clone();
+    tally_values_windows(source, &[], zones, windows, opts, reporter).map(|(table, _)| table)
+}
+
+/// [`tally_windows`] with weighted sums ([`tally_values`]): tables of disjoint windows that
+/// cover the grid merge ([`ExtentTable::merge`], [`WeightedTable::merge`]) into exactly the
+/// cell part of the extent and the sums of [`tally_values`] (all of the sums: no layer has
+/// cells beyond the raster).
+///
+/// # Errors
+/// As [`tally_values`].
+///
+/// # Units
+/// Areas in m² on the grid's area basis; sums in (layer unit × m²).
+pub fn tally_values_windows(
+    landcover: &dyn RasterSource,
+    layers: &[&dyn ValueSource],
+    zones: &[Zone],
+    windows: &[Window],
+    opts: &TallyOptions,
+    reporter: &dyn Reporter,
+) -> Result<(ExtentTable, WeightedTable), ZonalError> {
+    let grid = landcover.grid().clone();
+    let infos = check_layers(&grid, layers)?;
     let pool = build_pool(opts.threads)?;
-    let sources = open_readers(source, pool.current_num_threads().min(windows.len()))?;
-    let mut sources = sources;
+    let mut readers = open_readers(
+        landcover,
+        layers,
+        pool.current_num_threads().min(windows.len()),
+    )?;
     reporter.start("tally", windows.len() as u64);
     let band_rows = windows.first().map_or(512, |w| w.rows);
-    let table = pool.install(|| {
-        Engine::new(zones, &grid, band_rows)?.run(&mut sources, &grid, windows, reporter)
+    let tables = pool.install(|| {
+        Engine::new(zones, &grid, band_rows)?.run(&mut readers, &grid, windows, &infos, reporter)
     })?;
     reporter.finish();
-    Ok(table)
+    Ok(tables)
 }
 
 /// [`tally`] in one pass over the raster for all `zones`, reporting groups of zones as soon as
@@ -220,6 +316,40 @@ pub fn tally_grouped(
     reporter: &dyn Reporter,
     done: &mut dyn FnMut(usize, &[ZoneTally]),
 ) -> Result<ExtentTable, ZonalError> {
+    tally_values_grouped(
+        source,
+        &[],
+        zones,
+        groups,
+        opts,
+        reporter,
+        &mut |g, t, _| done(g, t),
+    )
+    .map(|(table, _)| table)
+}
+
+/// [`tally_grouped`] with weighted sums ([`tally_values`]): each group is reported once, as
+/// soon as it is complete, with its zones' final tallies and sums, `done(group index,
+/// tallies, sums)`. The tallies, the sums and the tables returned are bit-identical to
+/// [`tally_values`]'s.
+///
+/// # Errors
+/// As [`tally_values`]; [`ZonalError::TableMismatch`] when a group reaches beyond `zones`.
+///
+/// # Units
+/// Areas in m² on the grid's area basis; sums in (layer unit × m²).
+// The callback's type spelled out, as in `tally_grouped`, reads better than an alias.
+#[allow(clippy::type_complexity)]
+pub fn tally_values_grouped(
+    landcover: &dyn RasterSource,
+    layers: &[&dyn ValueSource],
+    zones: &[Zone],
+    groups: &[std::ops::Range<usize>],
+    opts: &TallyOptions,
+    reporter: &dyn Reporter,
+    done: &mut dyn FnMut(usize, &[ZoneTally], &[ZoneSums]),
+) -> Result<(ExtentTable, WeightedTable), ZonalError> {
+    let source = landcover;
     if let Some(g) = groups
         .iter()
         .find(|g| g.end > zones.len() || g.start > g.end)
@@ -230,14 +360,20 @@ pub fn tally_grouped(
         });
     }
     let grid = source.grid().clone();
+    let infos = check_layers(&grid, layers)?;
     let (wr, wc) = opts.window_size(source);
     let windows = grid.windows(wr, wc);
     let pool = build_pool(opts.threads)?;
-    let mut sources = open_readers(source, pool.current_num_threads().min(windows.len()))?;
+    let mut readers = open_readers(
+        source,
+        layers,
+        pool.current_num_threads().min(windows.len()),
+    )?;
     // Parallel parts run on the pool; `done` runs on the calling thread, between bands.
     let engine = pool.install(|| Engine::new(zones, &grid, wr))?;
     // The area beyond the raster needs no cells: in the table from the start.
     let mut table = ExtentTable::for_zones(zones);
+    let mut sums = WeightedTable::for_zones(zones, infos.clone());
     let outside: Vec<ExactArea> = pool.install(|| {
         engine
             .prepared
@@ -276,36 +412,88 @@ pub fn tally_grouped(
         .collect();
     for (g, range) in groups.iter().enumerate() {
         if last_band[g].is_none() {
-            done(g, &table.zones[range.clone()]);
+            done(g, &table.zones[range.clone()], &sums.zones[range.clone()]);
         }
     }
     reporter.start("tally", windows.len() as u64);
     for (b, band) in bands.iter().enumerate() {
-        let part =
-            pool.install(|| engine.run(&mut sources, &grid, &windows[band.clone()], reporter))?;
+        let (part, part_sums) = pool.install(|| {
+            engine.run(
+                &mut readers,
+                &grid,
+                &windows[band.clone()],
+                &infos,
+                reporter,
+            )
+        })?;
         table.merge(&part);
+        sums.merge(&part_sums).map_err(weighted_error)?;
         for (g, range) in groups.iter().enumerate() {
             if last_band[g] == Some(b) {
-                done(g, &table.zones[range.clone()]);
+                done(g, &table.zones[range.clone()], &sums.zones[range.clone()]);
             }
         }
     }
     reporter.finish();
-    Ok(table)
+    Ok((table, sums))
 }
 
-/// Opens `n` (at least one) independent readers on the calling thread.
+/// Checks that every layer lies on `grid`'s cells and that their names are unique; returns
+/// their descriptions.
+fn check_layers(grid: &Grid, layers: &[&dyn ValueSource]) -> Result<Vec<LayerInfo>, ZonalError> {
+    let mut infos: Vec<LayerInfo> = Vec::with_capacity(layers.len());
+    for layer in layers {
+        let info = layer.info();
+        if !same_cells(grid, layer.grid()) {
+            return Err(ZonalError::LayerGrid {
+                layer: info.name.clone(),
+                layer_grid: describe(layer.grid()),
+                landcover_grid: describe(grid),
+            });
+        }
+        if infos.iter().any(|i| i.name == info.name) {
+            return Err(ZonalError::DuplicateLayer {
+                layer: info.name.clone(),
+            });
+        }
+        infos.push(info.clone());
+    }
+    Ok(infos)
+}
+
+/// One worker's readers: the land cover and each layer.
+struct Readers {
+    land: Box<dyn RasterSource>,
+    layers: Vec<Box<dyn ValueSource>>,
+}
+
+/// Opens `n` (at least one) independent sets of readers on the calling thread.
 fn open_readers(
     source: &dyn RasterSource,
+    layers: &[&dyn ValueSource],
     n: usize,
-) -> Result<Vec<Box<dyn RasterSource>>, ZonalError> {
+) -> Result<Vec<Readers>, ZonalError> {
     (0..n.max(1))
         .map(|_| {
-            source
+            let land = source
                 .try_clone_source()
-                .map_err(|e| ZonalError::CloneSource(Box::new(e)))
+                .map_err(|e| ZonalError::CloneSource(Box::new(e)))?;
+            let layers = layers
+                .iter()
+                .map(|l| {
+                    l.try_clone_values().map_err(|e| ZonalError::CloneLayer {
+                        layer: l.info().name.clone(),
+                        source: Box::new(e),
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Readers { land, layers })
         })
         .collect()
+}
+
+fn weighted_error(e: CoreError) -> ZonalError {
+    ZonalError::Weighted(Box::new(e))
 }
 
 fn build_pool(threads: usize) -> Result<rayon::ThreadPool, ZonalError> {
@@ -386,51 +574,69 @@ impl Engine {
         })
     }
 
+    /// Tallies `windows`, the weighted sums of `layers` (each worker's readers hold one
+    /// reader per layer, in this order) included.
     fn run(
         &self,
-        sources: &mut [Box<dyn RasterSource>],
+        readers: &mut [Readers],
         grid: &Grid,
         windows: &[Window],
+        layers: &[LayerInfo],
         reporter: &dyn Reporter,
-    ) -> Result<ExtentTable, ZonalError> {
+    ) -> Result<(ExtentTable, WeightedTable), ZonalError> {
         let next = AtomicUsize::new(0);
         let failed = AtomicBool::new(false);
-        let parts: Vec<Result<ExtentTable, ZonalError>> = sources
+        let parts: Vec<Result<(ExtentTable, WeightedTable), ZonalError>> = readers
             .par_iter_mut()
-            .map(|src| {
-                let mut worker = Worker::new(src.as_mut());
+            .map(|rd| {
+                let mut worker = Worker::new(rd);
                 let mut table = ExtentTable::new(self.ids.iter().cloned());
+                let mut sums = WeightedTable::new(self.ids.iter().cloned(), layers.to_vec());
                 while !failed.load(Ordering::Relaxed) {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(w) = windows.get(i) else { break };
-                    match worker.process(self, grid, *w) {
-                        Ok(part) => {
-                            for (z, zt) in part {
-                                table.zones[z].merge(&zt);
-                            }
+                    let done = worker.process(self, grid, *w).and_then(|part| {
+                        for (z, zt) in part {
+                            table.zones[z].merge(&zt);
                         }
-                        Err(e) => {
-                            failed.store(true, Ordering::Relaxed);
-                            return Err(e);
+                        for (z, zs) in worker.sums_out.drain(..) {
+                            sums.zones[z]
+                                .merge(&zs, layers, &self.ids[z])
+                                .map_err(weighted_error)?;
                         }
+                        Ok(())
+                    });
+                    if let Err(e) = done {
+                        failed.store(true, Ordering::Relaxed);
+                        return Err(e);
                     }
                     reporter.advance(1);
                 }
-                Ok(table)
+                Ok((table, sums))
             })
             .collect();
         // Integer merges: the order of workers and windows does not change a bit.
         let mut table = ExtentTable::new(self.ids.iter().cloned());
+        let mut sums = WeightedTable::new(self.ids.iter().cloned(), layers.to_vec());
         for part in parts {
-            table.merge(&part?);
+            let (t, s) = part?;
+            table.merge(&t);
+            sums.merge(&s).map_err(weighted_error)?;
         }
-        Ok(table)
+        Ok((table, sums))
     }
 }
 
-/// Per-worker state: the reader and buffers reused across windows and zones.
+/// Per-worker state: the readers and buffers reused across windows and zones.
 struct Worker<'s> {
     source: &'s mut dyn RasterSource,
+    /// One reader per layer (none for a plain tally).
+    layers: &'s mut [Box<dyn ValueSource>],
+    /// The layers over the current window.
+    values: ValueWindow,
+    vacc: ValueAcc,
+    /// The weighted sums of the last window's zones.
+    sums_out: Vec<(usize, ZoneSums)>,
     cov: SparseCoverage,
     runs: RowRuns,
     acc: ClassAcc,
@@ -444,9 +650,13 @@ struct Worker<'s> {
 const SCALE: f64 = (1u64 << gep_core::extent::EXACT_AREA_FRACTION_BITS) as f64;
 
 impl<'s> Worker<'s> {
-    fn new(source: &'s mut dyn RasterSource) -> Worker<'s> {
+    fn new(readers: &'s mut Readers) -> Worker<'s> {
         Worker {
-            source,
+            source: readers.land.as_mut(),
+            layers: &mut readers.layers,
+            values: ValueWindow::default(),
+            vacc: ValueAcc::default(),
+            sums_out: Vec::new(),
             cov: SparseCoverage::default(),
             runs: RowRuns::default(),
             acc: ClassAcc::new(),
@@ -488,26 +698,56 @@ impl<'s> Worker<'s> {
         if let Some(bytes) = self.source.read_window_bytes(w).map_err(read_err)? {
             self.runs
                 .build_bytes(&bytes.indices, &bytes.palette, w.rows, w.cols);
+            self.row_areas(grid, w);
+            self.read_layers(w)?;
             let cells = ByteCells {
                 indices: &bytes.indices,
                 palette: &bytes.palette,
             };
-            return Ok(self.tally_hits(engine, grid, w, &cells));
+            return self.tally_cells(engine, w, &cells);
         }
         let block = self.source.read_window(w).map_err(read_err)?;
         self.runs.build(&block.cells, w.rows, w.cols);
-        Ok(self.tally_hits(engine, grid, w, block.cells.as_slice()))
+        self.row_areas(grid, w);
+        self.read_layers(w)?;
+        self.tally_cells(engine, w, block.cells.as_slice())
     }
 
-    /// Tallies the zones of `self.hits` over window `w`, whose class runs are in `self.runs`
-    /// and cells in `cells` (row-major over `w`).
-    fn tally_hits<C: CellView + ?Sized>(
-        &mut self,
-        engine: &Engine,
-        grid: &Grid,
-        w: Window,
-        cells: &C,
-    ) -> Vec<(usize, ZoneTally)> {
+    /// Reads window `w` of every layer into `self.values` (runs and row areas computed).
+    fn read_layers(&mut self, w: Window) -> Result<(), ZonalError> {
+        if self.layers.is_empty() {
+            return Ok(());
+        }
+        self.values
+            .start(self.layers.len(), w.cols, self.runs.starts.len());
+        for (l, src) in self.layers.iter_mut().enumerate() {
+            let err = |e, src: &dyn ValueSource| ZonalError::LayerRead {
+                layer: src.info().name.clone(),
+                window: w,
+                source: Box::new(e),
+            };
+            let block = match src.read_values(w) {
+                Ok(b) => b,
+                Err(e) => return Err(err(e, src.as_ref())),
+            };
+            if block.cells.len() != w.len() {
+                let e = CoreError::CellCountMismatch {
+                    got: block.cells.len(),
+                    expected: w.len(),
+                    rows: w.rows,
+                    cols: w.cols,
+                };
+                return Err(err(e, src.as_ref()));
+            }
+            let runs = &self.runs;
+            self.values
+                .set_layer(l, block.cells, &runs.row_ptr, &runs.starts, &self.scaled);
+        }
+        Ok(())
+    }
+
+    /// Per row of window `w`: the exact units of a whole cell and the cell area × 2⁴⁰.
+    fn row_areas(&mut self, grid: &Grid, w: Window) {
         self.full.clear();
         self.scaled.clear();
         for r in w.row_off..w.row_end() {
@@ -516,6 +756,36 @@ impl<'s> Worker<'s> {
             // Multiplying by a power of two is exact, so f × (a × 2⁴⁰) rounds exactly as
             // ExactArea::from_m2(f × a) does: cells agree with the documented contract.
             self.scaled.push(a * SCALE);
+        }
+    }
+
+    /// [`Worker::tally_hits`], with weighted sums when there are layers.
+    fn tally_cells<C: CellView + ?Sized>(
+        &mut self,
+        engine: &Engine,
+        w: Window,
+        cells: &C,
+    ) -> Result<Vec<(usize, ZoneTally)>, ZonalError> {
+        if self.layers.is_empty() {
+            self.tally_hits::<C, false>(engine, w, cells)
+        } else {
+            self.tally_hits::<C, true>(engine, w, cells)
+        }
+    }
+
+    /// Tallies the zones of `self.hits` over window `w`, whose class runs are in `self.runs`,
+    /// cell areas in `self.full` and `self.scaled`, and cells in `cells` (row-major over `w`).
+    /// With `SUMS`, also the weighted sums of the layers (`self.layer_windows`) into
+    /// `self.sums_out`; without, the value code is compiled out.
+    fn tally_hits<C: CellView + ?Sized, const SUMS: bool>(
+        &mut self,
+        engine: &Engine,
+        w: Window,
+        cells: &C,
+    ) -> Result<Vec<(usize, ZoneTally)>, ZonalError> {
+        if SUMS {
+            self.vacc
+                .reserve(NODATA_SLOT + 1 + self.runs.others.len(), self.layers.len());
         }
         // Projected grids: one cell area for all rows, so counts are flushed once per zone.
         let full_constant = self.full.iter().all(|f| *f == self.full[0]);
@@ -542,22 +812,43 @@ impl<'s> Worker<'s> {
             engine.prepared[z].sparse_into(sub, &mut self.cov);
             let base = sub.col_off - w.col_off;
             let (acc, runs, cov) = (&mut self.acc, &self.runs, &self.cov);
+            let (vacc, vw) = (&mut self.vacc, &self.values);
             for ri in 0..sub.rows {
                 let br = sub.row_off + ri - w.row_off;
                 let row0 = br * w.cols + base;
                 let scaled = self.scaled[br];
+                let full = self.full[br];
                 cov.for_each_span(ri, |span| match span {
                     Span::Run { c0, c1, f } => {
                         if f == 1.0 {
                             // Interior cells only count, per class run; the count is
                             // multiplied by the exact cell area once per row (per zone and
-                            // window on projected grids).
-                            runs.count(br, base + c0, base + c1, acc);
+                            // window on projected grids). Their values come from the
+                            // layers' row prefix sums, per class run too.
+                            if SUMS {
+                                let (c0, c1) = (base + c0, base + c1);
+                                runs.for_each_run(br, c0, c1, |run, key, lo, hi, whole| {
+                                    acc.count_key(key, (hi - lo) as u64, &runs.others);
+                                    if key as usize != NODATA_SLOT {
+                                        let (k, cols) = (key as usize, (br, lo, hi));
+                                        vacc.add_run(k, vw, run, whole, cols, full, scaled, w);
+                                    }
+                                });
+                            } else {
+                                runs.count(br, base + c0, base + c1, acc);
+                            }
                         } else if f != 0.0 {
-                            let units = to_units(f * scaled);
+                            let fx = f * scaled;
+                            let units = to_units(fx);
                             if units != 0 {
                                 for i in row0 + c0..row0 + c1 {
-                                    acc.add(cells.cell(i), units);
+                                    let cell = cells.cell(i);
+                                    acc.add(cell, units);
+                                    if SUMS {
+                                        if let Some(key) = runs.value_key(cell) {
+                                            vacc.add_cell(key, vw, i, units, fx, w);
+                                        }
+                                    }
                                 }
                             }
                         }
@@ -566,10 +857,21 @@ impl<'s> Worker<'s> {
                         let cell = cells.cell(row0 + c);
                         if f == 1.0 {
                             acc.count(cell);
+                            if SUMS {
+                                if let Some(key) = runs.value_key(cell) {
+                                    vacc.add_cell(key, vw, row0 + c, full, scaled, w);
+                                }
+                            }
                         } else if f != 0.0 {
-                            let units = to_units(f * scaled);
+                            let fx = f * scaled;
+                            let units = to_units(fx);
                             if units != 0 {
                                 acc.add(cell, units);
+                                if SUMS {
+                                    if let Some(key) = runs.value_key(cell) {
+                                        vacc.add_cell(key, vw, row0 + c, units, fx, w);
+                                    }
+                                }
                             }
                         }
                     }
@@ -584,8 +886,50 @@ impl<'s> Worker<'s> {
             if let Some(t) = self.acc.drain() {
                 out.push((z, t));
             }
+            if SUMS {
+                if let Some(p) = self.vacc.take_problem() {
+                    return Err(self.problem_error(&engine.ids[z], p));
+                }
+                let others = &self.runs.others;
+                if let Some(sums) = self.vacc.drain(|k| class_of_key(k, others)) {
+                    self.sums_out.push((z, sums));
+                }
+            }
         }
-        out
+        Ok(out)
+    }
+
+    /// The error for `problem` met in zone `zone`.
+    fn problem_error(&self, zone: &str, problem: Problem) -> ZonalError {
+        match problem {
+            Problem::Overflow { key, layer } => weighted_error(CoreError::WeightedOverflow {
+                zone: zone.to_string(),
+                class: class_of_key(key, &self.runs.others),
+                layer: self.layers[layer].info().name.clone(),
+            }),
+            Problem::TooLarge {
+                layer,
+                row,
+                col,
+                value,
+            } => ZonalError::ValueTooLarge {
+                layer: self.layers[layer].info().name.clone(),
+                zone: zone.to_string(),
+                row,
+                col,
+                value,
+                limit: MAX_CELL_VALUE_M2,
+            },
+        }
+    }
+}
+
+/// The class of a run key (see [`RowRuns`]); not nodata.
+fn class_of_key(key: usize, others: &[ClassCode]) -> ClassCode {
+    if key < NODATA_SLOT {
+        key as ClassCode
+    } else {
+        others[key - NODATA_SLOT - 1]
     }
 }
 
@@ -618,7 +962,7 @@ impl CellView for ByteCells<'_> {
 /// Rounds a scaled area to fixed-point units exactly as [`ExactArea::from_m2`] does,
 /// through i64 when it fits (a native conversion, unlike f64 → i128).
 #[inline]
-fn to_units(x: f64) -> i128 {
+pub(crate) fn to_units(x: f64) -> i128 {
     let r = x.round();
     if r.abs() < 9.0e18 {
         r as i64 as i128
@@ -778,6 +1122,52 @@ impl RowRuns {
                 self.starts.push(c as u32);
                 self.keys.push(key);
             }
+        }
+    }
+
+    /// The run key of a cell for the weighted sums: its class slot, or `NODATA_SLOT + 1 + i`
+    /// for `others[i]`; `None` for nodata, which no sum includes. Every code of the window
+    /// is in `others` after a build.
+    #[inline]
+    fn value_key(&self, cell: Option<ClassCode>) -> Option<usize> {
+        match cell {
+            None => None,
+            Some(c) if (0..256).contains(&c) => Some(c as usize),
+            Some(c) => self
+                .others
+                .iter()
+                .position(|&o| o == c)
+                .map(|i| NODATA_SLOT + 1 + i),
+        }
+    }
+
+    /// Calls `f(run, key, lo, hi, whole)` for the class runs of columns `[c0, c1)` of row
+    /// `r`, clipped to `[lo, hi)`, left to right: `run` indexes `starts`, `whole` says that
+    /// the run lies inside `[c0, c1)`.
+    #[inline]
+    fn for_each_run(
+        &self,
+        r: usize,
+        c0: usize,
+        c1: usize,
+        mut f: impl FnMut(usize, u32, usize, usize, bool),
+    ) {
+        let (a, b) = (self.row_ptr[r] as usize, self.row_ptr[r + 1] as usize);
+        let starts = &self.starts[a..b];
+        let keys = &self.keys[a..b];
+        let (c0, c1) = (c0 as u32, c1 as u32);
+        let mut i = starts.partition_point(|&s| s <= c0) - 1;
+        let mut lo = c0;
+        loop {
+            let end = starts.get(i + 1).copied().unwrap_or(self.cols as u32);
+            let hi = end.min(c1);
+            let whole = lo == starts[i] && hi == end;
+            f(a + i, keys[i], lo as usize, hi as usize, whole);
+            if end >= c1 {
+                break;
+            }
+            lo = end;
+            i += 1;
         }
     }
 

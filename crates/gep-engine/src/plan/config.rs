@@ -30,6 +30,11 @@ pub struct RawConfig {
     pub run: RawRun,
     /// Output settings.
     pub output: Option<RawOutput>,
+    /// Continuous inputs (`[[inputs]]`), aligned to the land-cover grid.
+    #[serde(default)]
+    pub inputs: Vec<gep_io::continuous::ContinuousInput>,
+    /// Physical models (`[models.water_conservation]`, `[models.soil_retention]`).
+    pub models: Option<super::models::RawModels>,
 }
 
 /// `[landcover]`.
@@ -184,6 +189,8 @@ pub struct Plan {
     pub report: bool,
     /// Write the value-density GeoTIFF.
     pub value_raster: bool,
+    /// Continuous inputs and physical models.
+    pub models: super::models::ModelsPlan,
 }
 
 /// Reads and parses a config file (syntax errors name the line and column).
@@ -205,7 +212,7 @@ fn id_or_path(value: &str, base: &Path) -> String {
 }
 
 /// Removes `.` and `..` components lexically (the files may not exist yet).
-fn clean(p: &Path) -> PathBuf {
+pub(crate) fn clean(p: &Path) -> PathBuf {
     use std::path::Component;
     let mut out = PathBuf::new();
     for c in p.components() {
@@ -327,6 +334,7 @@ pub fn resolve(raw: RawConfig, config_path: Option<&Path>) -> Result<Plan> {
             bail!("{where_}: year = {y} is not a plausible accounting year");
         }
     }
+    let models = super::models::resolve_models(raw.inputs, raw.models, &base, &where_)?;
     Ok(Plan {
         config_path: config_path.map(Path::to_path_buf),
         year: raw.year,
@@ -348,6 +356,7 @@ pub fn resolve(raw: RawConfig, config_path: Option<&Path>) -> Result<Plan> {
         lang,
         report: out.report.unwrap_or(true),
         value_raster: out.value_raster.unwrap_or(false),
+        models,
     })
 }
 

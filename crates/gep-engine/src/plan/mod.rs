@@ -26,6 +26,7 @@
 
 pub mod cache;
 pub mod config;
+pub mod models;
 mod prepare;
 mod run;
 

@@ -44,6 +44,9 @@ pub struct Prepared {
     /// geometric hierarchy checks clip these (far fewer vertices than the densified,
     /// reprojected zones) and reproject only the pieces.
     pub source: Option<SourceGeometry>,
+    /// Continuous inputs on the land-cover grid and the models' parameters, when the plan
+    /// has models.
+    pub models: Option<super::models::PreparedModels>,
 }
 
 /// One boundary layer, read and reprojected.
@@ -144,6 +147,9 @@ pub fn prepare(plan: &Plan, progress: &dyn Reporter) -> Result<Prepared> {
     }
     let raster = open_raster(plan)?;
     let target = raster.crs().clone();
+    // Inputs and parameter tables before the boundaries: a wrong unit or a missing file
+    // fails in seconds, not after the boundaries are read.
+    let models = super::models::prepare_models(&plan.models, raster.grid(), &target, progress)?;
     let mut notes = vec![format!(
         "land cover: {} ({} x {} cells, {}, {})",
         plan.landcover.display(),
@@ -166,9 +172,18 @@ pub fn prepare(plan: &Plan, progress: &dyn Reporter) -> Result<Prepared> {
         units,
         lost_units,
         notes,
-        warnings: read.warnings,
+        warnings: read
+            .warnings
+            .into_iter()
+            .chain(models.iter().flat_map(|m| {
+                m.notes
+                    .iter()
+                    .map(|n| Warning::Input { message: n.clone() })
+            }))
+            .collect(),
         valuation,
         source: read.source,
+        models,
     })
 }
 
@@ -660,6 +675,8 @@ pub fn hierarchy_geometry(
 pub struct Tallied {
     /// The merged extent table, in unit order.
     pub table: ExtentTable,
+    /// The weighted sums of the continuous layers, in unit order, when the plan has models.
+    pub sums: Option<gep_core::WeightedTable>,
     /// Counties loaded from the store.
     pub resumed: usize,
 }
@@ -709,6 +726,20 @@ pub fn tally_by_unit(
             }
         }
     }
+    // With continuous layers, every county is tallied (the cache holds class areas only).
+    let layers: Option<Vec<&dyn gep_core::ValueSource>> = prep
+        .models
+        .as_ref()
+        .map(|m| m.layers.iter().map(|l| l.as_ref()).collect());
+    let layers = layers.as_deref();
+    if layers.is_some() && resumed > 0 {
+        progress.status(
+            "continuous inputs: every county is tallied again (the cache holds class areas only)",
+        );
+        resumed = 0;
+        parts.iter_mut().for_each(|p| *p = None);
+    }
+    let mut sum_parts: Vec<Option<Vec<gep_core::ZoneSums>>> = vec![None; n];
     let fresh: Vec<usize> = (0..n).filter(|&k| parts[k].is_none()).collect();
     if !fresh.is_empty() {
         // The zones to tally, as one slice, and each fresh county's range in it.
@@ -726,13 +757,8 @@ pub fn tally_by_unit(
             (&subset, groups)
         };
         let mut done = 0;
-        gep_zonal::tally_grouped(
-            &prep.raster as &dyn RasterSource,
-            zones,
-            &groups,
-            opts,
-            progress,
-            &mut |g, tallies| {
+        let mut on_done =
+            |g: usize, tallies: &[gep_core::ZoneTally], sums: Option<&[gep_core::ZoneSums]>| {
                 let k = fresh[g];
                 let r = root(k);
                 let members = &run_zones[spans[k].clone()];
@@ -750,8 +776,33 @@ pub fn tally_by_unit(
                     fresh.len()
                 ));
                 parts[k] = Some(tallies.to_vec());
-            },
-        )?;
+                if let Some(s) = sums {
+                    sum_parts[k] = Some(s.to_vec());
+                }
+            };
+        match layers {
+            None => {
+                gep_zonal::tally_grouped(
+                    &prep.raster as &dyn RasterSource,
+                    zones,
+                    &groups,
+                    opts,
+                    progress,
+                    &mut |g, t| on_done(g, t, None),
+                )?;
+            }
+            Some(layers) => {
+                gep_zonal::tally_values_grouped(
+                    &prep.raster as &dyn RasterSource,
+                    layers,
+                    zones,
+                    &groups,
+                    opts,
+                    progress,
+                    &mut |g, t, s| on_done(g, t, Some(s)),
+                )?;
+            }
+        }
     }
     let mut zones = Vec::with_capacity(run_zones.len());
     for p in parts {
@@ -760,8 +811,24 @@ pub fn tally_by_unit(
     if plan.resume {
         progress.status(&format!("resumed {resumed} of {n} counties from cache"));
     }
+    let ids: Vec<String> = run_zones.iter().map(|z| z.id.clone()).collect();
+    let sums = match (layers, &prep.models) {
+        (Some(layers), Some(_)) => {
+            let mut table = gep_core::WeightedTable::new(
+                ids.iter().cloned(),
+                layers.iter().map(|l| l.info().clone()).collect(),
+            );
+            table.zones = sum_parts
+                .into_iter()
+                .flat_map(|p| p.expect("every county is tallied with its layers"))
+                .collect();
+            Some(table)
+        }
+        _ => None,
+    };
     Ok(Tallied {
-        table: ExtentTable::from_parts(run_zones.iter().map(|z| z.id.clone()).collect(), zones)?,
+        table: ExtentTable::from_parts(ids, zones)?,
+        sums,
         resumed,
     })
 }

@@ -117,9 +117,26 @@ pub fn assess_prepared(
     };
     let resumed = tallied.resumed;
     let mut table = tallied.table;
+    let mut sums = tallied.sums;
     let pos: HashMap<usize, usize> = run_idx.iter().enumerate().map(|(k, &i)| (i, k)).collect();
     fail_unmapped(prep, &table, &pos);
+    if let Some(s) = sums.as_mut() {
+        let kept: std::collections::HashSet<usize> = prep
+            .units
+            .iter()
+            .filter(|u| u.failure.is_none())
+            .flat_map(|u| u.members.iter().map(|i| pos[i]))
+            .collect();
+        let mut k = 0..;
+        s.retain(|_| kept.contains(&k.next().unwrap_or(usize::MAX)));
+    }
     let zones = keep_ok(prep, run_zones, &mut table, &pos);
+    let physical = match (sums, prep.models.as_ref()) {
+        (Some(sums), Some(m)) => Some(timed(&steps, "models", || {
+            physical_quantities(&table, sums, m)
+        })?),
+        _ => None,
+    };
     let (checks, accounts) =
         checks_and_accounts(prep, &zones, &table, geometry.as_ref(), &check_opts, &steps)?;
     let valuation = prep.valuation.as_ref();
@@ -149,9 +166,52 @@ pub fn assess_prepared(
             totals,
             failures,
             warnings,
+            physical,
         },
         resumed,
         steps,
+    })
+}
+
+/// The models' quantities from the weighted sums.
+fn physical_quantities(
+    extent: &gep_core::ExtentTable,
+    sums: gep_core::WeightedTable,
+    m: &super::models::PreparedModels,
+) -> Result<crate::Physical> {
+    let mut quantities = Vec::new();
+    if let Some(w) = &m.water {
+        quantities.extend(gep_models::water_conservation::water_conservation(
+            extent,
+            &sums,
+            &w.precipitation,
+            &w.evapotranspiration,
+            &w.alpha,
+        )?);
+    }
+    if let Some(s) = &m.soil {
+        quantities.extend(gep_models::soil_retention::soil_retention(
+            extent,
+            &sums,
+            &s.rkls,
+            s.rkls_c.as_deref(),
+            &s.factors,
+            &s.ls_algorithm,
+        )?);
+    }
+    // Zone order, then model, quantity and class: the order of the tables.
+    let order: HashMap<&str, usize> = sums
+        .zone_ids
+        .iter()
+        .enumerate()
+        .map(|(i, z)| (z.as_str(), i))
+        .collect();
+    quantities.sort_by_key(|q| (order[q.zone_id.as_str()], q.model, q.name, q.class));
+    Ok(crate::Physical {
+        sums,
+        quantities,
+        inputs: m.inputs.clone(),
+        models: m.models.clone(),
     })
 }
 

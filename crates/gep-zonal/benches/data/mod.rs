@@ -3,7 +3,11 @@
 #![allow(dead_code)]
 
 use geo_types::{Coord, LineString, MultiPolygon, Polygon};
-use gep_core::{ClassCode, CrsInfo, Grid, Level, MemRaster, Zone};
+use gep_core::{
+    ClassCode, CoreError, CrsInfo, Grid, LayerInfo, Level, MemRaster, ValueBlock, ValueSource,
+    Window, Zone,
+};
+use std::sync::Arc;
 use std::sync::OnceLock;
 
 pub const N: usize = 10_000;
@@ -185,4 +189,65 @@ pub fn tiling() -> Vec<Zone> {
         }
     }
     zones
+}
+
+/// Side of the tile a [`TiledLayer`] repeats: prime, so windows straddle tiles.
+const TILE: usize = 509;
+
+/// A continuous layer over the whole grid with bounded memory: a 509 x 509 tile of values
+/// (precipitation-like, ~3 % no data) repeated, read by copying, as an in-memory layer is.
+#[derive(Clone)]
+pub struct TiledLayer {
+    grid: Grid,
+    info: LayerInfo,
+    tile: Arc<Vec<Option<f64>>>,
+}
+
+impl ValueSource for TiledLayer {
+    fn grid(&self) -> &Grid {
+        &self.grid
+    }
+    fn info(&self) -> &LayerInfo {
+        &self.info
+    }
+    fn block_size(&self) -> (usize, usize) {
+        (512, 512)
+    }
+    fn read_values(&mut self, w: Window) -> Result<ValueBlock, CoreError> {
+        self.grid.check_window(&w)?;
+        let mut cells = Vec::with_capacity(w.len());
+        for r in w.row_off..w.row_end() {
+            let row = &self.tile[(r % TILE) * TILE..(r % TILE + 1) * TILE];
+            let mut c = w.col_off;
+            while c < w.col_end() {
+                let t = c % TILE;
+                let n = (TILE - t).min(w.col_end() - c);
+                cells.extend_from_slice(&row[t..t + n]);
+                c += n;
+            }
+        }
+        Ok(ValueBlock { window: w, cells })
+    }
+    fn try_clone_values(&self) -> Result<Box<dyn ValueSource>, CoreError> {
+        Ok(Box::new(self.clone()))
+    }
+}
+
+/// `n` tiled layers on [`grid`], each with its own values.
+pub fn layers(n: usize) -> Vec<TiledLayer> {
+    (0..n)
+        .map(|l| {
+            let tile = (0..TILE * TILE)
+                .map(|i| {
+                    let h = mix((l as u64) << 40 | i as u64);
+                    (!h.is_multiple_of(32)).then_some(500.0 + (h % 150_000) as f64 / 100.0)
+                })
+                .collect();
+            TiledLayer {
+                grid: grid(),
+                info: LayerInfo::new(format!("layer{l}"), "mm"),
+                tile: Arc::new(tile),
+            }
+        })
+        .collect()
 }

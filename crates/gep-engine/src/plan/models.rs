@@ -1,0 +1,609 @@
+//! `[[inputs]]` and `[models.*]`: continuous inputs (aligned to the land-cover grid) and the
+//! physical models that use them — water conservation by the water balance and soil
+//! retention by RUSLE (schema in `docs/models.md`).
+//!
+//! Resolution checks names and units before anything is read; [`prepare_models`] opens the
+//! inputs through `gep-io` (GDAL's warper when an input is on another grid), runs the terrain
+//! chain for LS, and returns the layers the tally sums in the same pass as the class areas.
+
+use super::{bail, Context, Result};
+use crate::physical::{InputRecord, ModelRecord};
+use gep_core::{ClassCode, Grid, LayerInfo, Reporter, ValueGrid, ValueSource};
+use gep_io::continuous::{open_continuous, plausible_range, ContinuousInput, InputKind};
+use gep_models::soil_retention::{UsleFactors, RKLS_UNIT};
+use gep_models::terrain::LsAlgorithm;
+use gep_models::DerivedLayer;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// `[models]`: the physical models to run.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawModels {
+    /// Water conservation by the water balance.
+    pub water_conservation: Option<RawWaterConservation>,
+    /// Soil retention by RUSLE.
+    pub soil_retention: Option<RawSoilRetention>,
+}
+
+/// `[models.water_conservation]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWaterConservation {
+    /// The `[[inputs]]` name of annual precipitation (mm).
+    pub precipitation: String,
+    /// The `[[inputs]]` name of annual actual evapotranspiration (mm).
+    pub evapotranspiration: String,
+    /// CSV of runoff coefficients: `class` (or `lucode`) and `alpha` (a fraction).
+    pub runoff_coefficients: PathBuf,
+}
+
+/// `[models.soil_retention]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSoilRetention {
+    /// The `[[inputs]]` name of rainfall erosivity R (MJ·mm/(ha·h·a)).
+    pub erosivity: String,
+    /// The `[[inputs]]` name of soil erodibility K (t·ha·h/(ha·MJ·mm)).
+    pub erodibility: String,
+    /// `invest_d8`, `chinese` or `supplied`.
+    pub ls_algorithm: String,
+    /// The `[[inputs]]` name of the DEM (m), for `invest_d8` and `chinese`.
+    pub dem: Option<String>,
+    /// The `[[inputs]]` name of an LS raster (dimensionless), for `supplied`.
+    pub ls: Option<String>,
+    /// Cap on L for `invest_d8` (InVEST's `l_max`; default 122).
+    pub l_max: Option<f64>,
+    /// Cap on the slope length λ for `chinese`, m (default 300).
+    pub lambda_max_m: Option<f64>,
+    /// Cells whose D8 flow accumulation exceeds this many cells are streams and carry no
+    /// erosion (InVEST SDR's `threshold_flow_accumulation`); absent: no stream mask.
+    pub stream_threshold: Option<f64>,
+    /// CSV of USLE factors: `class` (or `lucode`), `usle_c`, `usle_p`.
+    pub factors: PathBuf,
+    /// The `[[inputs]]` name of fractional vegetation cover (0-1): C per cell by Cai (2000)
+    /// instead of the table's `usle_c`.
+    pub vegetation_cover: Option<String>,
+    /// Memory the whole-DEM flow routing may use, GiB (default 8).
+    pub routing_memory_gib: Option<f64>,
+}
+
+/// How soil retention gets its LS.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LsPlan {
+    /// InVEST 3.20 SDR's LS on D8 routing from the DEM input.
+    InvestD8 {
+        /// The DEM input.
+        dem: String,
+        /// Cap on L.
+        l_max: f64,
+    },
+    /// The Chinese form from the DEM input.
+    Chinese {
+        /// The DEM input.
+        dem: String,
+        /// Cap on λ, m.
+        lambda_max_m: f64,
+    },
+    /// An LS raster the user supplies.
+    Supplied {
+        /// The LS input.
+        ls: String,
+    },
+}
+
+impl LsPlan {
+    /// The algorithm's name in outputs (`invest_d8`, `chinese`, `supplied`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            LsPlan::InvestD8 { .. } => "invest_d8",
+            LsPlan::Chinese { .. } => "chinese",
+            LsPlan::Supplied { .. } => "supplied",
+        }
+    }
+}
+
+/// Water conservation, resolved.
+#[derive(Debug, Clone)]
+pub struct WaterPlan {
+    /// Precipitation input (mm).
+    pub precipitation: String,
+    /// Actual evapotranspiration input (mm).
+    pub evapotranspiration: String,
+    /// Runoff-coefficient table (absolute path).
+    pub runoff_coefficients: PathBuf,
+}
+
+/// Soil retention, resolved.
+#[derive(Debug, Clone)]
+pub struct SoilPlan {
+    /// Erosivity input.
+    pub erosivity: String,
+    /// Erodibility input.
+    pub erodibility: String,
+    /// LS source.
+    pub ls: LsPlan,
+    /// Stream threshold (cells), if any.
+    pub stream_threshold: Option<f64>,
+    /// USLE factor table (absolute path).
+    pub factors: PathBuf,
+    /// Vegetation-cover input, if C comes from it.
+    pub vegetation_cover: Option<String>,
+    /// Routing memory budget, bytes.
+    pub routing_memory_bytes: u64,
+}
+
+/// Continuous inputs and models, resolved.
+#[derive(Debug, Clone, Default)]
+pub struct ModelsPlan {
+    /// Every input, paths absolute, valid ranges filled in from the role each input plays.
+    pub inputs: Vec<ContinuousInput>,
+    /// Water conservation.
+    pub water: Option<WaterPlan>,
+    /// Soil retention.
+    pub soil: Option<SoilPlan>,
+}
+
+impl ModelsPlan {
+    /// True when no model is configured.
+    pub fn is_empty(&self) -> bool {
+        self.water.is_none() && self.soil.is_none()
+    }
+
+    /// Every file the models read (inputs and parameter tables).
+    pub fn files(&self) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = self.inputs.iter().map(|i| i.path.clone()).collect();
+        v.extend(self.water.iter().map(|w| w.runoff_coefficients.clone()));
+        v.extend(self.soil.iter().map(|s| s.factors.clone()));
+        v
+    }
+}
+
+/// Validates `[[inputs]]` and `[models]` (paths relative to `base`).
+pub fn resolve_models(
+    inputs: Vec<ContinuousInput>,
+    models: Option<RawModels>,
+    base: &Path,
+    where_: &str,
+) -> Result<ModelsPlan> {
+    let models = models.unwrap_or_default();
+    let mut inputs = inputs;
+    for i in &mut inputs {
+        i.path = super::config::clean(&base.join(&i.path));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for i in &inputs {
+        if !seen.insert(i.name.clone()) {
+            bail!(
+                "{where_}: two [[inputs]] are named {:?}; give each its own name",
+                i.name
+            );
+        }
+    }
+    // Each input a model names must exist, in the unit its formula needs; its sanity bounds
+    // default to those of its role.
+    let mut bind = |model: &str, role: &str, name: &str, kind: InputKind| -> Result<()> {
+        let Some(i) = inputs.iter_mut().find(|i| i.name == name) else {
+            let names: Vec<&str> = seen.iter().map(String::as_str).collect();
+            bail!(
+                "{where_}: [models.{model}] {role} = {name:?} names no input; add an [[inputs]] table with name = {name:?} (inputs: {})",
+                if names.is_empty() { "none".to_string() } else { names.join(", ") }
+            );
+        };
+        if !same_unit(&i.unit, kind.unit()) {
+            bail!(
+                "{where_}: [[inputs]] {name:?} is the {role} of [models.{model}] and must be in {:?}, but its unit is {:?}; declare unit = {:?} (with scale = ... if the file is in another unit)",
+                kind.unit(),
+                i.unit,
+                kind.unit()
+            );
+        }
+        // One spelling downstream (the models check units by name).
+        i.unit = kind.unit().to_string();
+        if i.valid_range.is_none() {
+            i.valid_range = Some(plausible_range(kind));
+        }
+        Ok(())
+    };
+    let water = match models.water_conservation {
+        None => None,
+        Some(w) => {
+            bind(
+                "water_conservation",
+                "precipitation",
+                &w.precipitation,
+                InputKind::AnnualPrecipitation,
+            )?;
+            bind(
+                "water_conservation",
+                "evapotranspiration",
+                &w.evapotranspiration,
+                InputKind::ActualEvapotranspiration,
+            )?;
+            Some(WaterPlan {
+                precipitation: w.precipitation,
+                evapotranspiration: w.evapotranspiration,
+                runoff_coefficients: super::config::clean(&base.join(w.runoff_coefficients)),
+            })
+        }
+    };
+    let soil = match models.soil_retention {
+        None => None,
+        Some(s) => {
+            const M: &str = "soil_retention";
+            bind(M, "erosivity", &s.erosivity, InputKind::RainfallErosivity)?;
+            bind(M, "erodibility", &s.erodibility, InputKind::SoilErodibility)?;
+            let ls = match (s.ls_algorithm.as_str(), &s.dem, &s.ls) {
+                ("invest_d8", Some(dem), None) => {
+                    bind(M, "dem", dem, InputKind::Elevation)?;
+                    LsPlan::InvestD8 {
+                        dem: dem.clone(),
+                        l_max: s.l_max.unwrap_or(122.0),
+                    }
+                }
+                ("chinese", Some(dem), None) => {
+                    bind(M, "dem", dem, InputKind::Elevation)?;
+                    LsPlan::Chinese {
+                        dem: dem.clone(),
+                        lambda_max_m: s.lambda_max_m.unwrap_or(300.0),
+                    }
+                }
+                ("supplied", None, Some(ls)) => {
+                    bind(M, "ls", ls, InputKind::SlopeLength)?;
+                    LsPlan::Supplied { ls: ls.clone() }
+                }
+                ("invest_d8" | "chinese", _, _) => bail!(
+                    "{where_}: [models.soil_retention] ls_algorithm = {:?} computes LS from a DEM: give dem = \"<input name>\" (and no ls)",
+                    s.ls_algorithm
+                ),
+                ("supplied", _, _) => bail!(
+                    "{where_}: [models.soil_retention] ls_algorithm = \"supplied\" reads LS from an input: give ls = \"<input name>\" (and no dem)"
+                ),
+                (other, _, _) => bail!(
+                    "{where_}: [models.soil_retention] ls_algorithm = {other:?} is unknown: use \"invest_d8\" (InVEST SDR's, Desmet & Govers on D8 routing), \"chinese\" (S in three branches, McCool L) or \"supplied\""
+                ),
+            };
+            if let Some(c) = &s.vegetation_cover {
+                bind(M, "vegetation_cover", c, InputKind::VegetationCover)?;
+            }
+            if let Some(t) = s.stream_threshold {
+                if !(t.is_finite() && t >= 1.0) {
+                    bail!("{where_}: [models.soil_retention] stream_threshold = {t} must be a number of cells ≥ 1 (InVEST's default is 1000)");
+                }
+            }
+            let gib = s.routing_memory_gib.unwrap_or(8.0);
+            if !(gib.is_finite() && gib > 0.0) {
+                bail!("{where_}: [models.soil_retention] routing_memory_gib = {gib} must be a positive number of GiB");
+            }
+            Some(SoilPlan {
+                erosivity: s.erosivity,
+                erodibility: s.erodibility,
+                ls,
+                stream_threshold: s.stream_threshold,
+                factors: super::config::clean(&base.join(s.factors)),
+                vegetation_cover: s.vegetation_cover,
+                routing_memory_bytes: (gib * (1u64 << 30) as f64) as u64,
+            })
+        }
+    };
+    if (water.is_some() || soil.is_some()) || inputs.is_empty() {
+        Ok(ModelsPlan {
+            inputs,
+            water,
+            soil,
+        })
+    } else {
+        bail!("{where_}: [[inputs]] are given but no [models.*] uses them; add [models.water_conservation] or [models.soil_retention], or drop the inputs")
+    }
+}
+
+/// Whether two unit spellings are the same unit: `MJ·mm/(ha·h·a)`, `MJ*mm/(ha*h*a)` and
+/// `MJ.mm/(ha.h.a)` are; case matters (`Mm` is not `mm`).
+fn same_unit(a: &str, b: &str) -> bool {
+    let norm = |s: &str| -> String {
+        s.chars()
+            .filter(|c| !matches!(c, '·' | '*' | '.' | ' ' | '⋅'))
+            .collect()
+    };
+    norm(a) == norm(b)
+}
+
+/// The layers the tally sums, the parameters the models need, and what was read.
+pub struct PreparedModels {
+    /// The layers, on the land-cover grid, in tally order.
+    pub layers: Vec<Box<dyn ValueSource>>,
+    /// Water conservation's layers and parameters.
+    pub water: Option<WaterLayers>,
+    /// Soil retention's layers and parameters.
+    pub soil: Option<SoilLayers>,
+    /// Each input as read (for the manifest).
+    pub inputs: Vec<InputRecord>,
+    /// Each model and its parameters (for the manifest).
+    pub models: Vec<ModelRecord>,
+    /// Notes on the inputs (partial coverage...), as warnings.
+    pub notes: Vec<String>,
+}
+
+/// Water conservation's layers (names in the tally) and runoff coefficients.
+pub struct WaterLayers {
+    /// Precipitation, masked by ET's gaps (mm).
+    pub precipitation: String,
+    /// Actual ET, masked by precipitation's gaps (mm).
+    pub evapotranspiration: String,
+    /// α by class, a fraction.
+    pub alpha: BTreeMap<ClassCode, f64>,
+}
+
+/// Soil retention's layers (names in the tally) and factors.
+pub struct SoilLayers {
+    /// R·K·LS, t/(ha·a).
+    pub rkls: String,
+    /// R·K·LS·C with C per cell from vegetation cover, when used.
+    pub rkls_c: Option<String>,
+    /// C and P by class.
+    pub factors: BTreeMap<ClassCode, UsleFactors>,
+    /// The LS algorithm's name.
+    pub ls_algorithm: String,
+}
+
+/// Opens every input on the land-cover grid, runs the terrain chain when soil retention
+/// needs LS from a DEM, reads the parameter tables, and builds the layers the tally sums.
+///
+/// # Errors
+/// An input that cannot be opened, aligned or is out of its sanity range (naming it); a
+/// DEM over the routing memory budget; a parameter table that cannot be read.
+pub fn prepare_models(
+    plan: &ModelsPlan,
+    grid: &Grid,
+    crs: &gep_io::Crs,
+    progress: &dyn Reporter,
+) -> Result<Option<PreparedModels>> {
+    if plan.is_empty() {
+        return Ok(None);
+    }
+    let mut opened: BTreeMap<String, gep_io::continuous::GdalValues> = BTreeMap::new();
+    let mut records = Vec::new();
+    let mut notes = Vec::new();
+    for spec in &plan.inputs {
+        progress.status(&format!("input {}: {}", spec.name, spec.path.display()));
+        let v = open_continuous(spec, grid, crs)?;
+        let a = v.alignment();
+        records.push(InputRecord {
+            name: spec.name.clone(),
+            path: spec.path.display().to_string(),
+            unit: spec.unit.clone(),
+            resampling: a.resampling.as_str().to_string(),
+            warped: a.warped,
+            source_crs: a.source_crs.clone(),
+            scale: spec.scale,
+            offset: spec.offset,
+            no_data_share: a.no_data_share,
+            value_range: a.range.as_ref().map(|r| (r.min, r.max)),
+        });
+        notes.extend(v.notes().iter().map(|n| n.to_string()));
+        opened.insert(spec.name.clone(), v);
+    }
+    let source = |name: &str| -> Result<Box<dyn ValueSource>> {
+        opened
+            .get(name)
+            .map(|v| v.try_clone_values())
+            .transpose()?
+            .ok_or_else(|| crate::EngineError::plan(format!("input {name:?} was not opened")))
+    };
+    let mut layers: Vec<Box<dyn ValueSource>> = Vec::new();
+    let mut models = Vec::new();
+    let mut water = None;
+    if let Some(w) = &plan.water {
+        let alpha = read_table(&w.runoff_coefficients, &["alpha"], &["alpha"])?
+            .into_iter()
+            .map(|(c, v)| (c, v[0].unwrap_or(f64::NAN)))
+            .collect();
+        // Each of P and ET carries the other's gaps, so both cover the same area.
+        let both = |info: LayerInfo, pick: usize| -> Result<DerivedLayer> {
+            Ok(DerivedLayer::new(
+                info,
+                vec![source(&w.precipitation)?, source(&w.evapotranspiration)?],
+                move |v| v[pick],
+            )?)
+        };
+        layers.push(Box::new(both(LayerInfo::new("wc_precipitation", "mm"), 0)?));
+        layers.push(Box::new(both(
+            LayerInfo::new("wc_evapotranspiration", "mm"),
+            1,
+        )?));
+        water = Some(WaterLayers {
+            precipitation: "wc_precipitation".to_string(),
+            evapotranspiration: "wc_evapotranspiration".to_string(),
+            alpha,
+        });
+        models.push(ModelRecord {
+            model: "water_conservation".into(),
+            parameters: vec![
+                ("formula".into(), "Q = Σ A·(P − α·P − ET)·10⁻³ m³/a".into()),
+                ("precipitation".into(), w.precipitation.clone()),
+                ("evapotranspiration".into(), w.evapotranspiration.clone()),
+                (
+                    "runoff_coefficients".into(),
+                    w.runoff_coefficients.display().to_string(),
+                ),
+            ],
+        });
+    }
+    let mut soil = None;
+    if let Some(s) = &plan.soil {
+        let (ls, ls_off_streams) = ls_layer(s, &opened, progress)?;
+        let table = read_table(&s.factors, &["usle_c", "usle_p"], &["usle_p"])?;
+        let factors: BTreeMap<ClassCode, UsleFactors> = table
+            .into_iter()
+            .map(|(c, v)| {
+                (
+                    c,
+                    UsleFactors {
+                        c: if s.vegetation_cover.is_some() {
+                            None
+                        } else {
+                            v[0]
+                        },
+                        p: v[1].unwrap_or(f64::NAN),
+                    },
+                )
+            })
+            .collect();
+        let mut rkls_inputs = vec![
+            source(&s.erosivity)?,
+            source(&s.erodibility)?,
+            Box::new(ls_off_streams.clone()) as Box<dyn ValueSource>,
+        ];
+        if let Some(c) = &s.vegetation_cover {
+            rkls_inputs.push(source(c)?);
+        }
+        // With C from cover, R·K·LS carries the cover's gaps too (same area for both).
+        let rkls = DerivedLayer::new(LayerInfo::new("rkls", RKLS_UNIT), rkls_inputs, |v| {
+            v[0] * v[1] * v[2]
+        })?;
+        layers.push(Box::new(ls.clone()));
+        layers.push(Box::new(rkls));
+        let rkls_c = match &s.vegetation_cover {
+            Some(c) => {
+                let l = DerivedLayer::new(
+                    LayerInfo::new("rkls_c", RKLS_UNIT),
+                    vec![
+                        source(&s.erosivity)?,
+                        source(&s.erodibility)?,
+                        Box::new(ls_off_streams.clone()),
+                        source(c)?,
+                    ],
+                    |v| v[0] * v[1] * v[2] * gep_models::cai_c_factor(v[3]),
+                )?;
+                layers.push(Box::new(l));
+                Some("rkls_c".to_string())
+            }
+            None => None,
+        };
+        let mut parameters = vec![
+            (
+                "formula".into(),
+                "A_c = Σ A·R·K·LS·(1 − C·P)·10⁻⁴ t/a".into(),
+            ),
+            ("ls_algorithm".into(), s.ls.name().into()),
+            ("erosivity".into(), s.erosivity.clone()),
+            ("erodibility".into(), s.erodibility.clone()),
+            ("factors".into(), s.factors.display().to_string()),
+        ];
+        match &s.ls {
+            LsPlan::InvestD8 { dem, l_max } => {
+                parameters.push(("dem".into(), dem.clone()));
+                parameters.push(("l_max".into(), l_max.to_string()));
+            }
+            LsPlan::Chinese { dem, lambda_max_m } => {
+                parameters.push(("dem".into(), dem.clone()));
+                parameters.push(("lambda_max_m".into(), lambda_max_m.to_string()));
+            }
+            LsPlan::Supplied { ls } => parameters.push(("ls".into(), ls.clone())),
+        }
+        if let Some(t) = s.stream_threshold {
+            parameters.push(("stream_threshold_cells".into(), t.to_string()));
+        }
+        parameters.push((
+            "c_factor".into(),
+            match &s.vegetation_cover {
+                Some(c) => format!("Cai (2000) from vegetation cover {c}"),
+                None => "usle_c of the factor table".into(),
+            },
+        ));
+        models.push(ModelRecord {
+            model: "soil_retention".into(),
+            parameters,
+        });
+        soil = Some(SoilLayers {
+            rkls: "rkls".to_string(),
+            rkls_c,
+            factors,
+            ls_algorithm: s.ls.name().to_string(),
+        });
+    }
+    Ok(Some(PreparedModels {
+        layers,
+        water,
+        soil,
+        inputs: records,
+        models,
+        notes,
+    }))
+}
+
+/// The LS layer of soil retention on the land-cover grid — from the DEM through the terrain
+/// chain (whole DEM in memory, within the budget), or the supplied raster — and the same
+/// without stream cells (flow accumulation above the threshold carry no erosion, as in
+/// InVEST SDR), which is what R·K·LS uses.
+fn ls_layer(
+    s: &SoilPlan,
+    opened: &BTreeMap<String, gep_io::continuous::GdalValues>,
+    progress: &dyn Reporter,
+) -> Result<(ValueGrid, ValueGrid)> {
+    let read = |name: &str| -> Result<ValueGrid> {
+        let v = opened
+            .get(name)
+            .ok_or_else(|| crate::EngineError::plan(format!("input {name:?} was not opened")))?;
+        let mut r = v.try_clone_values()?;
+        Ok(ValueGrid::read_all(r.as_mut())?)
+    };
+    let (algorithm, dem) = match &s.ls {
+        LsPlan::InvestD8 { dem, l_max } => (LsAlgorithm::InvestD8 { l_max: *l_max }, read(dem)?),
+        LsPlan::Chinese { dem, lambda_max_m } => (
+            LsAlgorithm::Chinese {
+                lambda_max_m: *lambda_max_m,
+            },
+            read(dem)?,
+        ),
+        LsPlan::Supplied { ls } => {
+            let ls = read(ls)?;
+            if s.stream_threshold.is_some() {
+                bail!("[models.soil_retention] stream_threshold needs flow accumulation from a DEM; with ls_algorithm = \"supplied\" drop stream_threshold (mask streams in the LS raster instead)");
+            }
+            let ls = gep_models::terrain::ls_supplied(&ls)?.with_info(LayerInfo::new("ls", "1"));
+            return Ok((ls.clone(), ls));
+        }
+    };
+    progress.status(&format!(
+        "terrain: {} x {} DEM, LS {}",
+        dem.grid().cols,
+        dem.grid().rows,
+        algorithm.name()
+    ));
+    let t = gep_models::terrain::terrain(&dem, &algorithm, s.routing_memory_bytes)?;
+    let all = t.ls.clone().with_info(LayerInfo::new("ls", "1"));
+    let ls = match s.stream_threshold {
+        None => t.ls,
+        Some(th) => {
+            let cells: Vec<Option<f64>> =
+                t.ls.cells()
+                    .iter()
+                    .zip(t.flow_accumulation.cells())
+                    .map(|(ls, fa)| match fa {
+                        Some(fa) if *fa > th => None,
+                        _ => *ls,
+                    })
+                    .collect();
+            ValueGrid::new(t.ls.grid().clone(), t.ls.info().clone(), cells)?
+        }
+    };
+    Ok((all, ls.with_info(LayerInfo::new("ls_off_streams", "1"))))
+}
+
+/// Reads a class-keyed parameter table.
+fn read_table(
+    path: &Path,
+    columns: &[&str],
+    required: &[&str],
+) -> Result<gep_models::class_table::ClassRows> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read parameter table {}", path.display()))?;
+    Ok(gep_models::class_table::read_class_table(
+        &text,
+        &path.display().to_string(),
+        columns,
+        required,
+    )?)
+}

@@ -1,0 +1,357 @@
+//! Weighted sums of continuous layers, computed inside the tally's pass
+//! ([`tally_values`](crate::tally_values)): per window, each layer's cells with row prefix sums
+//! of their whole-cell contributions, and per zone an accumulator by class and layer.
+//!
+//! # The contribution of a cell
+//!
+//! A covered cell of row `r` (cell area `a`, covered fraction `f`, land cover not nodata)
+//! whose area adds `to_units(f × a × 2⁴⁰) ≠ 0` to its class adds, per layer with value `v`,
+//! `to_units((f × (a × 2⁴⁰)) × v)` to the class's sum (`ExactSum::from_f64(f × a × v)`
+//! up to the evaluation order, which is fixed), or, where the layer has no data, the same
+//! area units to the class's `missing`. The value of a cell depends only on `f`, `r` and `v`,
+//! and `f` does not depend on the window, so the sums are bit-identical for any window size
+//! and thread count. For whole cells (`f = 1`) the contribution is `to_units((a × 2⁴⁰) × v)`,
+//! which the window's prefix sums hold per row: an interior run of a class costs O(1) per
+//! layer, as it does for the class areas.
+
+use crate::tally::to_units;
+use gep_core::{ClassCode, ClassSums, ExactArea, ExactSum, Grid, Window, ZoneSums};
+
+/// The largest |contribution| of one cell, in fixed-point units: 2¹²⁰, i.e. 2⁸⁰ ≈ 1.2e24
+/// (layer unit × m²). Beyond it a cell is refused: 128 such cells could overflow the i128
+/// accumulator, and the f64 → i128 conversion would saturate silently.
+pub(crate) const MAX_CELL_UNITS: f64 = (1u128 << 120) as f64;
+
+/// `MAX_CELL_UNITS` in layer unit × m², for messages.
+pub(crate) const MAX_CELL_VALUE_M2: f64 = (1u128 << 80) as f64;
+
+/// The layers' cells over one window, with per class run sums of their whole cells.
+///
+/// The runs are the tally's row runs of equal land-cover class (`row_ptr`, `starts`): an
+/// interior span of a zone covers whole runs, whose sums are added once per run and layer,
+/// and at most two clipped runs at its ends, which are summed cell by cell.
+#[derive(Default)]
+pub(crate) struct ValueWindow {
+    layers: usize,
+    cols: usize,
+    /// Per layer, the window's values as read, row-major.
+    cells: Vec<Vec<Option<f64>>>,
+    /// `run × layers + layer`: Σ whole-cell units over the run's cells with data.
+    run_sums: Vec<i128>,
+    /// `run × layers + layer`: cells of the run without data, or [`UNUSABLE`] when a cell is
+    /// beyond [`MAX_CELL_UNITS`] or the run's sum overflows (the run is then summed cell by
+    /// cell, which names the offending cell or class).
+    run_missing: Vec<u32>,
+}
+
+/// [`ValueWindow::run_missing`] of a run whose sum is not usable.
+const UNUSABLE: u32 = u32::MAX;
+
+impl ValueWindow {
+    /// Starts a window of `cols` columns and `runs` class runs for `layers` layers.
+    pub(crate) fn start(&mut self, layers: usize, cols: usize, runs: usize) {
+        self.layers = layers;
+        self.cols = cols;
+        self.cells.resize_with(layers, Vec::new);
+        self.run_sums.clear();
+        self.run_sums.resize(runs * layers, 0);
+        self.run_missing.clear();
+        self.run_missing.resize(runs * layers, 0);
+    }
+
+    /// Sets layer `l`'s `cells` (row-major over the window), summing them per run: the runs
+    /// of row `r` are `[row_ptr[r], row_ptr[r + 1])`, run `i` starting at column `starts[i]`;
+    /// `scaled[r]` is row `r`'s cell area × 2⁴⁰.
+    pub(crate) fn set_layer(
+        &mut self,
+        l: usize,
+        cells: Vec<Option<f64>>,
+        row_ptr: &[u32],
+        starts: &[u32],
+        scaled: &[f64],
+    ) {
+        let (n, cols) = (self.layers, self.cols);
+        for (r, &s) in scaled.iter().enumerate().take(row_ptr.len() - 1) {
+            let row = &cells[r * cols..(r + 1) * cols];
+            let (a, b) = (row_ptr[r] as usize, row_ptr[r + 1] as usize);
+            for i in a..b {
+                let c0 = starts[i] as usize;
+                let c1 = if i + 1 < b {
+                    starts[i + 1] as usize
+                } else {
+                    cols
+                };
+                let (mut sum, mut miss, mut ok) = (0i128, 0u32, true);
+                for cell in &row[c0..c1] {
+                    match *cell {
+                        Some(v) if v.is_finite() => {
+                            let x = s * v;
+                            if x.abs() <= MAX_CELL_UNITS {
+                                match sum.checked_add(units(x)) {
+                                    Some(t) => sum = t,
+                                    None => ok = false,
+                                }
+                            } else {
+                                ok = false;
+                            }
+                        }
+                        _ => miss += 1,
+                    }
+                }
+                self.run_sums[i * n + l] = sum;
+                self.run_missing[i * n + l] = if ok { miss } else { UNUSABLE };
+            }
+        }
+        self.cells[l] = cells;
+    }
+
+    /// Layer `l`'s value at flat index `i` of the window; NaN where it has no data.
+    #[inline]
+    fn value(&self, l: usize, i: usize) -> f64 {
+        match self.cells[l][i] {
+            Some(v) if v.is_finite() => v,
+            _ => f64::NAN,
+        }
+    }
+}
+
+/// Rounds scaled units to an integer, ties away from zero: `to_units` bit for bit, without
+/// a libm `round` call for |x| < 2⁶² (the usual case): `x - trunc(x)` is exact there.
+#[inline]
+pub(crate) fn units(x: f64) -> i128 {
+    if x.abs() < 4.611_686_018_427_388e18 {
+        let t = x as i64; // truncates toward zero
+        let d = x - t as f64;
+        let r = if d >= 0.5 {
+            t + 1
+        } else if d <= -0.5 {
+            t - 1
+        } else {
+            t
+        };
+        i128::from(r)
+    } else {
+        to_units(x)
+    }
+}
+
+/// What stopped a zone's sums: reported with the zone's id by the caller.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Problem {
+    /// A sum of layer `layer` over the class with run key `key` left the i128 range.
+    Overflow {
+        /// The run key of the class.
+        key: usize,
+        /// The layer's index.
+        layer: usize,
+    },
+    /// A cell's contribution is beyond [`MAX_CELL_UNITS`].
+    TooLarge {
+        /// The layer's index.
+        layer: usize,
+        /// Grid row.
+        row: usize,
+        /// Grid column.
+        col: usize,
+        /// The cell's value.
+        value: f64,
+    },
+}
+
+/// Sums of one zone in one window, by class key (as in the tally's row runs: a code in
+/// 0..=255, or `257 + i` for the window's `others[i]`; nodata, 256, is never summed) and
+/// layer. Dense arrays, reset through the list of touched keys: no map per cell.
+#[derive(Default)]
+pub(crate) struct ValueAcc {
+    layers: usize,
+    /// `key × layers + layer`: fixed-point value sums.
+    sums: Vec<i128>,
+    /// `key × layers + layer`: area units without data.
+    missing: Vec<i128>,
+    touched: Vec<u32>,
+    is_touched: Vec<bool>,
+    problem: Option<Problem>,
+}
+
+impl ValueAcc {
+    /// Makes room for keys `0..keys` of `layers` layers (all sums are zero between zones).
+    pub(crate) fn reserve(&mut self, keys: usize, layers: usize) {
+        if self.layers != layers {
+            debug_assert!(self.touched.is_empty());
+            self.layers = layers;
+            self.sums.clear();
+            self.missing.clear();
+            self.is_touched.clear();
+        }
+        if self.is_touched.len() < keys {
+            self.is_touched.resize(keys, false);
+            self.sums.resize(keys * layers, 0);
+            self.missing.resize(keys * layers, 0);
+        }
+    }
+
+    #[inline]
+    fn touch(&mut self, key: usize) {
+        if !self.is_touched[key] {
+            self.is_touched[key] = true;
+            self.touched.push(key as u32);
+        }
+    }
+
+    #[inline]
+    fn add_sum(&mut self, key: usize, layer: usize, units: i128) {
+        let s = &mut self.sums[key * self.layers + layer];
+        match s.checked_add(units) {
+            Some(t) => *s = t,
+            None => {
+                self.problem.get_or_insert(Problem::Overflow { key, layer });
+            }
+        }
+    }
+
+    #[inline]
+    fn add_missing(&mut self, key: usize, layer: usize, units: i128) {
+        let m = &mut self.missing[key * self.layers + layer];
+        match m.checked_add(units) {
+            Some(t) => *m = t,
+            None => {
+                self.problem.get_or_insert(Problem::Overflow { key, layer });
+            }
+        }
+    }
+
+    /// Adds one cell of layer `l` with value `v` (NaN: no data): `area` area units, `fx` =
+    /// covered fraction × cell area × 2⁴⁰. `at` gives the cell's grid position for errors.
+    #[inline]
+    fn add_value(
+        &mut self,
+        key: usize,
+        l: usize,
+        v: f64,
+        area: i128,
+        fx: f64,
+        at: impl Fn() -> (usize, usize),
+    ) {
+        if v.is_nan() {
+            self.add_missing(key, l, area);
+            return;
+        }
+        let x = fx * v;
+        if x.abs() <= MAX_CELL_UNITS {
+            self.add_sum(key, l, units(x));
+        } else {
+            let (row, col) = at();
+            self.problem.get_or_insert(Problem::TooLarge {
+                layer: l,
+                row,
+                col,
+                value: v,
+            });
+        }
+    }
+
+    /// Adds the cell at flat index `i` of window `w` to class `key`, every layer:
+    /// `area` = its area units (≠ 0), `fx` = covered fraction × cell area × 2⁴⁰.
+    #[inline]
+    pub(crate) fn add_cell(
+        &mut self,
+        key: usize,
+        vw: &ValueWindow,
+        i: usize,
+        area: i128,
+        fx: f64,
+        w: Window,
+    ) {
+        self.touch(key);
+        for l in 0..vw.layers {
+            let at = || (w.row_off + i / w.cols, w.col_off + i % w.cols);
+            self.add_value(key, l, vw.value(l, i), area, fx, at);
+        }
+    }
+
+    /// Adds the whole cells of columns `[lo, hi)` (relative to window `w`) of window row
+    /// `br`, all in class run `run` of class `key`; `whole` when they are the whole run.
+    /// `full` = a whole cell's area units, `scaled` = its area × 2⁴⁰.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    pub(crate) fn add_run(
+        &mut self,
+        key: usize,
+        vw: &ValueWindow,
+        run: usize,
+        whole: bool,
+        (br, lo, hi): (usize, usize, usize),
+        full: i128,
+        scaled: f64,
+        w: Window,
+    ) {
+        self.touch(key);
+        let n = vw.layers;
+        for l in 0..n {
+            let m = vw.run_missing[run * n + l];
+            if whole && m != UNUSABLE {
+                self.add_sum(key, l, vw.run_sums[run * n + l]);
+                if m > 0 {
+                    self.add_missing(key, l, i128::from(m) * full);
+                }
+            } else {
+                // A clipped run, or one with out-of-range cells or an overflowing sum: cell
+                // by cell, as the run sums would add them.
+                for c in lo..hi {
+                    let at = || (w.row_off + br, w.col_off + c);
+                    self.add_value(key, l, vw.value(l, br * vw.cols + c), full, scaled, at);
+                }
+            }
+        }
+    }
+
+    /// The first problem met since the last call, if any (the sums are then unusable).
+    pub(crate) fn take_problem(&mut self) -> Option<Problem> {
+        self.problem.take()
+    }
+
+    /// Moves the sums into a [`ZoneSums`] and resets; `None` when no cell was added.
+    /// `class_of(key)` names the class of a key. Every touched class is kept, also with
+    /// all sums zero, so a zone's classes are those with area in its tally.
+    pub(crate) fn drain(&mut self, class_of: impl Fn(usize) -> ClassCode) -> Option<ZoneSums> {
+        if self.touched.is_empty() {
+            return None;
+        }
+        let n = self.layers;
+        let mut out = ZoneSums::default();
+        for key in self.touched.drain(..) {
+            let k = key as usize;
+            self.is_touched[k] = false;
+            let sums = &mut self.sums[k * n..(k + 1) * n];
+            let missing = &mut self.missing[k * n..(k + 1) * n];
+            let c = ClassSums {
+                sums: sums.iter().map(|s| ExactSum(*s)).collect(),
+                missing: missing.iter().map(|m| ExactArea(*m)).collect(),
+            };
+            sums.fill(0);
+            missing.fill(0);
+            out.classes.insert(class_of(k), c);
+        }
+        Some(out)
+    }
+}
+
+/// Whether `layer` lies on exactly `grid`'s cells: same rows and columns, origin and cell
+/// size within 1e-9 of a cell.
+pub(crate) fn same_cells(grid: &Grid, layer: &Grid) -> bool {
+    let close = |a: f64, b: f64, cell: f64| (a - b).abs() <= 1e-9 * cell.abs();
+    grid.rows == layer.rows
+        && grid.cols == layer.cols
+        && close(grid.left, layer.left, grid.cell_width)
+        && close(grid.top, layer.top, grid.cell_height)
+        && close(grid.cell_width, layer.cell_width, grid.cell_width)
+        && close(grid.cell_height, layer.cell_height, grid.cell_height)
+}
+
+/// A grid's cells in words, for messages.
+pub(crate) fn describe(grid: &Grid) -> String {
+    format!(
+        "{} x {} cells of {:?} x {:?} from ({:?}, {:?})",
+        grid.rows, grid.cols, grid.cell_width, grid.cell_height, grid.left, grid.top
+    )
+}

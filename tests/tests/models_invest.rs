@@ -41,14 +41,19 @@ fn soil_retention_per_watershed_matches_invest_sdr() {
     let a = run();
     assert!(a.failures.is_empty(), "{:?}", a.failures);
     let p = a.physical.as_ref().unwrap();
-    let t = read_csv(&fixture("models/invest_sdr_d8/watershed_results_sdr_unrounded.csv"));
+    let t = read_csv(&fixture(
+        "models/invest_sdr_d8/watershed_results_sdr_unrounded.csv",
+    ));
     let row = &t.maps()[0];
     // InVEST sums its float32 pixels in float32: agreement to ~1e-6 relative.
     let (usle, _, _) = p.zone_total("0", "actual_erosion").unwrap();
     let (avoided, area, without) = p.zone_total("0", "avoided_erosion").unwrap();
     let invest_usle = num(row["usle_tot"]);
     let invest_avoided = num(row["avoid_eros"]);
-    assert!(rel(usle, invest_usle) < 2e-6, "USLE {usle} vs InVEST {invest_usle}");
+    assert!(
+        rel(usle, invest_usle) < 2e-6,
+        "USLE {usle} vs InVEST {invest_usle}"
+    );
     assert!(
         rel(avoided, invest_avoided) < 2e-6,
         "avoided erosion {avoided} vs InVEST {invest_avoided}"
@@ -56,7 +61,10 @@ fn soil_retention_per_watershed_matches_invest_sdr() {
     // InVEST counts 16,096 pixels with R·K·LS (stream cells have none): the engine's area
     // with data, and the stream cells are area without data, not zero.
     let pixels = num(row["pixel_count"]);
-    assert!((area - pixels * 900.0).abs() < 1e-6, "{area} m² vs {pixels} pixels");
+    assert!(
+        (area - pixels * 900.0).abs() < 1e-6,
+        "{area} m² vs {pixels} pixels"
+    );
     assert!((without - (16384.0 - pixels) * 900.0).abs() < 1e-6);
 }
 
@@ -142,7 +150,11 @@ fn the_manifest_records_how_inputs_were_read_and_which_ls_ran() {
     let p = a.physical.as_ref().unwrap();
     // All inputs are on the land-cover grid: read as is.
     assert!(p.inputs.iter().all(|i| i.resampling == "none" && !i.warped));
-    let soil = p.models.iter().find(|m| m.model == "soil_retention").unwrap();
+    let soil = p
+        .models
+        .iter()
+        .find(|m| m.model == "soil_retention")
+        .unwrap();
     assert!(soil
         .parameters
         .contains(&("ls_algorithm".to_string(), "invest_d8".to_string())));

@@ -446,6 +446,18 @@ fn write_all(
         }));
     }
     jobs.extend(after_report);
+    if let Some(p) = &a.physical {
+        jobs.push(Job::new(&[], move || {
+            steps.time("write quantities.csv, layer_sums.csv", || -> Result<()> {
+                for name in
+                    write::write_physical_tables(staged.path(), &a.zones, &a.extent, p, plan.year)?
+                {
+                    hashed.add(staged, name)?;
+                }
+                Ok(())
+            })
+        }));
+    }
     jobs.push(Job::new(&[], move || {
         steps.time("write extent.csv, zones.csv, checks.csv", || {
             Ok(write::write_extent_tables(
@@ -606,6 +618,37 @@ fn run_info(
             inputs.push(crate::outputs::input_file("deflator", d, None, None)?);
         }
     }
+    for i in &plan.models.inputs {
+        inputs.push(crate::outputs::input_file(
+            &format!("input:{}", i.name),
+            &i.path,
+            None,
+            None,
+        )?);
+    }
+    for (role, p) in plan
+        .models
+        .water
+        .iter()
+        .map(|w| ("runoff_coefficients", &w.runoff_coefficients))
+        .chain(
+            plan.models
+                .soil
+                .iter()
+                .map(|s| ("usle_factors", &s.factors)),
+        )
+    {
+        inputs.push(crate::outputs::input_file(role, p, None, None)?);
+    }
+    let models = prep.models.as_ref().map(|m| {
+        serde_json::json!({
+            "inputs": m.inputs,
+            "models": m.models.iter().map(|r| serde_json::json!({
+                "model": r.model,
+                "parameters": r.parameters.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+            })).collect::<Vec<_>>(),
+        })
+    });
     let config_text = match &plan.config_path {
         Some(p) => std::fs::read_to_string(p).unwrap_or_default(),
         None => String::new(),
@@ -641,5 +684,6 @@ fn run_info(
         working_dir: std::env::current_dir()
             .ok()
             .map(|d| d.display().to_string()),
+        models,
     })
 }

@@ -1,10 +1,13 @@
 //! An [`Assessment`]'s tables as files (through gep-report): `extent.csv`, `zones.csv`,
-//! `checks.csv`, `failures.csv` and, when valued, `accounts.csv` and `gep.csv` — the same
+//! `checks.csv`, `failures.csv`, when valued `accounts.csv` and `gep.csv`, and with models
+//! `quantities.csv` and `layer_sums.csv` — the same
 //! bytes the `gep run` command writes.
 
 use crate::{Assessment, EngineError, UnitFailure};
 use gep_core::{ExtentTable, Zone};
-use gep_report::{write_csv, CheckCsvRow, ExtentRow, FailureRow, ZoneRow};
+use gep_report::{
+    write_csv, CheckCsvRow, ExtentRow, FailureRow, LayerSumRow, QuantityCsvRow, ZoneRow,
+};
 use std::path::Path;
 
 /// Writes `extent.csv`, `zones.csv` and `checks.csv` into `dir`.
@@ -66,6 +69,68 @@ pub fn failure_rows(failures: &[UnitFailure]) -> Vec<FailureRow> {
         .collect()
 }
 
+/// Writes `quantities.csv` (the models' quantities by zone × class) and `layer_sums.csv` (the
+/// weighted sums of every continuous layer by zone × class) into `dir`; returns the names of
+/// the files written.
+///
+/// # Errors
+/// When a file cannot be written, or the sums are not of `zones`.
+pub fn write_physical_tables(
+    dir: &Path,
+    zones: &[Zone],
+    extent: &ExtentTable,
+    physical: &crate::Physical,
+    year: Option<i32>,
+) -> Result<Vec<&'static str>, EngineError> {
+    physical.sums.check_zones(zones)?;
+    let level: std::collections::HashMap<&str, &str> = zones
+        .iter()
+        .map(|z| (z.id.as_str(), z.level.as_str()))
+        .collect();
+    let rows = physical.quantities.iter().map(|q| QuantityCsvRow {
+        zone_id: &q.zone_id,
+        zone_level: level.get(q.zone_id.as_str()).copied().unwrap_or(""),
+        year,
+        model: q.model,
+        quantity: q.name,
+        class: q.class,
+        value: q.value,
+        unit: q.unit,
+        area_m2: q.area_m2,
+        area_without_data_m2: q.area_without_data_m2,
+        method: &q.method,
+    });
+    write_csv(&dir.join("quantities.csv"), rows)?;
+    let sums = &physical.sums;
+    let rows = zones
+        .iter()
+        .zip(&sums.zones)
+        .zip(&extent.zones)
+        .flat_map(|((z, zs), t)| {
+            zs.classes.iter().flat_map(move |(class, cs)| {
+                let class_area = t.classes.get(class).map_or(0.0, |a| a.to_m2());
+                sums.layers.iter().enumerate().map(move |(i, l)| {
+                    let without = cs.missing[i].to_m2();
+                    let with = (class_area - without).max(0.0);
+                    let sum = cs.sums[i].to_f64();
+                    LayerSumRow {
+                        zone_id: &z.id,
+                        zone_level: z.level.as_str(),
+                        class: *class,
+                        layer: &l.name,
+                        unit: &l.unit,
+                        sum,
+                        mean: (with > 0.0).then(|| sum / with),
+                        area_m2: with,
+                        area_without_data_m2: without,
+                    }
+                })
+            })
+        });
+    write_csv(&dir.join("layer_sums.csv"), rows)?;
+    Ok(vec!["quantities.csv", "layer_sums.csv"])
+}
+
 /// Writes every table of `assessment` into `dir` (which must exist).
 ///
 /// # Errors
@@ -81,6 +146,19 @@ pub fn write_tables(assessment: &Assessment, dir: &Path) -> Result<(), EngineErr
     if let Some(a) = &assessment.accounts {
         write_csv(&dir.join("accounts.csv"), a.rows.iter())?;
         write_csv(&dir.join("gep.csv"), a.gep.iter())?;
+    }
+    if let Some(p) = &assessment.physical {
+        write_physical_tables(
+            dir,
+            &assessment.zones,
+            &assessment.extent,
+            p,
+            assessment
+                .accounts
+                .as_ref()
+                .and_then(|a| a.rows.first())
+                .map(|r| r.year),
+        )?;
     }
     write_csv(
         &dir.join("failures.csv"),

@@ -30,5 +30,8 @@ pub use model::{
 };
 pub use neutralize::{is_formula_like, neutralize};
 pub use staging::{check_output_dir, Committed, OutputDirState, StagedDir};
-pub use tables::{write_csv, write_wide_csv, CheckCsvRow, CsvRow, ExtentRow, FailureRow, ZoneRow};
+pub use tables::{
+    write_csv, write_wide_csv, CheckCsvRow, CsvRow, ExtentRow, FailureRow, LayerSumRow,
+    QuantityCsvRow, ZoneRow,
+};
 pub use xlsx::write_workbook;

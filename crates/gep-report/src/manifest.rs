@@ -110,6 +110,10 @@ pub struct Manifest {
     /// relative to it).
     #[serde(default)]
     pub working_dir: Option<String>,
+    /// The continuous inputs as read (how each was aligned to the land-cover grid: resampling,
+    /// warping, value range) and the physical models with their parameters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub models: Option<serde_json::Value>,
 }
 
 /// An input whose bytes differ from what the manifest recorded.
@@ -141,6 +145,7 @@ impl Manifest {
             units_total: run.units_total,
             failures: run.failures.clone(),
             working_dir: run.working_dir.clone(),
+            models: run.models.clone(),
         }
     }
 

@@ -202,6 +202,9 @@ pub struct RunInfo {
     /// relative to it).
     #[serde(default)]
     pub working_dir: Option<String>,
+    /// The continuous inputs as read (resampling, warping, ranges) and the physical models
+    /// with their parameters (LS algorithm...), when the run has models.
+    pub models: Option<serde_json::Value>,
 }
 
 /// A unit of work (county) that could not be computed.

@@ -444,3 +444,88 @@ mod tests {
         assert!(s.contains(",-2.0,") && s.contains(",-3.0,"), "{s}");
     }
 }
+
+/// One row of `quantities.csv`: a physical quantity of a model for a zone × land-cover class.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuantityCsvRow<'a> {
+    /// Zone id (text).
+    #[serde(serialize_with = "crate::neutralize::ser_text")]
+    pub zone_id: &'a str,
+    /// county, township or village.
+    pub zone_level: &'a str,
+    /// The accounting year (empty when the run has none).
+    pub year: Option<i32>,
+    /// `water_conservation`, `soil_retention`.
+    pub model: &'a str,
+    /// What the quantity is (`water_conservation`, `avoided_erosion`, ...).
+    pub quantity: &'a str,
+    /// Land-cover class code as stored in the raster.
+    pub class: i32,
+    /// The quantity, full precision.
+    pub value: f64,
+    /// Its unit (`m3/a`, `t/a`).
+    pub unit: &'a str,
+    /// Area of the class in the zone where every input has data, m².
+    pub area_m2: f64,
+    /// Area of the class in the zone where some input has no data (not counted as zero), m².
+    pub area_without_data_m2: f64,
+    /// The formula, parameters and algorithm names.
+    #[serde(serialize_with = "crate::neutralize::ser_text")]
+    pub method: &'a str,
+}
+
+/// One row of `layer_sums.csv`: the exact weighted sum of a continuous layer over a zone ×
+/// land-cover class.
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerSumRow<'a> {
+    /// Zone id (text).
+    #[serde(serialize_with = "crate::neutralize::ser_text")]
+    pub zone_id: &'a str,
+    /// county, township or village.
+    pub zone_level: &'a str,
+    /// Land-cover class code as stored in the raster.
+    pub class: i32,
+    /// The layer's name.
+    pub layer: &'a str,
+    /// The layer's unit.
+    pub unit: &'a str,
+    /// Σ coverage × cell area × value over the cells with data, in (unit × m²).
+    pub sum: f64,
+    /// The area-weighted mean over the cells with data, in the layer's unit (empty when the
+    /// class has no area with data).
+    pub mean: Option<f64>,
+    /// Covered area with data, m².
+    pub area_m2: f64,
+    /// Covered area without data, m².
+    pub area_without_data_m2: f64,
+}
+
+impl CsvRow for QuantityCsvRow<'_> {
+    const COLUMNS: &'static [&'static str] = &[
+        "zone_id",
+        "zone_level",
+        "year",
+        "model",
+        "quantity",
+        "class",
+        "value",
+        "unit",
+        "area_m2",
+        "area_without_data_m2",
+        "method",
+    ];
+}
+
+impl CsvRow for LayerSumRow<'_> {
+    const COLUMNS: &'static [&'static str] = &[
+        "zone_id",
+        "zone_level",
+        "class",
+        "layer",
+        "unit",
+        "sum",
+        "mean",
+        "area_m2",
+        "area_without_data_m2",
+    ];
+}

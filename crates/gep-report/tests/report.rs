@@ -190,6 +190,7 @@ fn example() -> ReportInput {
             units_total: 0,
             failures: Vec::new(),
             working_dir: None,
+            models: None,
         },
     }
 }

@@ -146,9 +146,26 @@ pub struct ModelsPlan {
 }
 
 impl ModelsPlan {
-    /// True when no model is configured.
+    /// True when the plan has no continuous input (and so no model).
     pub fn is_empty(&self) -> bool {
-        self.water.is_none() && self.soil.is_none()
+        self.inputs.is_empty()
+    }
+
+    /// The inputs some model uses.
+    pub fn used_inputs(&self) -> Vec<&str> {
+        let mut v = Vec::new();
+        if let Some(w) = &self.water {
+            v.extend([w.precipitation.as_str(), w.evapotranspiration.as_str()]);
+        }
+        if let Some(s) = &self.soil {
+            v.extend([s.erosivity.as_str(), s.erodibility.as_str()]);
+            match &s.ls {
+                LsPlan::InvestD8 { dem, .. } | LsPlan::Chinese { dem, .. } => v.push(dem),
+                LsPlan::Supplied { ls } => v.push(ls),
+            }
+            v.extend(s.vegetation_cover.as_deref());
+        }
+        v
     }
 
     /// Every file the models read (inputs and parameter tables).
@@ -287,15 +304,13 @@ pub fn resolve_models(
             })
         }
     };
-    if (water.is_some() || soil.is_some()) || inputs.is_empty() {
-        Ok(ModelsPlan {
-            inputs,
-            water,
-            soil,
-        })
-    } else {
-        bail!("{where_}: [[inputs]] are given but no [models.*] uses them; add [models.water_conservation] or [models.soil_retention], or drop the inputs")
-    }
+    // Inputs no model uses are tallied as they are: their weighted sums by zone and class
+    // go to layer_sums.csv (e.g. the mean precipitation of every village).
+    Ok(ModelsPlan {
+        inputs,
+        water,
+        soil,
+    })
 }
 
 /// Whether two unit spellings are the same unit: `MJ·mm/(ha·h·a)`, `MJ*mm/(ha*h*a)` and
@@ -392,6 +407,15 @@ pub fn prepare_models(
             .ok_or_else(|| crate::EngineError::plan(format!("input {name:?} was not opened")))
     };
     let mut layers: Vec<Box<dyn ValueSource>> = Vec::new();
+    // Inputs no model uses: summed as they are.
+    let used = plan.used_inputs();
+    for spec in plan
+        .inputs
+        .iter()
+        .filter(|i| !used.contains(&i.name.as_str()))
+    {
+        layers.push(source(&spec.name)?);
+    }
     let mut models = Vec::new();
     let mut water = None;
     if let Some(w) = &plan.water {

@@ -640,6 +640,17 @@ fn run_info(
     {
         inputs.push(crate::outputs::input_file(role, p, None, None)?);
     }
+    if let Some((table, shares)) = &plan.statistics {
+        inputs.push(crate::outputs::input_file("statistics", table, None, None)?);
+        if let Some(s) = shares {
+            inputs.push(crate::outputs::input_file(
+                "statistics_shares",
+                s,
+                None,
+                None,
+            )?);
+        }
+    }
     let models = prep.models.as_ref().map(|m| {
         serde_json::json!({
             "inputs": m.inputs,

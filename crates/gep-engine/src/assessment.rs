@@ -275,6 +275,8 @@ pub enum Warning {
         /// The message, naming the input and its file.
         message: String,
     },
+    /// A remark of the statistics allocation (a county without statistics, a zero key, ...).
+    Statistics(gep_core::statistics::StatisticsWarning),
 }
 
 /// `x` with `decimals` decimals, never "-0.0".
@@ -292,6 +294,7 @@ impl fmt::Display for Warning {
             Warning::Layer { message } | Warning::Cache { message } | Warning::Input { message } => {
                 f.write_str(message)
             }
+            Warning::Statistics(w) => write!(f, "statistics: {w}"),
             Warning::PartialCoverage { zone_id, name, level, missing_percent, outside_m2, nodata_m2 } => write!(
                 f,
                 "{level} {zone_id} {name}: {missing_percent:.3} % of its area is beyond the raster ({outside_m2:.1} m²) or over nodata cells ({nodata_m2:.1} m²); its extent and GEP cover only the rest — use a raster that covers it"

@@ -35,6 +35,18 @@ pub struct RawConfig {
     pub inputs: Vec<gep_io::continuous::ContinuousInput>,
     /// Physical models (`[models.water_conservation]`, `[models.soil_retention]`).
     pub models: Option<super::models::RawModels>,
+    /// Statistics-based services (`[statistics]`).
+    pub statistics: Option<RawStatistics>,
+}
+
+/// `[statistics]`: county statistics allocated to townships and villages (`docs/statistics.md`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStatistics {
+    /// The statistics table (CSV or XLSX).
+    pub table: PathBuf,
+    /// Village-level allocation weights (`zone_id, service, weight`), when keys use them.
+    pub shares: Option<PathBuf>,
 }
 
 /// `[landcover]`.
@@ -191,6 +203,8 @@ pub struct Plan {
     pub value_raster: bool,
     /// Continuous inputs and physical models.
     pub models: super::models::ModelsPlan,
+    /// Statistics table and share table (absolute paths), when given.
+    pub statistics: Option<(PathBuf, Option<PathBuf>)>,
 }
 
 /// Reads and parses a config file (syntax errors name the line and column).
@@ -335,6 +349,15 @@ pub fn resolve(raw: RawConfig, config_path: Option<&Path>) -> Result<Plan> {
         }
     }
     let models = super::models::resolve_models(raw.inputs, raw.models, &base, &where_)?;
+    if raw.statistics.is_some() && valuation.is_none() {
+        bail!("{where_}: [statistics] allocates county figures by the area of ecosystem types and needs a [valuation] table with its crosswalk (and the accounting year)");
+    }
+    let statistics = raw.statistics.map(|s| {
+        (
+            clean(&base.join(s.table)),
+            s.shares.map(|p| clean(&base.join(p))),
+        )
+    });
     Ok(Plan {
         config_path: config_path.map(Path::to_path_buf),
         year: raw.year,
@@ -357,6 +380,7 @@ pub fn resolve(raw: RawConfig, config_path: Option<&Path>) -> Result<Plan> {
         report: out.report.unwrap_or(true),
         value_raster: out.value_raster.unwrap_or(false),
         models,
+        statistics,
     })
 }
 

@@ -32,8 +32,8 @@ mod run;
 
 pub use cache::{cache_dir, TallyCache, TallyStore};
 pub use config::{
-    load, resolve, Plan, RawConfig, RawLandcover, RawOutput, RawRun, RawValuation, RawZones,
-    ValuationPlan,
+    load, resolve, Plan, RawConfig, RawLandcover, RawOutput, RawRun, RawStatistics, RawValuation,
+    RawZones, ValuationPlan,
 };
 pub use prepare::*;
 pub use run::{assess, assess_prepared, tally_cache, Assessed};

@@ -382,7 +382,15 @@ pub fn prepare_models(
     let mut notes = Vec::new();
     for spec in &plan.inputs {
         progress.status(&format!("input {}: {}", spec.name, spec.path.display()));
-        let v = open_continuous(spec, grid, crs)?;
+        let v = open_continuous(spec, grid, crs).map_err(|e| match e {
+            // Its text holds the inner error, which is also its `source()`: unwrapped so
+            // that the CLI's `{:#}` chain does not print the inner message twice.
+            gep_io::IoError::Input { name, source } => crate::EngineError::Context {
+                what: format!("continuous input {name:?}"),
+                inner: Box::new((*source).into()),
+            },
+            e => e.into(),
+        })?;
         let a = v.alignment();
         records.push(InputRecord {
             name: spec.name.clone(),
@@ -596,7 +604,20 @@ fn ls_layer(
         dem.grid().rows,
         algorithm.name()
     ));
-    let t = gep_models::terrain::terrain(&dem, &algorithm, s.routing_memory_bytes)?;
+    let t = gep_models::terrain::terrain(&dem, &algorithm, s.routing_memory_bytes).map_err(
+        |e| match e {
+            e @ gep_models::ModelError::OverMemoryBudget { .. } => crate::EngineError::Context {
+                what: "[models.soil_retention] routing_memory_gib (GiB, default 8) is too small"
+                    .into(),
+                inner: Box::new(e.into()),
+            },
+            // The DEM was brought onto the land-cover grid: that grid is what to reproject.
+            gep_models::ModelError::GeographicGrid { layer, crs } => crate::EngineError::input(format!(
+                "[models.soil_retention] computes LS on the land-cover grid, onto which the DEM input {layer:?} is brought, and that grid is geographic ({crs}): slope and LS need a projected grid in metres; reproject the land cover (e.g. `gdalwarp -t_srs EPSG:4549 -r near`) or give an LS raster with ls_algorithm = \"supplied\""
+            )),
+            e => e.into(),
+        },
+    )?;
     let all = t.ls.clone().with_info(LayerInfo::new("ls", "1"));
     let ls = match s.stream_threshold {
         None => t.ls,

@@ -47,6 +47,11 @@ pub struct Prepared {
     /// Continuous inputs on the land-cover grid and the models' parameters, when the plan
     /// has models.
     pub models: Option<super::models::PreparedModels>,
+    /// The statistics table and village shares, when the plan has `[statistics]`.
+    pub statistics: Option<(
+        gep_core::StatisticsTable,
+        Option<gep_core::statistics::VillageShares>,
+    )>,
 }
 
 /// One boundary layer, read and reprojected.
@@ -150,6 +155,16 @@ pub fn prepare(plan: &Plan, progress: &dyn Reporter) -> Result<Prepared> {
     // Inputs and parameter tables before the boundaries: a wrong unit or a missing file
     // fails in seconds, not after the boundaries are read.
     let models = super::models::prepare_models(&plan.models, raster.grid(), &target, progress)?;
+    let statistics = match &plan.statistics {
+        None => None,
+        Some((table, shares)) => Some((
+            gep_core::StatisticsTable::from_file(table)?,
+            shares
+                .as_deref()
+                .map(gep_core::statistics::VillageShares::from_file)
+                .transpose()?,
+        )),
+    };
     let mut notes = vec![format!(
         "land cover: {} ({} x {} cells, {}, {})",
         plan.landcover.display(),
@@ -184,6 +199,7 @@ pub fn prepare(plan: &Plan, progress: &dyn Reporter) -> Result<Prepared> {
         valuation,
         source: read.source,
         models,
+        statistics,
     })
 }
 
@@ -574,6 +590,11 @@ pub fn input_paths(plan: &Plan) -> Vec<std::path::PathBuf> {
             }
         }
         v.extend(val.deflator.iter().cloned());
+    }
+    v.extend(plan.models.files());
+    if let Some((t, s)) = &plan.statistics {
+        v.push(t.clone());
+        v.extend(s.iter().cloned());
     }
     v
 }

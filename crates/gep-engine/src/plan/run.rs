@@ -137,10 +137,37 @@ pub fn assess_prepared(
         })?),
         _ => None,
     };
-    let (checks, accounts) =
+    let (checks, mut accounts) =
         checks_and_accounts(prep, &zones, &table, geometry.as_ref(), &check_opts, &steps)?;
     let valuation = prep.valuation.as_ref();
     let mut warnings = prep.warnings.clone();
+    if let (Some((stats, shares)), Some(acc), Some(v)) =
+        (&prep.statistics, accounts.as_mut(), valuation)
+    {
+        let allocation = timed(&steps, "statistics", || -> Result<_> {
+            let cw = v.crosswalk.as_ref().ok_or_else(|| {
+                EngineError::plan(
+                    "[statistics] allocates by the area of ecosystem types: the coefficient set needs a crosswalk",
+                )
+            })?;
+            let areas = gep_core::statistics::ZoneAreas::from_extent(&table, cw)?;
+            Ok(gep_core::statistics::allocate(
+                stats,
+                &zones,
+                &areas,
+                shares.as_ref(),
+                v.year,
+            )?)
+        })?;
+        acc.rows.extend(allocation.account_rows());
+        acc.gep =
+            gep_core::account::gep_rows(zones.iter().map(|z| (z.id.clone(), z.level)), &acc.rows);
+        for w in allocation.warnings {
+            let w = crate::Warning::Statistics(w);
+            reporter.warn(&w.to_string());
+            warnings.push(w);
+        }
+    }
     let later: Vec<crate::Warning> = crate::warnings::checks(&checks)
         .into_iter()
         .chain(crate::warnings::coverage(&zones, &table))

@@ -833,21 +833,6 @@ pub fn open_continuous(
     target_srs.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
     let same_crs = src.srs == target_srs;
     let identical = same_crs && same_geometry(&src.grid, target);
-    let resampling = if identical {
-        Resampling::None
-    } else {
-        match spec.resampling {
-            Some(r) if r != Resampling::None => r,
-            _ => {
-                return Err(IoError::ResamplingRequired {
-                    name: spec.name.clone(),
-                    path: spec.path.clone(),
-                    input_grid: grid_summary(&src.grid, &src.crs.label()),
-                    target_grid: grid_summary(target, &target_crs.label()),
-                })
-            }
-        }
-    };
 
     // Target → source transformation (None when the CRSs are the same).
     let to_source = if same_crs {
@@ -906,6 +891,24 @@ pub fn open_continuous(
             in_source[3]
         ),
     })?;
+
+    // After the overlap check: a file elsewhere is a wrong file (or CRS), whatever the
+    // resampling.
+    let resampling = if identical {
+        Resampling::None
+    } else {
+        match spec.resampling {
+            Some(r) if r != Resampling::None => r,
+            _ => {
+                return Err(IoError::ResamplingRequired {
+                    name: spec.name.clone(),
+                    path: spec.path.clone(),
+                    input_grid: grid_summary(&src.grid, &src.crs.label()),
+                    target_grid: grid_summary(target, &target_crs.label()),
+                })
+            }
+        }
+    };
 
     let nodata_f32 = src.data_type == GdalDataType::Float32;
     let fs = src.file_scale.unwrap_or(1.0);
@@ -1257,7 +1260,15 @@ fn scale_hint(
         if fits(f) {
             let new = spec.scale * f;
             let unit = spec.unit.as_str();
+            // A declared scale is what is off, not the file's unit.
             let guess = match (unit, f) {
+                _ if spec.scale != 1.0 => {
+                    format!(
+                        " scale = {} looks off by × {}?",
+                        short(spec.scale),
+                        short(f)
+                    )
+                }
                 ("mm", 1000.0) => " is the file in m?".to_string(),
                 ("mm", 10.0) => " is the file in cm?".to_string(),
                 ("mm", 0.1) => " is the file in 0.1 mm (a common integer encoding)?".to_string(),

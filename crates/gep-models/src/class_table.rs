@@ -76,13 +76,26 @@ pub fn read_class_table(
             })
         })
         .collect::<Result<_, _>>()?;
+    // csv's own line counter lags by one after the header: lines come from byte offsets
+    // (tables have a row per class, so counting from the start each time is cheap).
+    let line_of = |pos: Option<&csv::Position>| -> usize {
+        let Some(p) = pos else { return 0 };
+        let mut b = usize::try_from(p.byte())
+            .unwrap_or(usize::MAX)
+            .min(text.len());
+        while b < text.len() && matches!(text.as_bytes()[b], b'\n' | b'\r') {
+            b += 1;
+        }
+        text.as_bytes()[..b].iter().filter(|&&c| c == b'\n').count() + 1
+    };
     let mut out = ClassRows::new();
+    let mut first_line: BTreeMap<ClassCode, usize> = BTreeMap::new();
     for rec in rdr.records() {
         let rec = rec.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line() as usize);
+            let line = line_of(e.position());
             err(line, format!("{e}"))
         })?;
-        let line = rec.position().map_or(0, |p| p.line() as usize);
+        let line = line_of(rec.position());
         let k = &rec[key];
         let class: ClassCode = k.parse().map_err(|_| {
             err(
@@ -113,12 +126,43 @@ pub fn read_class_table(
                 .ok_or_else(|| err(line, format!("column `{c}`: {s:?} is not a number")))?;
             vals.push(Some(v));
         }
-        if out.insert(class, vals).is_some() {
+        if let Some(first) = first_line.insert(class, line) {
             return Err(err(
                 line,
-                format!("class {class} appears twice: keep one row per class"),
+                format!("class {class} appears twice (lines {first} and {line}): keep one row per class"),
             ));
         }
+        out.insert(class, vals);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        read_class_table(text, "t.csv", &["alpha"], &["alpha"])
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn errors_name_the_line_of_the_file() {
+        let t = "lucode,alpha\n1,0.1\n2,0.2\n3,O.3\n";
+        assert_eq!(
+            err(t),
+            "t.csv line 4: column `alpha`: \"O.3\" is not a number"
+        );
+        let t = "# comment\nlucode,alpha\n1,0.1\n\n2,0.2\n1,0.3\n";
+        assert_eq!(
+            err(t),
+            "t.csv line 6: class 1 appears twice (lines 3 and 6): keep one row per class"
+        );
+        let t = "lucode,alpha\r\n1,0.1\r\n2,\r\n";
+        assert_eq!(
+            err(t),
+            "t.csv line 3: column `alpha` is empty for class 2: give a value"
+        );
+    }
 }

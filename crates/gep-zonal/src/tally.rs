@@ -28,10 +28,11 @@
 //! [`tally_values`] adds, in the same pass, the sums of continuous layers over each zone and
 //! class: each layer is read once per window (one reader per worker), and each covered cell
 //! adds its covered area × value, rounded once to [`ExactSum`](gep_core::ExactSum)'s fixed
-//! point, or its area to the class's area without data (see [`WeightedTable`]). Interior runs
-//! of a class are summed from per-row prefix sums of the layer's whole-cell contributions,
-//! so they still cost O(1) per zone, class run and layer. The sums are bit-identical for any
-//! thread count and window size, like the areas.
+//! point, or its area to the class's area without data (see [`WeightedTable`]). The sums of
+//! each class run's whole cells are computed once per window and layer, so interior runs
+//! still cost O(1) per zone, class run and layer (runs clipped by a zone's edge are summed
+//! cell by cell). The sums are bit-identical for any thread count and window size, like the
+//! areas.
 
 use crate::coverage::{CellRange, PreparedPolygon, Span, SparseCoverage};
 use crate::error::ZonalError;
@@ -634,6 +635,8 @@ struct Worker<'s> {
     layers: &'s mut [Box<dyn ValueSource>],
     /// The layers over the current window.
     values: ValueWindow,
+    /// The current window of each layer, as read.
+    blocks: Vec<Vec<Option<f64>>>,
     vacc: ValueAcc,
     /// The weighted sums of the last window's zones.
     sums_out: Vec<(usize, ZoneSums)>,
@@ -655,6 +658,7 @@ impl<'s> Worker<'s> {
             source: readers.land.as_mut(),
             layers: &mut readers.layers,
             values: ValueWindow::default(),
+            blocks: Vec::new(),
             vacc: ValueAcc::default(),
             sums_out: Vec::new(),
             cov: SparseCoverage::default(),
@@ -718,9 +722,8 @@ impl<'s> Worker<'s> {
         if self.layers.is_empty() {
             return Ok(());
         }
-        self.values
-            .start(self.layers.len(), w.cols, self.runs.starts.len());
-        for (l, src) in self.layers.iter_mut().enumerate() {
+        self.blocks.clear();
+        for src in self.layers.iter_mut() {
             let err = |e, src: &dyn ValueSource| ZonalError::LayerRead {
                 layer: src.info().name.clone(),
                 window: w,
@@ -739,10 +742,16 @@ impl<'s> Worker<'s> {
                 };
                 return Err(err(e, src.as_ref()));
             }
-            let runs = &self.runs;
-            self.values
-                .set_layer(l, block.cells, &runs.row_ptr, &runs.starts, &self.scaled);
+            self.blocks.push(block.cells);
         }
+        let runs = &self.runs;
+        self.values.build(
+            &self.blocks,
+            w.cols,
+            &runs.row_ptr,
+            &runs.starts,
+            &self.scaled,
+        );
         Ok(())
     }
 
@@ -824,7 +833,7 @@ impl<'s> Worker<'s> {
                             // Interior cells only count, per class run; the count is
                             // multiplied by the exact cell area once per row (per zone and
                             // window on projected grids). Their values come from the
-                            // layers' row prefix sums, per class run too.
+                            // layers' sums per class run (cell by cell where a run is clipped).
                             if SUMS {
                                 let (c0, c1) = (base + c0, base + c1);
                                 runs.for_each_run(br, c0, c1, |run, key, lo, hi, whole| {

@@ -1,17 +1,17 @@
 //! Weighted sums of continuous layers, computed inside the tally's pass
-//! ([`tally_values`](crate::tally_values)): per window, each layer's cells with row prefix sums
-//! of their whole-cell contributions, and per zone an accumulator by class and layer.
+//! ([`tally_values`](crate::tally_values)): per window, the layers' cells with the sums of
+//! each class run of whole cells, and per zone an accumulator by class and layer.
 //!
 //! # The contribution of a cell
 //!
 //! A covered cell of row `r` (cell area `a`, covered fraction `f`, land cover not nodata)
 //! whose area adds `to_units(f × a × 2⁴⁰) ≠ 0` to its class adds, per layer with value `v`,
-//! `to_units((f × (a × 2⁴⁰)) × v)` to the class's sum (`ExactSum::from_f64(f × a × v)`
-//! up to the evaluation order, which is fixed), or, where the layer has no data, the same
-//! area units to the class's `missing`. The value of a cell depends only on `f`, `r` and `v`,
-//! and `f` does not depend on the window, so the sums are bit-identical for any window size
-//! and thread count. For whole cells (`f = 1`) the contribution is `to_units((a × 2⁴⁰) × v)`,
-//! which the window's prefix sums hold per row: an interior run of a class costs O(1) per
+//! `to_units((f × (a × 2⁴⁰)) × v)` to the class's sum (`ExactSum::from_f64(f × a × v)`,
+//! evaluated left to right: scaling by 2⁴⁰ is exact), or, where the layer has no data, the
+//! same area units to the class's `missing`. The contribution depends only on `f`, `r` and
+//! `v`, and `f` does not depend on the window, so the sums are bit-identical for any window
+//! size and thread count. Whole cells (`f = 1`) add `to_units((a × 2⁴⁰) × v)`; the window
+//! holds their sum per class run and layer, so a run inside a zone's interior costs O(1) per
 //! layer, as it does for the class areas.
 
 use crate::tally::to_units;
@@ -29,89 +29,97 @@ pub(crate) const MAX_CELL_VALUE_M2: f64 = (1u128 << 80) as f64;
 ///
 /// The runs are the tally's row runs of equal land-cover class (`row_ptr`, `starts`): an
 /// interior span of a zone covers whole runs, whose sums are added once per run and layer,
-/// and at most two clipped runs at its ends, which are summed cell by cell.
+/// and at most two clipped runs at its ends, which are summed cell by cell. A cell's values
+/// of all layers lie together (one cache line for a few layers, where a zone's edge meets
+/// the cell), as f64 with NaN for no data.
 #[derive(Default)]
 pub(crate) struct ValueWindow {
     layers: usize,
     cols: usize,
-    /// Per layer, the window's values as read, row-major.
-    cells: Vec<Vec<Option<f64>>>,
+    /// `cell × layers + layer` (cells row-major over the window): the value, NaN where the
+    /// layer has no data.
+    values: Vec<f64>,
     /// `run × layers + layer`: Σ whole-cell units over the run's cells with data.
     run_sums: Vec<i128>,
     /// `run × layers + layer`: cells of the run without data, or [`UNUSABLE`] when a cell is
     /// beyond [`MAX_CELL_UNITS`] or the run's sum overflows (the run is then summed cell by
     /// cell, which names the offending cell or class).
     run_missing: Vec<u32>,
+    /// Per layer: the current run's sum, count without data, and whether the sum holds.
+    scratch: Vec<(i128, u32, bool)>,
 }
 
 /// [`ValueWindow::run_missing`] of a run whose sum is not usable.
 const UNUSABLE: u32 = u32::MAX;
 
 impl ValueWindow {
-    /// Starts a window of `cols` columns and `runs` class runs for `layers` layers.
-    pub(crate) fn start(&mut self, layers: usize, cols: usize, runs: usize) {
-        self.layers = layers;
-        self.cols = cols;
-        self.cells.resize_with(layers, Vec::new);
-        self.run_sums.clear();
-        self.run_sums.resize(runs * layers, 0);
-        self.run_missing.clear();
-        self.run_missing.resize(runs * layers, 0);
-    }
-
-    /// Sets layer `l`'s `cells` (row-major over the window), summing them per run: the runs
-    /// of row `r` are `[row_ptr[r], row_ptr[r + 1])`, run `i` starting at column `starts[i]`;
-    /// `scaled[r]` is row `r`'s cell area × 2⁴⁰.
-    pub(crate) fn set_layer(
+    /// Takes the window's values of each layer (`blocks[l]`, row-major, `cols` columns) and
+    /// sums them per run: the runs of row `r` are `[row_ptr[r], row_ptr[r + 1])`, run `i`
+    /// starting at column `starts[i]`; `scaled[r]` is row `r`'s cell area × 2⁴⁰. Non-finite
+    /// values are no data (as [`gep_core::ValueGrid`] makes them).
+    pub(crate) fn build(
         &mut self,
-        l: usize,
-        cells: Vec<Option<f64>>,
+        blocks: &[Vec<Option<f64>>],
+        cols: usize,
         row_ptr: &[u32],
         starts: &[u32],
         scaled: &[f64],
     ) {
-        let (n, cols) = (self.layers, self.cols);
-        for (r, &s) in scaled.iter().enumerate().take(row_ptr.len() - 1) {
-            let row = &cells[r * cols..(r + 1) * cols];
+        let n = blocks.len();
+        let rows = row_ptr.len() - 1;
+        self.layers = n;
+        self.cols = cols;
+        // Every cell lies in one run, so every entry is written below: no clearing.
+        self.values.resize(rows * cols * n, f64::NAN);
+        self.run_sums.resize(starts.len() * n, 0);
+        self.run_missing.resize(starts.len() * n, 0);
+        self.scratch.resize(n, (0, 0, true));
+        for (r, &s) in scaled.iter().enumerate().take(rows) {
             let (a, b) = (row_ptr[r] as usize, row_ptr[r + 1] as usize);
             for i in a..b {
-                let c0 = starts[i] as usize;
-                let c1 = if i + 1 < b {
-                    starts[i + 1] as usize
-                } else {
-                    cols
-                };
-                let (mut sum, mut miss, mut ok) = (0i128, 0u32, true);
-                for cell in &row[c0..c1] {
-                    match *cell {
-                        Some(v) if v.is_finite() => {
-                            let x = s * v;
-                            if x.abs() <= MAX_CELL_UNITS {
-                                match sum.checked_add(units(x)) {
-                                    Some(t) => sum = t,
-                                    None => ok = false,
+                let c0 = r * cols + starts[i] as usize;
+                let c1 = r * cols
+                    + if i + 1 < b {
+                        starts[i + 1] as usize
+                    } else {
+                        cols
+                    };
+                self.scratch.fill((0, 0, true));
+                for cell in c0..c1 {
+                    let out = &mut self.values[cell * n..(cell + 1) * n];
+                    for ((block, slot), acc) in blocks.iter().zip(out).zip(&mut self.scratch) {
+                        match block[cell] {
+                            Some(v) if v.is_finite() => {
+                                *slot = v;
+                                let x = s * v;
+                                if x.abs() <= MAX_CELL_UNITS {
+                                    match acc.0.checked_add(units(x)) {
+                                        Some(t) => acc.0 = t,
+                                        None => acc.2 = false,
+                                    }
+                                } else {
+                                    acc.2 = false;
                                 }
-                            } else {
-                                ok = false;
+                            }
+                            _ => {
+                                *slot = f64::NAN;
+                                acc.1 += 1;
                             }
                         }
-                        _ => miss += 1,
                     }
                 }
-                self.run_sums[i * n + l] = sum;
-                self.run_missing[i * n + l] = if ok { miss } else { UNUSABLE };
+                for (l, &(sum, miss, ok)) in self.scratch.iter().enumerate() {
+                    self.run_sums[i * n + l] = sum;
+                    self.run_missing[i * n + l] = if ok { miss } else { UNUSABLE };
+                }
             }
         }
-        self.cells[l] = cells;
     }
 
     /// Layer `l`'s value at flat index `i` of the window; NaN where it has no data.
     #[inline]
     fn value(&self, l: usize, i: usize) -> f64 {
-        match self.cells[l][i] {
-            Some(v) if v.is_finite() => v,
-            _ => f64::NAN,
-        }
+        self.values[i * self.layers + l]
     }
 }
 
@@ -122,14 +130,9 @@ pub(crate) fn units(x: f64) -> i128 {
     if x.abs() < 4.611_686_018_427_388e18 {
         let t = x as i64; // truncates toward zero
         let d = x - t as f64;
-        let r = if d >= 0.5 {
-            t + 1
-        } else if d <= -0.5 {
-            t - 1
-        } else {
-            t
-        };
-        i128::from(r)
+        // Branch-free: the fractional parts of values are random, so a branch would be
+        // mispredicted half the time.
+        i128::from(t + i64::from(d >= 0.5) - i64::from(d <= -0.5))
     } else {
         to_units(x)
     }
@@ -354,4 +357,39 @@ pub(crate) fn describe(grid: &Grid) -> String {
         "{} x {} cells of {:?} x {:?} from ({:?}, {:?})",
         grid.rows, grid.cols, grid.cell_width, grid.cell_height, grid.left, grid.top
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The branch-free rounding is `to_units` (hence `ExactSum::from_f64`) bit for bit.
+        #[test]
+        fn units_match_to_units(m in -1.0e19..1.0e19f64, k in -3i32..3, half in any::<bool>()) {
+            // Values near and at halves too, where ties are decided.
+            let x = if half { (m as i64) as f64 + 0.5 * f64::from(k.signum()) } else { m };
+            prop_assert_eq!(units(x), to_units(x));
+        }
+    }
+
+    #[test]
+    fn units_at_the_edges() {
+        for x in [
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            -2.5,
+            0.49999999999999994,
+            4.6e18,
+            -4.6e18,
+            2.0e30,
+            -7.9e35,
+        ] {
+            assert_eq!(units(x), to_units(x), "{x}");
+        }
+    }
 }

@@ -11,6 +11,7 @@
 //! One module per kind of input; `support` holds the case directory and the assertions.
 
 mod encoding_geometry;
+mod models;
 mod output_dir;
 mod support;
 mod tables;

@@ -427,10 +427,26 @@ pub fn prepare_models(
     let mut models = Vec::new();
     let mut water = None;
     if let Some(w) = &plan.water {
-        let alpha = read_table(&w.runoff_coefficients, &["alpha"], &["alpha"])?
-            .into_iter()
-            .map(|(c, v)| (c, v[0].unwrap_or(f64::NAN)))
-            .collect();
+        let alpha: BTreeMap<ClassCode, f64> =
+            read_table(&w.runoff_coefficients, &["alpha"], &["alpha"])?
+                .into_iter()
+                .map(|(c, v)| (c, v[0].unwrap_or(f64::NAN)))
+                .collect();
+        // The model checks the same after the tally; here it costs no tally and names the file.
+        for (&class, &a) in &alpha {
+            if !(0.0..=1.0).contains(&a) {
+                return Err(in_table(
+                    &w.runoff_coefficients,
+                    gep_models::ModelError::Parameter {
+                        model: "water_conservation",
+                        parameter: "runoff coefficient α",
+                        class,
+                        value: a,
+                        expected: "a fraction in [0, 1] (4.65 % is 0.0465)",
+                    },
+                ));
+            }
+        }
         // Each of P and ET carries the other's gaps, so both cover the same area.
         let both = |info: LayerInfo, pick: usize| -> Result<DerivedLayer> {
             Ok(DerivedLayer::new(
@@ -482,6 +498,22 @@ pub fn prepare_models(
                 )
             })
             .collect();
+        for (&class, f) in &factors {
+            for (parameter, v) in [("C", f.c), ("P", Some(f.p))] {
+                if let Some(value) = v.filter(|v| !(0.0..=1.0).contains(v)) {
+                    return Err(in_table(
+                        &s.factors,
+                        gep_models::ModelError::Parameter {
+                            model: "soil_retention",
+                            parameter,
+                            class,
+                            value,
+                            expected: "a factor in [0, 1]",
+                        },
+                    ));
+                }
+            }
+        }
         let mut rkls_inputs = vec![
             source(&s.erosivity)?,
             source(&s.erodibility)?,
@@ -635,6 +667,14 @@ fn ls_layer(
         }
     };
     Ok((all, ls.with_info(LayerInfo::new("ls_off_streams", "1"))))
+}
+
+/// A model's refusal of a value of the parameter table `path`, naming the file.
+fn in_table(path: &Path, e: gep_models::ModelError) -> crate::EngineError {
+    crate::EngineError::Context {
+        what: path.display().to_string(),
+        inner: Box::new(e.into()),
+    }
 }
 
 /// Reads a class-keyed parameter table.

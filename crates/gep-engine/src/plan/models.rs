@@ -348,6 +348,8 @@ pub struct WaterLayers {
     pub evapotranspiration: String,
     /// α by class, a fraction.
     pub alpha: BTreeMap<ClassCode, f64>,
+    /// The runoff-coefficient table α came from.
+    pub table: PathBuf,
 }
 
 /// Soil retention's layers (names in the tally) and factors.
@@ -360,6 +362,8 @@ pub struct SoilLayers {
     pub factors: BTreeMap<ClassCode, UsleFactors>,
     /// The LS algorithm's name.
     pub ls_algorithm: String,
+    /// The factor table C and P came from.
+    pub table: PathBuf,
 }
 
 /// Opens every input on the land-cover grid, runs the terrain chain when soil retention
@@ -464,6 +468,7 @@ pub fn prepare_models(
             precipitation: "wc_precipitation".to_string(),
             evapotranspiration: "wc_evapotranspiration".to_string(),
             alpha,
+            table: w.runoff_coefficients.clone(),
         });
         models.push(ModelRecord {
             model: "water_conservation".into(),
@@ -585,6 +590,7 @@ pub fn prepare_models(
             rkls_c,
             factors,
             ls_algorithm: s.ls.name().to_string(),
+            table: s.factors.clone(),
         });
     }
     Ok(Some(PreparedModels {

@@ -783,7 +783,13 @@ pub fn tally_by_unit(
                 let k = fresh[g];
                 let r = root(k);
                 let members = &run_zones[spans[k].clone()];
-                if let Err(e) = cache.store(&r.id, &keys[k], members, tallies) {
+                // With continuous layers every county is tallied anyway: nothing to cache.
+                let stored = if layers.is_some() {
+                    Ok(())
+                } else {
+                    cache.store(&r.id, &keys[k], members, tallies)
+                };
+                if let Err(e) = stored {
                     progress.warn(&format!(
                         "{e:#} (the run goes on; --resume will tally this county again)"
                     ));

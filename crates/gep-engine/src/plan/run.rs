@@ -4,7 +4,7 @@
 use super::cache::{TallyCache, TallyStore};
 use super::config::Plan;
 use super::prepare::{failures, hierarchy_geometry, prepare, tally_by_unit, Prepared, Unit};
-use super::Result;
+use super::{Context, Result};
 use crate::{Assessment, EngineError, FailureReason};
 use gep_core::{RasterSource, Reporter, Zone};
 use std::collections::HashMap;
@@ -208,23 +208,29 @@ fn physical_quantities(
 ) -> Result<crate::Physical> {
     let mut quantities = Vec::new();
     if let Some(w) = &m.water {
-        quantities.extend(gep_models::water_conservation::water_conservation(
-            extent,
-            &sums,
-            &w.precipitation,
-            &w.evapotranspiration,
-            &w.alpha,
-        )?);
+        quantities.extend(
+            gep_models::water_conservation::water_conservation(
+                extent,
+                &sums,
+                &w.precipitation,
+                &w.evapotranspiration,
+                &w.alpha,
+            )
+            .with_context(|| format!("runoff coefficients {}", w.table.display()))?,
+        );
     }
     if let Some(s) = &m.soil {
-        quantities.extend(gep_models::soil_retention::soil_retention(
-            extent,
-            &sums,
-            &s.rkls,
-            s.rkls_c.as_deref(),
-            &s.factors,
-            &s.ls_algorithm,
-        )?);
+        quantities.extend(
+            gep_models::soil_retention::soil_retention(
+                extent,
+                &sums,
+                &s.rkls,
+                s.rkls_c.as_deref(),
+                &s.factors,
+                &s.ls_algorithm,
+            )
+            .with_context(|| format!("USLE factors {}", s.table.display()))?,
+        );
     }
     // Zone order, then model, quantity and class: the order of the tables.
     let order: HashMap<&str, usize> = sums

@@ -81,9 +81,15 @@ impl Valuation {
         Ok(())
     }
 
-    /// The price year of the values: the target year when prices are restated, else the set's.
+    /// The price year of the values: the target year when prices are restated, else a D
+    /// override's own year (`d_price_year`), else the set's.
     pub fn price_year(&self) -> Option<i32> {
-        self.params.target_price_year.or(self.set.price_year)
+        self.params.price_year(&self.set)
+    }
+
+    /// What the totals of this valuation are: GEP or ESV, partial or not, price year.
+    pub fn label(&self) -> gep_core::TotalLabel {
+        gep_core::TotalLabel::new(&self.set, &self.params)
     }
 }
 
@@ -93,7 +99,8 @@ impl Valuation {
 /// 元 per year at [`Totals::price_year`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Totals {
-    /// Gross ecosystem product: material + regulating + cultural.
+    /// The headline total: GEP (material + regulating + cultural), or for an ESV
+    /// ([`Totals::label`]) the equivalent-factor total, supporting services included.
     pub gep_yuan: f64,
     /// Material products (物质产品).
     pub material_yuan: f64,
@@ -109,6 +116,29 @@ pub struct Totals {
     pub method: String,
     /// Top-level zones summed.
     pub zones: usize,
+    /// What the total is: GEP or ESV, partial (the missing services named), price year.
+    pub label: gep_core::TotalLabel,
+    /// Supporting services (ESV only: nutrient cycling, biodiversity), shown apart.
+    pub supporting_yuan: f64,
+    /// Final services only: material + regulating + cultural (what GEP counts).
+    pub final_yuan: f64,
+    /// How much of the total rests on example, derived or unverified coefficients.
+    pub basis: gep_core::ValueBasis,
+}
+
+impl Totals {
+    /// The totals and their label as the report and the manifest show them.
+    pub fn info(&self) -> gep_report::TotalsInfo {
+        gep_report::TotalsInfo {
+            label: self.label.clone(),
+            label_text: self.label.text_en(),
+            total_yuan: self.gep_yuan,
+            final_yuan: self.final_yuan,
+            supporting_yuan: self.supporting_yuan,
+            basis: self.basis,
+            flagged_share: self.basis.flagged_share(),
+        }
+    }
 }
 
 /// Why one unit of work (a county and everything below it) could not be computed.
@@ -352,7 +382,20 @@ impl Assessment {
         let sum =
             |f: fn(&gep_core::account::GepRow) -> f64| roots.iter().map(|g| f(g)).sum::<f64>();
         let stock = valuation.set.kind == gep_core::coefficients::SetKind::Stock;
+        let root_ids: std::collections::HashSet<&str> =
+            roots.iter().map(|g| g.zone_id.as_str()).collect();
+        let basis = gep_core::ValueBasis::of_rows(
+            accounts
+                .rows
+                .iter()
+                .filter(|r| root_ids.contains(&*r.zone_id)),
+        );
+        let final_yuan = sum(|g| g.final_yuan());
         Totals {
+            label: valuation.label(),
+            supporting_yuan: sum(|g| g.supporting_yuan),
+            final_yuan,
+            basis,
             gep_yuan: sum(|g| g.gep_yuan),
             material_yuan: sum(|g| g.material_yuan),
             regulating_yuan: sum(|g| g.regulating_yuan),

@@ -1,5 +1,6 @@
 //! An [`Assessment`]'s tables as files (through gep-report): `extent.csv`, `zones.csv`,
-//! `checks.csv`, `failures.csv` and, when valued, `accounts.csv` and `gep.csv` — the same
+//! `checks.csv`, `failures.csv` and, when valued, `accounts.csv` and `gep.csv` (with the totals'
+//! label: GEP or ESV, partial, price year) — the same
 //! bytes the `gep run` command writes.
 
 use crate::{Assessment, EngineError, UnitFailure};
@@ -78,9 +79,9 @@ pub fn write_tables(assessment: &Assessment, dir: &Path) -> Result<(), EngineErr
         &assessment.extent,
         &assessment.checks,
     )?;
-    if let Some(a) = &assessment.accounts {
+    if let (Some(a), Some(t)) = (&assessment.accounts, &assessment.totals) {
         write_csv(&dir.join("accounts.csv"), a.rows.iter())?;
-        write_csv(&dir.join("gep.csv"), a.gep.iter())?;
+        gep_report::write_gep_csv(&dir.join("gep.csv"), &a.gep, &t.label)?;
     }
     write_csv(
         &dir.join("failures.csv"),

@@ -5,7 +5,7 @@
 //! apart from timings.
 
 use crate::error::ReportError;
-use crate::model::{FailedUnit, IdHash, InputFile, RunInfo, Timing};
+use crate::model::{FailedUnit, IdHash, InputFile, RunInfo, Timing, TotalsInfo};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::Read;
@@ -110,6 +110,11 @@ pub struct Manifest {
     /// relative to it).
     #[serde(default)]
     pub working_dir: Option<String>,
+    /// What the totals are: GEP or ESV (`label.kind`), partial with the missing services
+    /// (`label.missing_services`), the price year (`label.price_year`), the totals and the
+    /// share resting on example, derived or unverified coefficients.
+    #[serde(default)]
+    pub totals: Option<TotalsInfo>,
 }
 
 /// An input whose bytes differ from what the manifest recorded.
@@ -141,6 +146,7 @@ impl Manifest {
             units_total: run.units_total,
             failures: run.failures.clone(),
             working_dir: run.working_dir.clone(),
+            totals: run.totals.clone(),
         }
     }
 

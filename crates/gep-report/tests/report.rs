@@ -33,6 +33,7 @@ fn zone(
         material_yuan: gep.map(|g| g * 0.2),
         regulating_yuan: gep.map(|g| g * 0.7),
         cultural_yuan: gep.map(|g| g * 0.1),
+        supporting_yuan: gep.map(|_| 0.0),
     }
 }
 
@@ -190,6 +191,7 @@ fn example() -> ReportInput {
             units_total: 0,
             failures: Vec::new(),
             working_dir: None,
+            totals: None,
         },
     }
 }

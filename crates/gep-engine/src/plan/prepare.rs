@@ -92,6 +92,7 @@ pub fn load_valuation(plan: &Plan) -> Result<Option<Valuation>> {
         crosswalk,
         params: ValuationParams {
             equivalent_value: v.d,
+            equivalent_value_price_year: v.d_price_year,
             target_price_year: v.target_price_year,
             deflator,
         },

@@ -104,6 +104,7 @@ pub fn plan_from(flags: &RunFlags) -> Result<Plan> {
             d_price_year: None,
             target_price_year: None,
             deflator: None,
+            coastal_zones: None,
         });
         if let Some(c) = &flags.coefficients {
             v.coefficients = c.clone();

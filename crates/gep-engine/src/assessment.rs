@@ -20,6 +20,9 @@ pub struct Valuation {
     pub params: ValuationParams,
     /// The accounting year carried into every account row.
     pub year: i32,
+    /// Top-level zones (ids) whose boundary reaches into the sea: their water is said in a
+    /// [`Warning::CoastalWater`] (sea cells classed as water are valued as inland water).
+    pub coastal_zones: Vec<String>,
 }
 
 impl Valuation {
@@ -37,6 +40,7 @@ impl Valuation {
             crosswalk: crosswalk.map(Crosswalk::load).transpose()?,
             params: ValuationParams::default(),
             year,
+            coastal_zones: Vec::new(),
         };
         v.check()?;
         Ok(v)
@@ -52,6 +56,15 @@ impl Valuation {
             return Err(crate::EngineError::plan(format!(
                 "coefficient set {:?} is keyed by ecosystem type and needs a crosswalk from the raster's classes (see `gep crosswalks list`)",
                 self.set.id
+            )));
+        }
+        if let (Some(cw), SetKey::Class) = (&self.crosswalk, self.set.key) {
+            return Err(crate::EngineError::plan(format!(
+                "coefficient set {:?} ({}) is keyed by land-cover codes of its own scheme, not by ecosystem type, so crosswalk {:?} ({}) would be ignored: its table must be keyed by your raster's codes. Drop the crosswalk if the raster uses the table's codes; otherwise the table is keyed by another scheme's codes (e.g. InVEST's Willamette lucodes on a CLCD raster) and its values would land on the wrong classes: write a table keyed by the raster's codes",
+                self.set.id,
+                self.set.origin,
+                cw.id,
+                cw.scheme
             )));
         }
         if let Some(cw) = &self.crosswalk {
@@ -300,6 +313,71 @@ pub enum Warning {
         /// Why.
         message: String,
     },
+    /// The crosswalk's codes do not match the raster's classes (e.g. CLCD codes on a MODIS
+    /// raster): most of the raster unmapped, or most of the crosswalk's codes absent, or a
+    /// built-in crosswalk maps every class where this one does not.
+    CrosswalkMismatch {
+        /// The crosswalk given.
+        crosswalk: String,
+        /// Share of the area in classes it does not map, percent.
+        unmapped_area_percent: f64,
+        /// Those classes.
+        unmapped_classes: Vec<i32>,
+        /// Distinct classes in the raster (within the zones).
+        classes: usize,
+        /// Share of its codes absent from the raster, percent.
+        absent_codes_percent: f64,
+        /// A built-in crosswalk that maps every class, when there is one.
+        better: Option<String>,
+    },
+    /// A table keyed by land-cover codes (InVEST carbon pools) whose codes are mostly absent
+    /// from the raster, while the raster's classes are all codes of a built-in scheme.
+    ForeignClassKeys {
+        /// The table.
+        set: String,
+        /// Its codes absent from the raster.
+        absent_codes: usize,
+        /// Its codes.
+        codes: usize,
+        /// The raster's classes (within the zones).
+        raster_classes: Vec<i32>,
+        /// The built-in crosswalk (and scheme) whose codes the raster's classes are.
+        likely_scheme: String,
+    },
+    /// Water in a top-level zone declared coastal: sea cells classed as water are valued as
+    /// inland water.
+    CoastalWater {
+        /// The zone.
+        zone_id: String,
+        /// Its name.
+        name: String,
+        /// Area of ecosystem type `water` in it, m².
+        water_m2: f64,
+        /// Share of its covered area, percent.
+        share_percent: f64,
+        /// Value of that water, 元/a.
+        value_yuan: Option<f64>,
+    },
+    /// Zones of a level smaller than one raster cell.
+    SmallZones {
+        /// The level.
+        level: Level,
+        /// Zones smaller than a cell.
+        small: usize,
+        /// Zones of the level.
+        zones: usize,
+        /// Their share of the level's area, percent.
+        area_percent: f64,
+        /// The area of a cell (at the raster's middle row), m².
+        cell_m2: f64,
+    },
+    /// A D override without `d_price_year`: assumed at the set's price year.
+    EquivalentValueYearAssumed {
+        /// The override, 元/ha/a.
+        d: f64,
+        /// The year assumed (the set's).
+        year: Option<i32>,
+    },
 }
 
 /// `x` with `decimals` decimals, never "-0.0".
@@ -328,6 +406,40 @@ impl fmt::Display for Warning {
                 };
                 write!(f, "checks: {rows} {what}; largest {worst_m2:.3} m² under {parent}; see checks.csv and fix the boundary data")
             }
+            Warning::CrosswalkMismatch { crosswalk, unmapped_area_percent, unmapped_classes, classes, absent_codes_percent, better } => {
+                write!(
+                    f,
+                    "crosswalk {crosswalk} does not fit the raster's classes: {} of its {classes} classes ({unmapped_area_percent:.1} % of the area) are not mapped ({}), and {absent_codes_percent:.1} % of the crosswalk's codes do not occur in it; is the crosswalk for another land-cover product?",
+                    unmapped_classes.len(),
+                    unmapped_classes.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(", ")
+                )?;
+                match better {
+                    Some(b) => write!(f, " built-in crosswalk {b} maps every class: try crosswalk = \"{b}\""),
+                    None => f.write_str(" check the raster's legend and use the crosswalk of its product"),
+                }
+            }
+            Warning::ForeignClassKeys { set, absent_codes, codes, raster_classes, likely_scheme } => write!(
+                f,
+                "table {set} is keyed by land-cover codes, but {absent_codes} of its {codes} codes do not occur in the raster, whose classes ({}) are all codes of {likely_scheme}: the table is likely keyed by another scheme's codes, and its values land on the wrong classes; use a table keyed by the raster's scheme",
+                raster_classes.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(", ")
+            ),
+            Warning::CoastalWater { zone_id, name, water_m2, share_percent, value_yuan } => write!(
+                f,
+                "{zone_id} {name} is declared coastal: its {} km² of water ({share_percent:.1} % of its land cover{}) may include sea cells valued as inland water; mask the sea (nodata) or map it to a type the set does not value",
+                fmt_fixed(water_m2 / 1e6, 1),
+                value_yuan.map(|v| format!(", {} 亿元", fmt_fixed(v / 1e8, 2))).unwrap_or_default()
+            ),
+            Warning::SmallZones { level, small, zones, area_percent, cell_m2 } => write!(
+                f,
+                "{small} of {zones} {level} zones ({:.1} %, {area_percent:.1} % of the {level} area) are smaller than one raster cell ({} km²): their land cover is that of the few cells they touch, so their values say little; use a finer raster for this level",
+                100.0 * *small as f64 / (*zones).max(1) as f64,
+                fmt_fixed(cell_m2 / 1e6, 3)
+            ),
+            Warning::EquivalentValueYearAssumed { d, year } => write!(
+                f,
+                "d = {d} is taken to be at the coefficient set's price year {} (no d_price_year given), and the totals carry that year; add d_price_year = <the year of D's prices>",
+                year.map(|y| y.to_string()).unwrap_or_else(|| "?".into())
+            ),
             Warning::TopLevelOverlap { pairs } => {
                 let total: f64 = pairs.iter().map(|p| p.1).sum();
                 let list: Vec<String> = pairs

@@ -21,6 +21,7 @@
 
 mod assessment;
 mod error;
+pub mod guards;
 mod memory;
 #[cfg(feature = "gdal")]
 pub mod plan;

@@ -87,6 +87,9 @@ pub struct RawValuation {
     pub target_price_year: Option<i32>,
     /// Deflator table (CSV year,index).
     pub deflator: Option<PathBuf>,
+    /// Top-level zone ids whose boundary reaches into the sea (their water is warned about).
+    #[serde(default)]
+    pub coastal_zones: Option<Vec<String>>,
 }
 
 /// `[checks]`.
@@ -151,6 +154,8 @@ pub struct ValuationPlan {
     pub target_price_year: Option<i32>,
     /// Deflator path.
     pub deflator: Option<PathBuf>,
+    /// Top-level zones whose boundary reaches into the sea.
+    pub coastal_zones: Vec<String>,
 }
 
 /// A validated run: everything resolved, paths absolute.
@@ -306,6 +311,7 @@ pub fn resolve(raw: RawConfig, config_path: Option<&Path>) -> Result<Plan> {
         d_price_year: v.d_price_year,
         target_price_year: v.target_price_year,
         deflator: v.deflator.map(|p| clean(&base.join(p))),
+        coastal_zones: v.coastal_zones.unwrap_or_default(),
     });
     if let Some(v) = &valuation {
         if v.target_price_year.is_some() != v.deflator.is_some() {

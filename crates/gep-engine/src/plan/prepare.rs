@@ -87,6 +87,7 @@ pub fn load_valuation(plan: &Plan) -> Result<Option<Valuation>> {
         None => None,
     };
     let valuation = Valuation {
+        coastal_zones: v.coastal_zones.clone(),
         year: v.year,
         set,
         crosswalk,

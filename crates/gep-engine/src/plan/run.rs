@@ -118,6 +118,7 @@ pub fn assess_prepared(
     let resumed = tallied.resumed;
     let mut table = tallied.table;
     let pos: HashMap<usize, usize> = run_idx.iter().enumerate().map(|(k, &i)| (i, k)).collect();
+    let guards = crate::guards::after_tally(&run_zones, &table, prep.valuation.as_ref());
     fail_unmapped(prep, &table, &pos);
     let zones = keep_ok(prep, run_zones, &mut table, &pos);
     let (checks, accounts) =
@@ -127,6 +128,14 @@ pub fn assess_prepared(
     let later: Vec<crate::Warning> = crate::warnings::checks(&checks)
         .into_iter()
         .chain(crate::warnings::coverage(&zones, &table))
+        .chain(guards)
+        .chain(crate::guards::after_accounts(
+            &zones,
+            &table,
+            accounts.as_ref(),
+            valuation,
+            prep.raster.grid(),
+        ))
         .collect();
     for w in &later {
         reporter.warn(&w.to_string());

@@ -176,7 +176,7 @@ pub fn coastal_water(
     };
     let mut out = Vec::new();
     for (z, t) in zones.iter().zip(&table.zones) {
-        if z.parent.is_some() || !v.coastal_zones.iter().any(|c| *c == z.id) {
+        if z.parent.is_some() || !v.coastal_zones.contains(&z.id) {
             continue;
         }
         let rows: Vec<_> = a

@@ -409,9 +409,11 @@ impl fmt::Display for Warning {
             Warning::CrosswalkMismatch { crosswalk, unmapped_area_percent, unmapped_classes, classes, absent_codes_percent, better } => {
                 write!(
                     f,
-                    "crosswalk {crosswalk} does not fit the raster's classes: {} of its {classes} classes ({unmapped_area_percent:.1} % of the area) are not mapped ({}), and {absent_codes_percent:.1} % of the crosswalk's codes do not occur in it; is the crosswalk for another land-cover product?",
+                    "crosswalk {crosswalk} does not fit the raster's classes: {} of its {classes} classes ({} % of the area) are not mapped ({}), and {} % of the crosswalk's codes do not occur in it; is the crosswalk for another land-cover product?",
                     unmapped_classes.len(),
-                    unmapped_classes.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(", ")
+                    fmt_fixed(*unmapped_area_percent, 1),
+                    unmapped_classes.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(", "),
+                    fmt_fixed(*absent_codes_percent, 1)
                 )?;
                 match better {
                     Some(b) => write!(f, " built-in crosswalk {b} maps every class: try crosswalk = \"{b}\""),

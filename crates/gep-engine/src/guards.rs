@@ -4,9 +4,10 @@
 //! and a D override without its price year.
 //!
 //! Thresholds (documented in `docs/config.md`):
-//! - crosswalk: at least half of the raster's area or of its distinct classes unmapped, or at
-//!   least half of the crosswalk's codes absent from a raster with 5 or more classes; or a
-//!   built-in crosswalk maps every class while the one given leaves some unmapped;
+//! - crosswalk: some classes unmapped, and at least half of the raster's area or of its
+//!   distinct classes unmapped, or at least half of the crosswalk's codes absent; or a built-in
+//!   crosswalk maps every class while the one given leaves some unmapped (codes absent alone
+//!   are no sign: a county holds few of a product's classes);
 //! - class-keyed table: at least half of its codes absent from the raster, while the raster's
 //!   classes are all codes of one built-in crosswalk's scheme;
 //! - small zones: at least 5 % of a level's zones smaller than one raster cell.
@@ -60,11 +61,13 @@ impl CrosswalkFit {
         }
     }
 
-    /// Whether most of the raster or most of the crosswalk does not match.
+    /// Whether most of the raster, or most of the crosswalk with some of the raster, does not
+    /// match. Codes absent alone are no sign: a county holds few of a product's classes.
     pub fn mismatched(&self) -> bool {
+        let unmapped = !self.unmapped_classes.is_empty();
         self.unmapped_area_share >= 0.5
             || (self.classes > 0 && 2 * self.unmapped_classes.len() >= self.classes)
-            || (self.classes >= 5 && self.absent_code_share >= 0.5)
+            || (unmapped && self.absent_code_share >= 0.5)
     }
 }
 
@@ -110,11 +113,11 @@ pub fn crosswalk(
         return None;
     }
     let fit = CrosswalkFit::of(&classes, cw);
-    let better = best_builtin(&classes, &cw.id).filter(|(_, b)| {
-        !fit.unmapped_classes.is_empty() || b.absent_code_share + 0.25 <= fit.absent_code_share
-    });
-    let better_maps_all = better.is_some() && !fit.unmapped_classes.is_empty();
-    if !fit.mismatched() && !better_maps_all {
+    if fit.unmapped_classes.is_empty() {
+        return None;
+    }
+    let better = best_builtin(&classes, &cw.id);
+    if !fit.mismatched() && better.is_none() {
         return None;
     }
     Some(Warning::CrosswalkMismatch {

@@ -567,7 +567,10 @@ fn value_out_of_valid_range_names_the_input_and_the_fix() {
     let target = grid(&utm, X0, Y0, 30.0, 2, 2);
     let mut s = spec("precipitation", &p, "mm", None);
     s.valid_range = Some(plausible_range(InputKind::AnnualPrecipitation));
-    let e = open_continuous(&s, &target, &utm).unwrap_err();
+    // On the land-cover grid the values are checked as the tally reads them.
+    let v = open_continuous(&s, &target, &utm).unwrap();
+    assert!(v.alignment().range.is_none());
+    let e = v.read(Window::new(0, 0, 2, 2)).unwrap_err();
     assert!(matches!(e, IoError::OutOfValidRange(_)), "{e:?}");
     let msg = e.to_string();
     for part in [
@@ -576,17 +579,23 @@ fn value_out_of_valid_range_names_the_input_and_the_fix() {
         "0.9",
         "..4 mm",
         "50..10000 mm",
+        "row 0, col 0",
         "is the file in m?",
         "set scale = 1000",
     ] {
         assert!(msg.contains(part), "{part:?} not in {msg}");
     }
-    // With the fix the input opens and the check is recorded.
+    // With the fix the values read.
     s.scale = 1000.0;
     let v = open_continuous(&s, &target, &utm).unwrap();
-    let r = v.alignment().range.unwrap();
-    assert!(r.exact);
-    assert!((r.min - 900.0).abs() < 1e-3 && (r.max - 4000.0).abs() < 1e-9);
+    let b = v.read(Window::new(0, 0, 2, 2)).unwrap();
+    assert!((b.cells[0].unwrap() - 900.0).abs() < 1e-3 && b.cells[3] == Some(4000.0));
+    // A warped input is checked when opened, on its own cells.
+    let mut w = spec("precipitation", &p, "mm", Some(Resampling::Average));
+    w.valid_range = s.valid_range;
+    let coarse = grid(&utm, X0, Y0, 60.0, 1, 1);
+    let e = open_continuous(&w, &coarse, &utm).unwrap_err();
+    assert!(matches!(e, IoError::OutOfValidRange(_)), "{e:?}");
 }
 
 #[test]
@@ -608,7 +617,8 @@ fn undeclared_nodata_outside_valid_range_suggests_nodata() {
     let target = grid(&utm, X0, Y0, 30.0, 2, 2);
     let mut s = spec("dem", &p, "m", None);
     s.valid_range = Some(plausible_range(InputKind::Elevation));
-    let e = open_continuous(&s, &target, &utm).unwrap_err();
+    let v = open_continuous(&s, &target, &utm).unwrap();
+    let e = v.read(Window::new(0, 0, 2, 2)).unwrap_err();
     assert!(e.to_string().contains("set nodata = -9999"), "{e}");
 }
 
@@ -689,15 +699,14 @@ fn clones_read_from_other_threads_and_vsimem_is_cleaned_up() {
     .unwrap();
     assert_eq!(vsimem_files().len(), 2, "{:?}", vsimem_files());
     let expected = read_all(&mut v);
-    let handles: Vec<_> = (0..4)
-        .map(|_| {
-            let mut c = v.try_clone_values().unwrap();
-            std::thread::spawn(move || read_all(c.as_mut()))
-        })
-        .collect();
+    let clones: Vec<_> = (0..4).map(|_| v.try_clone_values().unwrap()).collect();
     drop(v);
     // The clones keep the VRTs alive after the original is gone.
     assert_eq!(vsimem_files().len(), 2);
+    let handles: Vec<_> = clones
+        .into_iter()
+        .map(|mut c| std::thread::spawn(move || read_all(c.as_mut())))
+        .collect();
     for h in handles {
         assert_eq!(h.join().unwrap().cells(), expected.cells());
     }

@@ -32,6 +32,21 @@
 #define GEP_LEVEL_VILLAGE 2
 
 /**
+ * `GepTotals::total_kind`: gross ecosystem product, final services only.
+ */
+#define GEP_TOTAL_GEP 0
+
+/**
+ * `GepTotals::total_kind`: ecosystem-service value by equivalent factors (not GEP).
+ */
+#define GEP_TOTAL_ESV 1
+
+/**
+ * `GepTotals::total_kind`: stocks (physical quantities, not valued).
+ */
+#define GEP_TOTAL_STOCK 2
+
+/**
  * Coordinates are planar metres (a projected CRS such as EPSG:4549): planar cell areas.
  */
 #define GEP_CRS_PROJECTED 0
@@ -91,7 +106,8 @@ typedef struct GepAssessment GepAssessment;
  */
 typedef struct GepTotals {
   /**
-   * Gross ecosystem product: material + regulating + cultural, 元/a.
+   * The headline total, 元/a: GEP (material + regulating + cultural), or for an ESV
+   * (`total_kind`) the equivalent-factor total, supporting services included.
    */
   double gep_yuan;
   /**
@@ -128,6 +144,28 @@ typedef struct GepTotals {
    * assessment lives).
    */
   const char *method;
+  /**
+   * Supporting services (ESV only: nutrient cycling, biodiversity), 元/a: in `gep_yuan` for
+   * an ESV, never in a GEP.
+   */
+  double supporting_yuan;
+  /**
+   * Final services only (material + regulating + cultural), 元/a: what GEP counts.
+   */
+  double final_yuan;
+  /**
+   * What `gep_yuan` is: `GEP_TOTAL_GEP`, `GEP_TOTAL_ESV` (equivalent-factor estimate,
+   * supporting services included) or `GEP_TOTAL_STOCK`.
+   */
+  int total_kind;
+  /**
+   * 1 when the set values only part of its edition's service list (a partial total).
+   */
+  int partial;
+  /**
+   * Share of the value resting on example, derived or unverified coefficients, [0, 1].
+   */
+  double flagged_share;
 } GepTotals;
 
 /**
@@ -174,6 +212,10 @@ typedef struct GepZone {
    * Cultural services, 元/a (NaN when not valued).
    */
   double cultural_yuan;
+  /**
+   * Supporting services (ESV only), 元/a (NaN when not valued).
+   */
+  double supporting_yuan;
 } GepZone;
 
 /**

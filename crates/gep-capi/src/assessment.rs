@@ -119,7 +119,8 @@ impl GepAssessment {
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct GepTotals {
-    /// Gross ecosystem product: material + regulating + cultural, 元/a.
+    /// The headline total, 元/a: GEP (material + regulating + cultural), or for an ESV
+    /// (`total_kind`) the equivalent-factor total, supporting services included.
     pub gep_yuan: f64,
     /// Material products (物质产品), 元/a.
     pub material_yuan: f64,
@@ -139,7 +140,26 @@ pub struct GepTotals {
     /// How the values were made: the coefficient set's kind and id@version (valid while the
     /// assessment lives).
     pub method: *const c_char,
+    /// Supporting services (ESV only: nutrient cycling, biodiversity), 元/a: in `gep_yuan` for
+    /// an ESV, never in a GEP.
+    pub supporting_yuan: f64,
+    /// Final services only (material + regulating + cultural), 元/a: what GEP counts.
+    pub final_yuan: f64,
+    /// What `gep_yuan` is: `GEP_TOTAL_GEP`, `GEP_TOTAL_ESV` (equivalent-factor estimate,
+    /// supporting services included) or `GEP_TOTAL_STOCK`.
+    pub total_kind: c_int,
+    /// 1 when the set values only part of its edition's service list (a partial total).
+    pub partial: c_int,
+    /// Share of the value resting on example, derived or unverified coefficients, [0, 1].
+    pub flagged_share: f64,
 }
+
+/// `GepTotals::total_kind`: gross ecosystem product, final services only.
+pub const GEP_TOTAL_GEP: c_int = 0;
+/// `GepTotals::total_kind`: ecosystem-service value by equivalent factors (not GEP).
+pub const GEP_TOTAL_ESV: c_int = 1;
+/// `GepTotals::total_kind`: stocks (physical quantities, not valued).
+pub const GEP_TOTAL_STOCK: c_int = 2;
 
 /// One zone of the assessment: counties first, each followed by its townships and villages.
 #[repr(C)]
@@ -165,6 +185,8 @@ pub struct GepZone {
     pub regulating_yuan: f64,
     /// Cultural services, 元/a (NaN when not valued).
     pub cultural_yuan: f64,
+    /// Supporting services (ESV only), 元/a (NaN when not valued).
+    pub supporting_yuan: f64,
 }
 
 /// One account row: a zone × ecosystem type × service (a row of `accounts.csv`).
@@ -273,6 +295,15 @@ pub unsafe extern "C" fn gep_assessment_totals(
             equivalent_value: t.equivalent_value.unwrap_or(f64::NAN),
             zones: t.zones,
             method: a.method.as_ref().map_or(ptr::null(), |m| m.as_ptr()),
+            supporting_yuan: t.supporting_yuan,
+            final_yuan: t.final_yuan,
+            total_kind: match t.label.kind {
+                gep_core::TotalKind::Gep => GEP_TOTAL_GEP,
+                gep_core::TotalKind::Esv => GEP_TOTAL_ESV,
+                gep_core::TotalKind::Stock => GEP_TOTAL_STOCK,
+            },
+            partial: c_int::from(t.label.partial()),
+            flagged_share: t.basis.flagged_share(),
         };
         // SAFETY: forwarded from this function's contract.
         unsafe { put(out, totals) }
@@ -330,6 +361,7 @@ pub unsafe extern "C" fn gep_assessment_zone(
             material_yuan: value(|g| g.material_yuan),
             regulating_yuan: value(|g| g.regulating_yuan),
             cultural_yuan: value(|g| g.cultural_yuan),
+            supporting_yuan: value(|g| g.supporting_yuan),
         };
         // SAFETY: forwarded from this function's contract.
         unsafe { put(out, row) }

@@ -188,10 +188,16 @@ fn demo_plan_in_c_matches_the_gep_command() {
     assert_eq!(c["failures"], "0", "{stdout}");
     assert_eq!(c["price_year"], "2010");
     let c_total: f64 = c["gep_yuan"].parse().unwrap();
-    let parts: f64 = ["material_yuan", "regulating_yuan", "cultural_yuan"]
-        .iter()
-        .map(|k| c[*k].parse::<f64>().unwrap())
-        .sum();
+    assert_eq!(c["total_kind"], "1", "the demo is an ESV: {stdout}");
+    let parts: f64 = [
+        "material_yuan",
+        "regulating_yuan",
+        "cultural_yuan",
+        "supporting_yuan",
+    ]
+    .iter()
+    .map(|k| c[*k].parse::<f64>().unwrap())
+    .sum();
     assert!((parts - c_total).abs() <= 1e-9 * c_total.abs());
 
     // The same plan through the gep command: Σ of gep.csv's county rows, in file order.

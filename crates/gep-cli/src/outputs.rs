@@ -33,9 +33,10 @@ const GPKG_FIELDS: [&str; 7] = [
     "gep_yuan_per_ha",
 ];
 
-/// Per zone: GEP row values, or NaN when not valued.
-fn gep_values(accounts: Option<&Accounts>, n: usize) -> Vec<[f64; 4]> {
-    let mut v = vec![[f64::NAN; 4]; n];
+/// Per zone: GEP row values (total, material, regulating, cultural, supporting), or NaN when
+/// not valued.
+fn gep_values(accounts: Option<&Accounts>, n: usize) -> Vec<[f64; 5]> {
+    let mut v = vec![[f64::NAN; 5]; n];
     if let Some(a) = accounts {
         for (i, g) in a.gep.iter().enumerate().take(n) {
             v[i] = [
@@ -43,6 +44,7 @@ fn gep_values(accounts: Option<&Accounts>, n: usize) -> Vec<[f64; 4]> {
                 g.material_yuan,
                 g.regulating_yuan,
                 g.cultural_yuan,
+                g.supporting_yuan,
             ];
         }
     }
@@ -62,7 +64,7 @@ pub fn write_gpkg(
     for (i, z) in zones.iter().enumerate() {
         let t = &table.zones[i];
         let area_ha = t.total().to_m2() / 1e4;
-        let [g, m, r, c] = gv[i];
+        let [g, m, r, c, _] = gv[i];
         let e = per_level.entry(z.level).or_default();
         e.0.push(z.clone());
         e.1.push(vec![
@@ -103,7 +105,7 @@ pub fn report_input(
         .iter()
         .enumerate()
         .map(|(i, z)| {
-            let [g, m, r, c] = gv[i];
+            let [g, m, r, c, sp] = gv[i];
             let some = |x: f64| valued.then_some(x);
             ReportZone {
                 id: z.id.clone(),
@@ -116,6 +118,7 @@ pub fn report_input(
                 material_yuan: some(m),
                 regulating_yuan: some(r),
                 cultural_yuan: some(c),
+                supporting_yuan: some(sp),
             }
         })
         .collect();
@@ -197,9 +200,17 @@ pub fn report_input(
         }
     };
     let year = run.year.map(|y| y.to_string()).unwrap_or_default();
-    let title = match lang {
-        Lang::Zh => format!("生态系统生产总值（GEP）核算 {year} · {who}"),
-        Lang::En => format!("Gross Ecosystem Product {year} · {who}"),
+    let esv = run
+        .totals
+        .as_ref()
+        .is_some_and(|t| t.label.kind == gep_core::TotalKind::Esv);
+    let title = match (lang, esv) {
+        (Lang::Zh, false) => format!("生态系统生产总值（GEP）核算 {year} · {who}"),
+        (Lang::En, false) => format!("Gross Ecosystem Product {year} · {who}"),
+        (Lang::Zh, true) => format!("生态系统服务价值（ESV，当量因子法估算）{year} · {who}"),
+        (Lang::En, true) => {
+            format!("Ecosystem service value (ESV, equivalent-factor estimate) {year} · {who}")
+        }
     };
     ReportInput {
         title,

@@ -101,8 +101,10 @@ pub fn plan_from(flags: &RunFlags) -> Result<Plan> {
             coefficients: String::new(),
             crosswalk: None,
             d: None,
+            d_price_year: None,
             target_price_year: None,
             deflator: None,
+            coastal_zones: None,
         });
         if let Some(c) = &flags.coefficients {
             v.coefficients = c.clone();
@@ -268,6 +270,7 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
             reason: f.reason_text(),
         })
         .collect();
+    run_info.totals = a.totals.as_ref().map(|t| t.info());
     run_info.warnings = progress.warnings();
     run_info.warnings.extend(failure_warnings(top, &failures));
     // The writers as jobs over the threads, longest chain first (report tables → workbook),
@@ -321,16 +324,14 @@ fn print_outcome(
     print_failures(&a.failures);
     summary(a, top, started);
     if let Some(t) = &a.totals {
+        println!("{}", total_line(t));
         println!(
-            "GEP {} 亿元 (material {}, regulating {}, cultural {}){}; coefficients {}, crosswalk {}",
-            fmt_fixed(t.gep_yuan / 1e8, 2),
-            fmt_fixed(t.material_yuan / 1e8, 2),
-            fmt_fixed(t.regulating_yuan / 1e8, 2),
-            fmt_fixed(t.cultural_yuan / 1e8, 2),
-            t.price_year
-                .map(|y| format!(" at {y} prices"))
-                .unwrap_or_default(),
-            a.accounts.as_ref().map(|x| x.coefficient_set.as_str()).unwrap_or("-"),
+            "  {}; coefficients {}, crosswalk {}",
+            t.basis.text_en(),
+            a.accounts
+                .as_ref()
+                .map(|x| x.coefficient_set.as_str())
+                .unwrap_or("-"),
             a.accounts
                 .as_ref()
                 .and_then(|x| x.crosswalk.as_deref())
@@ -356,6 +357,43 @@ fn print_outcome(
             "  report.html gep.xlsx zones.gpkg — open report.html in a browser, zones.gpkg in QGIS"
         );
     }
+}
+
+/// The totals line: what the total is (GEP or ESV, partial), its categories and price year.
+fn total_line(t: &gep_engine::Totals) -> String {
+    use gep_core::TotalKind;
+    let yi = |v: f64| fmt_fixed(v / 1e8, 2);
+    let at = t
+        .price_year
+        .map(|y| format!(" at {y} prices"))
+        .unwrap_or_default();
+    let mut line = match t.label.kind {
+        TotalKind::Esv => format!(
+            "ESV (equivalent-factor estimate, not GEP) {} 亿元{at}: material {}, regulating {}, cultural {}, supporting {} (not in GEP); final services only {} 亿元",
+            yi(t.gep_yuan),
+            yi(t.material_yuan),
+            yi(t.regulating_yuan),
+            yi(t.cultural_yuan),
+            yi(t.supporting_yuan),
+            yi(t.final_yuan)
+        ),
+        _ => format!(
+            "GEP {} 亿元{at} (material {}, regulating {}, cultural {})",
+            yi(t.gep_yuan),
+            yi(t.material_yuan),
+            yi(t.regulating_yuan),
+            yi(t.cultural_yuan)
+        ),
+    };
+    if t.label.partial() {
+        line.push_str(&format!(
+            "; PARTIAL: {} of {} services valued, missing {}",
+            t.label.catalogue.len() - t.label.missing_services.len(),
+            t.label.catalogue.len(),
+            t.label.missing_services.join(", ")
+        ));
+    }
+    line
 }
 
 /// Writes every output but the value raster, the failures and the manifest, as jobs: report
@@ -428,11 +466,11 @@ fn write_all(
             })
         }));
     }
-    if let Some(acc) = accounts {
+    if let (Some(acc), Some(totals)) = (accounts, a.totals.as_ref()) {
         jobs.push(Job::new(&[], move || {
             steps.time("write accounts.csv, gep.csv", || -> Result<()> {
                 write_csv(&staged.file("accounts.csv"), acc.rows.iter())?;
-                write_csv(&staged.file("gep.csv"), acc.gep.iter())?;
+                gep_report::write_gep_csv(&staged.file("gep.csv"), &acc.gep, &totals.label)?;
                 hashed.add(staged, "accounts.csv")?;
                 hashed.add(staged, "gep.csv")
             })
@@ -696,5 +734,7 @@ fn run_info(
             .ok()
             .map(|d| d.display().to_string()),
         models,
+        // Filled once the totals are known.
+        totals: None,
     })
 }

@@ -69,7 +69,9 @@ pub struct GepRow {
     pub zone_id: String,
     /// Zone level.
     pub zone_level: Level,
-    /// GEP = material + regulating + cultural (元).
+    /// The zone's total (元): material + regulating + cultural, plus supporting services when
+    /// the set prices any (an ESV, which includes them as Xie et al. 2015 define it; a GEP set
+    /// has none: see [`crate::label::TotalKind`]).
     pub gep_yuan: f64,
     /// Material products (元).
     pub material_yuan: f64,
@@ -77,6 +79,15 @@ pub struct GepRow {
     pub regulating_yuan: f64,
     /// Cultural services (元).
     pub cultural_yuan: f64,
+    /// Supporting services (元; ESV only: nutrient cycling, biodiversity), shown apart.
+    pub supporting_yuan: f64,
+}
+
+impl GepRow {
+    /// Final services only: material + regulating + cultural (元), what GEP counts.
+    pub fn final_yuan(&self) -> f64 {
+        neumaier_sum([self.material_yuan, self.regulating_yuan, self.cultural_yuan])
+    }
 }
 
 /// The account of a set of zones.
@@ -228,6 +239,7 @@ pub fn compute_accounts(
     params: &ValuationParams,
 ) -> Result<Accounts, CoreError> {
     extent.check_zones(zones)?;
+    params.check(set)?;
     let cat = Catalog::builtin();
     let totals = class_totals(extent);
     let cw = match set.key {
@@ -465,6 +477,7 @@ pub fn gep_rows(
             let material_yuan = cat_sum(Category::Material);
             let regulating_yuan = cat_sum(Category::Regulating);
             let cultural_yuan = cat_sum(Category::Cultural);
+            let supporting_yuan = cat_sum(Category::Supporting);
             let gep_yuan = neumaier_sum(
                 rs.iter()
                     .filter(|r| r.category != Category::Stock)
@@ -477,9 +490,64 @@ pub fn gep_rows(
                 material_yuan,
                 regulating_yuan,
                 cultural_yuan,
+                supporting_yuan,
             }
         })
         .collect()
+}
+
+/// Rows that a roll-up into `parent_level` would drop without a word: rows of zones finer than
+/// `parent_level` whose parent is coarser than it (a village hung directly under its county
+/// when rolling up into townships) or is not among `zones` at all. Their value would vanish
+/// from the parents' totals, so they are an error naming the zones.
+fn skipped_levels(
+    accounts: &Accounts,
+    zones: &[Zone],
+    parent_level: Level,
+) -> Result<(), CoreError> {
+    let by_id: HashMap<&str, &Zone> = zones.iter().map(|z| (z.id.as_str(), z)).collect();
+    let mut skipped: BTreeSet<String> = BTreeSet::new();
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
+    for r in &accounts.rows {
+        if !seen.insert(&r.zone_id) {
+            continue;
+        }
+        let Some(z) = by_id.get(&*r.zone_id) else {
+            continue;
+        };
+        if z.level.rank() <= parent_level.rank() {
+            continue;
+        }
+        let Some(p) = z.parent.as_deref() else {
+            continue;
+        };
+        match by_id.get(p) {
+            Some(pz) if pz.level.rank() >= parent_level.rank() => {}
+            Some(pz) => {
+                skipped.insert(format!("{} {} (parent {} {p})", z.level, z.id, pz.level));
+            }
+            None => {
+                skipped.insert(format!(
+                    "{} {} (parent {p} not among the zones)",
+                    z.level, z.id
+                ));
+            }
+        }
+    }
+    if skipped.is_empty() {
+        return Ok(());
+    }
+    Err(CoreError::RollUpSkipsLevel {
+        level: parent_level.to_string(),
+        count: skipped.len(),
+        zones: skipped
+            .iter()
+            .take(5)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+            + if skipped.len() > 5 { ", ..." } else { "" },
+    })
 }
 
 /// Sums the accounts of children into their parents of `parent_level` (village → township,
@@ -487,6 +555,10 @@ pub fn gep_rows(
 /// zones of `parent_level` in `zones` order. Areas add exactly; quantities and values add in
 /// child order with compensated summation. A row's unit value is kept when all children agree
 /// (else blank, flagged `mixed_unit_values`).
+///
+/// Never drops a level silently: a zone finer than `parent_level` whose parent is coarser
+/// (or missing) is an error ([`CoreError::RollUpSkipsLevel`]), and so is a parent without any
+/// child account.
 pub fn roll_up(
     accounts: &Accounts,
     zones: &[Zone],
@@ -513,6 +585,7 @@ pub fn roll_up(
             "no zones of level {parent_level} to roll up into; fix: load that level"
         )));
     }
+    skipped_levels(accounts, zones, parent_level)?;
     type Key = ((usize, i64, String), usize, String, String);
     let mut groups: HashMap<&str, BTreeMap<Key, Vec<&AccountRow>>> = HashMap::new();
     for r in &accounts.rows {

@@ -31,6 +31,10 @@ pub enum Category {
     Regulating,
     /// 文化服务: cultural services.
     Cultural,
+    /// 支持服务: supporting services of the equivalent-factor method (Xie et al. 2015: nutrient
+    /// cycling, biodiversity). Not final services: GEP excludes them; an ESV total includes them
+    /// (see [`crate::label`]).
+    Supporting,
     /// A stock (e.g. carbon storage): reported as a physical quantity, not part of GEP.
     Stock,
 }
@@ -42,6 +46,7 @@ impl Category {
             Category::Material => "material",
             Category::Regulating => "regulating",
             Category::Cultural => "cultural",
+            Category::Supporting => "supporting",
             Category::Stock => "stock",
         }
     }

@@ -208,12 +208,79 @@ pub struct CoefficientSet {
 /// Parameters of a valuation run.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ValuationParams {
-    /// Overrides D (元/ha/a at the set's price year) for equivalent-factor entries.
+    /// Overrides D (元/ha/a) for equivalent-factor entries, at
+    /// [`ValuationParams::equivalent_value_price_year`] (else at the set's price year).
     pub equivalent_value: Option<f64>,
+    /// The price year of the D override (config key `d_price_year`). Required when prices are
+    /// restated ([`ValuationParams::target_price_year`]): D is deflated from this year, never
+    /// from the set's (which would deflate a current-price D a second time).
+    pub equivalent_value_price_year: Option<i32>,
     /// Restates prices in this year (requires `deflator`).
     pub target_price_year: Option<i32>,
     /// The deflator used to restate prices.
     pub deflator: Option<Deflator>,
+}
+
+impl ValuationParams {
+    /// Checks the parameters against `set`: a D override carries its own price year when prices
+    /// are restated; a price year for D needs D; and values of two price years (a D override of
+    /// another year beside 元/ha/a rows at the set's year) are restated to one year.
+    ///
+    /// # Errors
+    /// [`CoreError::EquivalentValueYear`] naming the fix.
+    pub fn check(&self, set: &CoefficientSet) -> Result<(), CoreError> {
+        let err = |m: String| Err(CoreError::EquivalentValueYear { message: m });
+        match (self.equivalent_value, self.equivalent_value_price_year) {
+            (None, Some(y)) => {
+                return err(format!("d_price_year = {y} is given without d: give the D override (元/hm² at {y} prices) or drop d_price_year"));
+            }
+            (Some(d), None) if self.target_price_year.is_some() => {
+                return err(format!("d = {d} overrides the equivalent value D and prices are restated to {}, but D's own price year is not given: add d_price_year = <the year of D's prices> (D is deflated from that year; assuming the set's year {} would deflate a current-price D twice)", self.target_price_year.unwrap_or_default(), set.price_year.map(|y| y.to_string()).unwrap_or_else(|| "?".into())));
+            }
+            _ => {}
+        }
+        if let (Some(dy), Some(sy), None) = (
+            self.equivalent_value_price_year,
+            set.price_year,
+            self.target_price_year,
+        ) {
+            let other = set.entries.iter().find(|e| {
+                matches!(e.value, CoefValue::Value(_))
+                    && !matches!(
+                        e.unit,
+                        Some(CoefUnit::Equivalent) | Some(CoefUnit::TonnesCPerHa)
+                    )
+            });
+            if let (true, Some(e)) = (dy != sy, other) {
+                return err(format!("the D override is at {dy} prices but coefficient set {} also has values in {} at its own {sy} prices (line {}): a total cannot mix two price years; give target_price_year and a deflator to restate both", set.id, e.unit.map(|u| u.as_str()).unwrap_or(""), e.line));
+            }
+        }
+        Ok(())
+    }
+
+    /// The price year of the values `set` yields with these parameters: the target year when
+    /// prices are restated; else the D override's year for an equivalent-factor set given a D
+    /// with its year; else the set's (`None` for stock sets).
+    pub fn price_year(&self, set: &CoefficientSet) -> Option<i32> {
+        if set.kind == SetKind::Stock {
+            return None;
+        }
+        if let Some(t) = self.target_price_year {
+            return Some(t);
+        }
+        let uses_d = set
+            .entries
+            .iter()
+            .any(|e| e.unit == Some(CoefUnit::Equivalent));
+        match (
+            uses_d,
+            self.equivalent_value,
+            self.equivalent_value_price_year,
+        ) {
+            (true, Some(_), Some(y)) => Some(y),
+            _ => set.price_year,
+        }
+    }
 }
 
 /// A price index by year (CPI, GDP deflator, ...), to restate values from one price year to another.
@@ -809,21 +876,40 @@ impl CoefficientSet {
                 method: c.detail.clone().unwrap_or_else(|| format!("{v} t C/ha")),
             }));
         }
-        let (per_ha, mut method) = match unit {
-            CoefUnit::YuanPerHa => (v, format!("{v} 元/ha/a")),
-            CoefUnit::YuanPerMu => (v * MU_PER_HA, format!("{v} 元/亩/a × 15 亩/ha")),
-            CoefUnit::Equivalent => {
-                let d = params
-                    .equivalent_value
-                    .or(self.equivalent_value)
-                    .unwrap_or(f64::NAN);
-                (v * d, format!("equivalent factor {v} × D {d} 元/ha/a"))
-            }
+        // The year the value is priced in before any restating: the set's, except for a D
+        // override, which carries its own (deflating it from the set's year would deflate a
+        // current-price D a second time).
+        let (per_ha, mut method, from_year) = match unit {
+            CoefUnit::YuanPerHa => (v, format!("{v} 元/ha/a"), self.price_year),
+            CoefUnit::YuanPerMu => (
+                v * MU_PER_HA,
+                format!("{v} 元/亩/a × 15 亩/ha"),
+                self.price_year,
+            ),
+            CoefUnit::Equivalent => match params.equivalent_value {
+                Some(d) => {
+                    let year = params.equivalent_value_price_year.or(self.price_year);
+                    let at = year.map(|y| format!(" at {y} prices")).unwrap_or_default();
+                    (
+                        v * d,
+                        format!("equivalent factor {v} × D {d} 元/ha/a (override{at})"),
+                        year,
+                    )
+                }
+                None => {
+                    let d = self.equivalent_value.unwrap_or(f64::NAN);
+                    (
+                        v * d,
+                        format!("equivalent factor {v} × D {d} 元/ha/a"),
+                        self.price_year,
+                    )
+                }
+            },
             CoefUnit::TonnesCPerHa => unreachable!("handled above"),
         };
-        let mut price_year = self.price_year;
+        let mut price_year = from_year;
         let mut value = per_ha;
-        if let (Some(target), Some(from)) = (params.target_price_year, self.price_year) {
+        if let (Some(target), Some(from)) = (params.target_price_year, from_year) {
             if target != from {
                 let defl = params.deflator.as_ref().ok_or_else(|| {
                     CoreError::Account(format!(

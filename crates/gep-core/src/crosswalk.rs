@@ -151,7 +151,11 @@ impl Crosswalk {
                     line,
                     c_code,
                     format!("code {code_text:?} is not an integer raster value"),
-                    "write the class code as digits (leading zeros allowed, e.g. 0101)",
+                    if code_text.chars().any(|c| c.is_ascii_alphabetic()) && code_text.chars().any(|c| c.is_ascii_digit()) {
+                        "write the class code as digits (leading zeros allowed, e.g. 0101); a lettered code such as the 三调 working classification's 0201K or 1104A cannot be held by an integer raster: recode it first (the built-in recode table sandiao-working, gep_core::recode, maps it to its GB/T 21010 code)"
+                    } else {
+                        "write the class code as digits (leading zeros allowed, e.g. 0101)"
+                    },
                 )
             })?;
             let ty = DataFile::field(rec, Some(c_type));
@@ -282,7 +286,8 @@ mod tests {
         assert_eq!(clcd.classes.len(), 9);
         let modis = Crosswalk::builtin("modis-igbp-mcd12c1").unwrap();
         assert_eq!(modis.lookup(0).unwrap()[0].0, "water");
-        assert_eq!(modis.lookup(8).unwrap()[0].0, "forest_sparse");
+        assert_eq!(modis.lookup(8).unwrap()[0].0, "forest");
+        assert_eq!(modis.lookup(9).unwrap()[0].0, "forest_sparse");
         assert_eq!(modis.lookup(14).unwrap().len(), 2);
         assert!(modis.lookup(17).is_none());
         let wc = Crosswalk::builtin("esa-worldcover").unwrap();
@@ -297,6 +302,46 @@ mod tests {
         assert_eq!(cw.lookup(1101).unwrap()[0].0, "water");
         assert_eq!(cw.lookup(302).unwrap()[0].0, "forest_bamboo");
         assert_eq!(cw.lookup(202).unwrap()[0].0, "tea_garden");
+    }
+
+    /// Corrections of issue 14: 0604 仓储用地 is built-up (it was missing: a 三调 raster with it
+    /// failed), 0603 盐田 is wetland as in the 三调 working classification (it was built-up),
+    /// 0508 物流仓储用地 of the working classification is built-up.
+    #[test]
+    fn regression_sandiao_storage_and_salt_pans() {
+        let cw = Crosswalk::builtin("gbt21010-sandiao").unwrap();
+        assert_eq!(cw.lookup(604).unwrap(), &[("built_up".to_string(), 1.0)]);
+        assert_eq!(cw.classes[&604].code_text, "0604");
+        assert_eq!(cw.lookup(603).unwrap()[0].0, "wetland");
+        assert_eq!(cw.lookup(508).unwrap()[0].0, "built_up");
+        // Every code of the 三调 wetland class 00 maps to wetland.
+        for c in [303, 304, 306, 402, 603, 1105, 1106, 1108] {
+            assert_eq!(cw.lookup(c).unwrap()[0].0, "wetland", "{c}");
+        }
+        assert!(cw.notes.contains("0603") && cw.notes.contains("sandiao-working"));
+    }
+
+    #[test]
+    fn a_lettered_code_in_a_crosswalk_points_to_the_recode_table() {
+        let t = "# id = \"x\"\n# version = \"1\"\ncode,ecosystem_type\n0201K,orchard\n";
+        let e = Crosswalk::from_csv_str(t, "x.csv").unwrap_err().to_string();
+        assert!(
+            e.starts_with("x.csv:4:1:") && e.contains("sandiao-working"),
+            "{e}"
+        );
+    }
+
+    /// The woody-savanna mapping follows the Chinese forest definitions (郁闭度 ≥ 0.2 is
+    /// forest land): IGBP 8 (30-60 % tree cover) is forest, 9 (10-30 %) sparse forest, and
+    /// the notes say why.
+    #[test]
+    fn modis_savannas_follow_the_chinese_forest_definitions() {
+        let cw = Crosswalk::builtin("modis-igbp-mcd12c1").unwrap();
+        assert_eq!(cw.lookup(8).unwrap(), &[("forest".to_string(), 1.0)]);
+        assert_eq!(cw.lookup(9).unwrap()[0].0, "forest_sparse");
+        for s in ["郁闭度", "0.2", "30-60 %", "乔木林地"] {
+            assert!(cw.notes.contains(s), "notes lack {s}");
+        }
     }
 
     #[test]

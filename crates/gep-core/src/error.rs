@@ -199,4 +199,30 @@ pub enum CoreError {
         /// The area given.
         area_m2: f64,
     },
+    /// A roll-up would drop the rows of zones whose parent skips the level rolled into.
+    #[error("rolling up into {level}: {count} zone(s) have a parent above the {level} level (or none among the zones), so their values would be dropped from every {level}: {zones}; load the missing {level} zones (or give these zones their {level} as parent), or roll these zones up separately")]
+    RollUpSkipsLevel {
+        /// The level rolled into.
+        level: String,
+        /// How many zones.
+        count: usize,
+        /// The first of them, with their parents.
+        zones: String,
+    },
+    /// A class code that is neither an integer nor in the recode table.
+    #[error("class code {code:?} is neither a code of digits nor listed in recode table {table} (lettered codes it knows: {known}); add a row `{code},<code of digits>` to a copy of the table")]
+    UnknownClassCode {
+        /// The code as written.
+        code: String,
+        /// The table consulted.
+        table: String,
+        /// Its lettered codes.
+        known: String,
+    },
+    /// The equivalent value D was overridden without the price year a total needs.
+    #[error("{message}")]
+    EquivalentValueYear {
+        /// What is missing or contradictory, and the fix.
+        message: String,
+    },
 }

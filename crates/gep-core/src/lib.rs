@@ -23,8 +23,10 @@ pub mod ellipsoid;
 pub mod error;
 pub mod extent;
 pub mod grid;
+pub mod label;
 pub mod progress;
 pub mod raster;
+pub mod recode;
 pub mod statistics;
 pub mod units;
 pub mod values;
@@ -42,6 +44,7 @@ pub use extent::{ExactArea, ExtentTable, ZoneTally};
 /// that callers build zones without naming a second crate version.
 pub use geo_types;
 pub use grid::{AreaBasis, CrsInfo, CrsKind, Grid, RowCol, Window};
+pub use label::{TotalKind, TotalLabel, ValueBasis};
 pub use progress::{NoProgress, Reporter};
 pub use raster::{Block, ClassCode, MemRaster, RasterSource};
 pub use statistics::{

@@ -240,3 +240,32 @@ fn deflator_index_must_be_finite_and_positive() {
     .unwrap();
     assert_eq!(d.factor(2010, 2020).unwrap(), 0.005);
 }
+
+/// The Xie 2015 citation used to name "Zhen Lin" and leave out Chen Wenhui and Li Shimei: the
+/// paper's authors are 谢高地, 张彩霞, 张雷明, 陈文辉, 李士美, in the set's citation and in
+/// every row citing the paper.
+#[test]
+fn regression_xie2015_citation_names_the_five_authors() {
+    let set = gep_core::CoefficientSet::builtin("xie2015").unwrap();
+    let authors = "Xie Gaodi, Zhang Caixia, Zhang Leiming, Chen Wenhui, Li Shimei";
+    assert!(set.citation.contains(authors), "{}", set.citation);
+    assert!(set
+        .citation
+        .contains("谢高地, 张彩霞, 张雷明, 陈文辉, 李士美"));
+    assert!(!set.citation.contains("Zhen"));
+    let citing: Vec<_> = set
+        .entries
+        .iter()
+        .filter(|e| e.citation.contains("基于单位面积价值当量因子"))
+        .collect();
+    assert!(citing.len() > 100);
+    for e in citing {
+        assert!(
+            e.citation
+                .starts_with("谢高地, 张彩霞, 张雷明, 陈文辉, 李士美"),
+            "line {}: {}",
+            e.line,
+            e.citation
+        );
+    }
+}

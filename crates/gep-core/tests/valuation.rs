@@ -109,14 +109,18 @@ fn hand_computed_xie2015_account() {
         expect(areas, &|_| true)
     );
     assert!(rel(g.material_yuan, expect(areas, &|i| i < 3)) < 1e-12);
-    assert!(rel(g.regulating_yuan, expect(areas, &|i| (3..10).contains(&i))) < 1e-12);
+    // Soil conservation (7) is regulating; nutrient cycling (8) and biodiversity (9) are
+    // supporting: in the ESV total, shown apart, not in the final services.
+    assert!(rel(g.regulating_yuan, expect(areas, &|i| (3..8).contains(&i))) < 1e-12);
+    assert!(rel(g.supporting_yuan, expect(areas, &|i| (8..10).contains(&i))) < 1e-12);
     assert!(rel(g.cultural_yuan, expect(areas, &|i| i == 10)) < 1e-12);
     assert!(
         rel(
-            g.material_yuan + g.regulating_yuan + g.cultural_yuan,
+            g.material_yuan + g.regulating_yuan + g.cultural_yuan + g.supporting_yuan,
             g.gep_yuan
         ) < 1e-12
     );
+    assert!(rel(g.final_yuan(), expect(areas, &|i| !(8..10).contains(&i))) < 1e-12);
     // Overriding D scales everything.
     let p = ValuationParams {
         equivalent_value: Some(2.0 * D),
@@ -679,4 +683,177 @@ fn regression_reordered_zones_and_unresolved_parents_are_errors() {
     let resolved = [zones[0].clone(), zones[1].clone(), township];
     let t = roll_up(&acc, &resolved, Level::Township).unwrap();
     assert!(t.gep[0].gep_yuan > 0.0);
+}
+
+/// A `d` override used to keep the set's price year and then be deflated a second time: a D
+/// of 2020 prices restated "from 2010 to 2020" came out 25.5 % too high. The override now
+/// carries its own price year (`d_price_year`) and is deflated from that year only.
+#[test]
+fn regression_d_override_is_not_deflated_twice() {
+    let defl =
+        Deflator::from_csv_str("year,index\n2010,100\n2019,120\n2020,125.5\n", "cpi.csv").unwrap();
+    let set =
+        CoefficientSet::from_csv_str(&format!("{HEAD}paddy,esv_food,2,equivalent\n"), "s.csv")
+            .unwrap();
+    let cw = paddy_cw();
+    let mut ext = ExtentTable::new(["1"]);
+    ext.zones[0].add_class(11, ExactArea::from_m2(10_000.0)); // 1 ha
+    let zones = [zone("1", Level::County, None)];
+    let run = |p: &ValuationParams| compute_accounts(&zones, &ext, 2020, Some(&cw), &set, p);
+    // D at 2020 prices, target 2020: no deflation at all.
+    let p = ValuationParams {
+        equivalent_value: Some(4000.0),
+        equivalent_value_price_year: Some(2020),
+        target_price_year: Some(2020),
+        deflator: Some(defl.clone()),
+    };
+    let r = &run(&p).unwrap().rows[0];
+    assert_eq!(
+        r.unit_value,
+        Some(2.0 * 4000.0),
+        "deflated twice: {}",
+        r.method
+    );
+    assert_eq!(r.price_year, Some(2020));
+    // D at 2019 prices, target 2020: deflated once, from 2019.
+    let p = ValuationParams {
+        equivalent_value_price_year: Some(2019),
+        ..p
+    };
+    let r = &run(&p).unwrap().rows[0];
+    assert_eq!(r.unit_value, Some(2.0 * 4000.0 * (125.5 / 120.0)));
+    assert!(r.method.contains("2020/2019"), "{}", r.method);
+    assert_eq!(p.price_year(&set), Some(2020));
+    // A D override with a target year but without its own year: refused, naming the key.
+    let p = ValuationParams {
+        equivalent_value_price_year: None,
+        ..p
+    };
+    let e = run(&p).unwrap_err().to_string();
+    assert!(e.contains("d_price_year") && e.contains("twice"), "{e}");
+    // Without a target year, the totals are at the override's year.
+    let p = ValuationParams {
+        equivalent_value: Some(4000.0),
+        equivalent_value_price_year: Some(2019),
+        ..Default::default()
+    };
+    let r = &run(&p).unwrap().rows[0];
+    assert_eq!((r.unit_value, r.price_year), (Some(8000.0), Some(2019)));
+    assert_eq!(p.price_year(&set), Some(2019));
+    let l = gep_core::TotalLabel::new(&set, &p);
+    assert_eq!(l.price_year, Some(2019));
+    assert!(
+        l.price_basis.contains("D override 4000"),
+        "{}",
+        l.price_basis
+    );
+    // A year for D without D; a D of another year beside 元/ha/a rows at the set's year.
+    let p = ValuationParams {
+        equivalent_value_price_year: Some(2019),
+        ..Default::default()
+    };
+    assert!(run(&p).unwrap_err().to_string().contains("without d"));
+    let mixed = CoefficientSet::from_csv_str(
+        &format!("{HEAD}paddy,esv_food,2,equivalent\npaddy,esv_raw_materials,5,元/ha/a\n"),
+        "m.csv",
+    )
+    .unwrap();
+    let p = ValuationParams {
+        equivalent_value: Some(4000.0),
+        equivalent_value_price_year: Some(2019),
+        ..Default::default()
+    };
+    let e = compute_accounts(&zones, &ext, 2020, Some(&cw), &mixed, &p)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("two price years") && e.contains("m.csv") || e.contains("mix"),
+        "{e}"
+    );
+}
+
+/// `roll_up` never drops a level: a village hung directly under its county, rolled up into
+/// townships, used to vanish from every township (and so from the county roll-up).
+#[test]
+fn regression_roll_up_never_drops_a_level() {
+    let cw = paddy_cw();
+    let set = CoefficientSet::builtin("xie2015").unwrap();
+    let p = ValuationParams::default();
+    let zones = [
+        zone("331123", Level::County, None),
+        zone("331123100", Level::Township, Some("331123")),
+        zone("331123100001", Level::Village, Some("331123100")),
+        zone("331123999001", Level::Village, Some("331123")),
+    ];
+    let villages = &zones[2..];
+    let mut ext = ExtentTable::for_zones(villages);
+    ext.zones[0].add_class(11, ExactArea::from_m2(20_000.0));
+    ext.zones[1].add_class(11, ExactArea::from_m2(10_000.0));
+    let acc = compute_accounts(villages, &ext, 2020, Some(&cw), &set, &p).unwrap();
+    let e = roll_up(&acc, &zones, Level::Township).unwrap_err();
+    assert!(
+        matches!(e, gep_core::CoreError::RollUpSkipsLevel { count: 1, .. }),
+        "{e}"
+    );
+    let e = e.to_string();
+    assert!(
+        e.contains("331123999001") && e.contains("parent county 331123"),
+        "{e}"
+    );
+    // A parent missing from the zones is named too.
+    let orphan = [
+        zones[1].clone(),
+        zones[2].clone(),
+        zone("331123999001", Level::Village, Some("331123999")),
+    ];
+    let e = roll_up(&acc, &orphan, Level::Township)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("331123999") && e.contains("not among the zones"),
+        "{e}"
+    );
+    // With its township loaded, both villages roll up and the county gets everything.
+    let full = [
+        zones[0].clone(),
+        zones[1].clone(),
+        zone("331123999", Level::Township, Some("331123")),
+        zones[2].clone(),
+        zone("331123999001", Level::Village, Some("331123999")),
+    ];
+    let t = roll_up(&acc, &full, Level::Township).unwrap();
+    let c = roll_up(&t, &full, Level::County).unwrap();
+    let total: f64 = acc.gep.iter().map(|g| g.gep_yuan).sum();
+    assert!((c.gep[0].gep_yuan - total).abs() <= 1e-9 * total.abs());
+}
+
+/// The share of value resting on example, derived or unverified coefficients, by hand.
+#[test]
+fn value_basis_shares_by_hand() {
+    let t = format!("{HEAD}paddy,esv_food,1,元/ha/a,,,true,derived\npaddy,esv_raw_materials,3,元/ha/a,,,false,\npaddy,esv_water_supply,-2,元/ha/a,,,true,example;derived\n")
+        .replace("ecosystem_type,service,value,unit\n", "ecosystem_type,service,value,unit,quantity_per_ha,quantity_unit,verified,flags\n")
+        .replace("# equivalent_value = 3406.5\n", "# equivalent_value = 3406.5\n# may_be_negative = [\"paddy/esv_water_supply\"]\n");
+    let set = CoefficientSet::from_csv_str(&t, "b.csv").unwrap();
+    let mut ext = ExtentTable::new(["1"]);
+    ext.zones[0].add_class(11, ExactArea::from_m2(10_000.0));
+    let zones = [zone("1", Level::County, None)];
+    let acc = compute_accounts(
+        &zones,
+        &ext,
+        2020,
+        Some(&paddy_cw()),
+        &set,
+        &ValuationParams::default(),
+    )
+    .unwrap();
+    let b = gep_core::ValueBasis::of_rows(&acc.rows);
+    // |1| + |3| + |-2| = 6: derived 1 + 2, unverified 3, example 2, any 6.
+    assert_eq!(b.value_yuan, 6.0);
+    assert_eq!((b.derived_share(), b.unverified_share()), (0.5, 0.5));
+    assert_eq!((b.example_share(), b.flagged_share()), (2.0 / 6.0, 1.0));
+    assert!(
+        b.text_en().starts_with("100.0 % of the value"),
+        "{}",
+        b.text_en()
+    );
 }

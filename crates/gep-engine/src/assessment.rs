@@ -20,6 +20,9 @@ pub struct Valuation {
     pub params: ValuationParams,
     /// The accounting year carried into every account row.
     pub year: i32,
+    /// Top-level zones (ids) whose boundary reaches into the sea: their water is said in a
+    /// [`Warning::CoastalWater`] (sea cells classed as water are valued as inland water).
+    pub coastal_zones: Vec<String>,
 }
 
 impl Valuation {
@@ -37,6 +40,7 @@ impl Valuation {
             crosswalk: crosswalk.map(Crosswalk::load).transpose()?,
             params: ValuationParams::default(),
             year,
+            coastal_zones: Vec::new(),
         };
         v.check()?;
         Ok(v)
@@ -52,6 +56,15 @@ impl Valuation {
             return Err(crate::EngineError::plan(format!(
                 "coefficient set {:?} is keyed by ecosystem type and needs a crosswalk from the raster's classes (see `gep crosswalks list`)",
                 self.set.id
+            )));
+        }
+        if let (Some(cw), SetKey::Class) = (&self.crosswalk, self.set.key) {
+            return Err(crate::EngineError::plan(format!(
+                "coefficient set {:?} ({}) is keyed by land-cover codes of its own scheme, not by ecosystem type, so crosswalk {:?} ({}) would be ignored: its table must be keyed by your raster's codes. Drop the crosswalk if the raster uses the table's codes; otherwise the table is keyed by another scheme's codes (e.g. InVEST's Willamette lucodes on a CLCD raster) and its values would land on the wrong classes: write a table keyed by the raster's codes",
+                self.set.id,
+                self.set.origin,
+                cw.id,
+                cw.scheme
             )));
         }
         if let Some(cw) = &self.crosswalk {
@@ -81,9 +94,15 @@ impl Valuation {
         Ok(())
     }
 
-    /// The price year of the values: the target year when prices are restated, else the set's.
+    /// The price year of the values: the target year when prices are restated, else a D
+    /// override's own year (`d_price_year`), else the set's.
     pub fn price_year(&self) -> Option<i32> {
-        self.params.target_price_year.or(self.set.price_year)
+        self.params.price_year(&self.set)
+    }
+
+    /// What the totals of this valuation are: GEP or ESV, partial or not, price year.
+    pub fn label(&self) -> gep_core::TotalLabel {
+        gep_core::TotalLabel::new(&self.set, &self.params)
     }
 }
 
@@ -93,7 +112,8 @@ impl Valuation {
 /// 元 per year at [`Totals::price_year`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Totals {
-    /// Gross ecosystem product: material + regulating + cultural.
+    /// The headline total: GEP (material + regulating + cultural), or for an ESV
+    /// ([`Totals::label`]) the equivalent-factor total, supporting services included.
     pub gep_yuan: f64,
     /// Material products (物质产品).
     pub material_yuan: f64,
@@ -109,6 +129,29 @@ pub struct Totals {
     pub method: String,
     /// Top-level zones summed.
     pub zones: usize,
+    /// What the total is: GEP or ESV, partial (the missing services named), price year.
+    pub label: gep_core::TotalLabel,
+    /// Supporting services (ESV only: nutrient cycling, biodiversity), shown apart.
+    pub supporting_yuan: f64,
+    /// Final services only: material + regulating + cultural (what GEP counts).
+    pub final_yuan: f64,
+    /// How much of the total rests on example, derived or unverified coefficients.
+    pub basis: gep_core::ValueBasis,
+}
+
+impl Totals {
+    /// The totals and their label as the report and the manifest show them.
+    pub fn info(&self) -> gep_report::TotalsInfo {
+        gep_report::TotalsInfo {
+            label: self.label.clone(),
+            label_text: self.label.text_en(),
+            total_yuan: self.gep_yuan,
+            final_yuan: self.final_yuan,
+            supporting_yuan: self.supporting_yuan,
+            basis: self.basis,
+            flagged_share: self.basis.flagged_share(),
+        }
+    }
 }
 
 /// Why one unit of work (a county and everything below it) could not be computed.
@@ -277,6 +320,79 @@ pub enum Warning {
     },
     /// A remark of the statistics allocation (a county without statistics, a zero key, ...).
     Statistics(gep_core::statistics::StatisticsWarning),
+    /// Values of different price years are summed in the totals (e.g. yearbook figures at
+    /// current prices beside a coefficient set at 2010 prices).
+    MixedPriceYears {
+        /// The price year of the totals.
+        totals: Option<i32>,
+        /// Other price years found, with the services at each.
+        others: Vec<(i32, Vec<String>)>,
+    },
+    /// The crosswalk's codes do not match the raster's classes (e.g. CLCD codes on a MODIS
+    /// raster): most of the raster unmapped, or most of the crosswalk's codes absent, or a
+    /// built-in crosswalk maps every class where this one does not.
+    CrosswalkMismatch {
+        /// The crosswalk given.
+        crosswalk: String,
+        /// Share of the area in classes it does not map, percent.
+        unmapped_area_percent: f64,
+        /// Those classes.
+        unmapped_classes: Vec<i32>,
+        /// Distinct classes in the raster (within the zones).
+        classes: usize,
+        /// Share of its codes absent from the raster, percent.
+        absent_codes_percent: f64,
+        /// A built-in crosswalk that maps every class, when there is one.
+        better: Option<String>,
+    },
+    /// A table keyed by land-cover codes (InVEST carbon pools) whose codes are mostly absent
+    /// from the raster, while the raster's classes are all codes of a built-in scheme.
+    ForeignClassKeys {
+        /// The table.
+        set: String,
+        /// Its codes absent from the raster.
+        absent_codes: usize,
+        /// Its codes.
+        codes: usize,
+        /// The raster's classes (within the zones).
+        raster_classes: Vec<i32>,
+        /// The built-in crosswalk (and scheme) whose codes the raster's classes are.
+        likely_scheme: String,
+    },
+    /// Water in a top-level zone declared coastal: sea cells classed as water are valued as
+    /// inland water.
+    CoastalWater {
+        /// The zone.
+        zone_id: String,
+        /// Its name.
+        name: String,
+        /// Area of ecosystem type `water` in it, m².
+        water_m2: f64,
+        /// Share of its covered area, percent.
+        share_percent: f64,
+        /// Value of that water, 元/a.
+        value_yuan: Option<f64>,
+    },
+    /// Zones of a level smaller than one raster cell.
+    SmallZones {
+        /// The level.
+        level: Level,
+        /// Zones smaller than a cell.
+        small: usize,
+        /// Zones of the level.
+        zones: usize,
+        /// Their share of the level's area, percent.
+        area_percent: f64,
+        /// The area of a cell (at the raster's middle row), m².
+        cell_m2: f64,
+    },
+    /// A D override without `d_price_year`: assumed at the set's price year.
+    EquivalentValueYearAssumed {
+        /// The override, 元/ha/a.
+        d: f64,
+        /// The year assumed (the set's).
+        year: Option<i32>,
+    },
 }
 
 /// `x` with `decimals` decimals, never "-0.0".
@@ -295,6 +411,18 @@ impl fmt::Display for Warning {
                 f.write_str(message)
             }
             Warning::Statistics(w) => write!(f, "statistics: {w}"),
+            Warning::MixedPriceYears { totals, others } => {
+                let list: Vec<String> = others
+                    .iter()
+                    .map(|(y, s)| format!("{y} ({})", s.join(", ")))
+                    .collect();
+                write!(
+                    f,
+                    "totals: values at other price years than the totals' ({}) are summed with them: {}; restate them (a deflator and target_price_year for the set, or the statistics at the set's price year)",
+                    totals.map_or("none".to_string(), |y| y.to_string()),
+                    list.join("; ")
+                )
+            }
             Warning::PartialCoverage { zone_id, name, level, missing_percent, outside_m2, nodata_m2 } => write!(
                 f,
                 "{level} {zone_id} {name}: {missing_percent:.3} % of its area is beyond the raster ({outside_m2:.1} m²) or over nodata cells ({nodata_m2:.1} m²); its extent and GEP cover only the rest — use a raster that covers it"
@@ -308,6 +436,42 @@ impl fmt::Display for Warning {
                 };
                 write!(f, "checks: {rows} {what}; largest {worst_m2:.3} m² under {parent}; see checks.csv and fix the boundary data")
             }
+            Warning::CrosswalkMismatch { crosswalk, unmapped_area_percent, unmapped_classes, classes, absent_codes_percent, better } => {
+                write!(
+                    f,
+                    "crosswalk {crosswalk} does not fit the raster's classes: {} of its {classes} classes ({} % of the area) are not mapped ({}), and {} % of the crosswalk's codes do not occur in it; is the crosswalk for another land-cover product?",
+                    unmapped_classes.len(),
+                    fmt_fixed(*unmapped_area_percent, 1),
+                    unmapped_classes.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(", "),
+                    fmt_fixed(*absent_codes_percent, 1)
+                )?;
+                match better {
+                    Some(b) => write!(f, " built-in crosswalk {b} maps every class: try crosswalk = \"{b}\""),
+                    None => f.write_str(" check the raster's legend and use the crosswalk of its product"),
+                }
+            }
+            Warning::ForeignClassKeys { set, absent_codes, codes, raster_classes, likely_scheme } => write!(
+                f,
+                "table {set} is keyed by land-cover codes, but {absent_codes} of its {codes} codes do not occur in the raster, whose classes ({}) are all codes of {likely_scheme}: the table is likely keyed by another scheme's codes, and its values land on the wrong classes; use a table keyed by the raster's scheme",
+                raster_classes.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(", ")
+            ),
+            Warning::CoastalWater { zone_id, name, water_m2, share_percent, value_yuan } => write!(
+                f,
+                "{zone_id} {name} is declared coastal: its {} km² of water ({share_percent:.1} % of its land cover{}) may include sea cells valued as inland water; mask the sea (nodata) or map it to a type the set does not value",
+                fmt_fixed(water_m2 / 1e6, 1),
+                value_yuan.map(|v| format!(", {} 亿元", fmt_fixed(v / 1e8, 2))).unwrap_or_default()
+            ),
+            Warning::SmallZones { level, small, zones, area_percent, cell_m2 } => write!(
+                f,
+                "{small} of {zones} {level} zones ({:.1} %, {area_percent:.1} % of the {level} area) are smaller than one raster cell ({} km²): their land cover is that of the few cells they touch, so their values say little; use a finer raster for this level",
+                100.0 * *small as f64 / (*zones).max(1) as f64,
+                fmt_fixed(cell_m2 / 1e6, 3)
+            ),
+            Warning::EquivalentValueYearAssumed { d, year } => write!(
+                f,
+                "d = {d} is taken to be at the coefficient set's price year {} (no d_price_year given), and the totals carry that year; add d_price_year = <the year of D's prices>",
+                year.map(|y| y.to_string()).unwrap_or_else(|| "?".into())
+            ),
             Warning::TopLevelOverlap { pairs } => {
                 let total: f64 = pairs.iter().map(|p| p.1).sum();
                 let list: Vec<String> = pairs
@@ -365,7 +529,31 @@ impl Assessment {
         let sum =
             |f: fn(&gep_core::account::GepRow) -> f64| roots.iter().map(|g| f(g)).sum::<f64>();
         let stock = valuation.set.kind == gep_core::coefficients::SetKind::Stock;
+        let root_ids: std::collections::HashSet<&str> =
+            roots.iter().map(|g| g.zone_id.as_str()).collect();
+        let basis = gep_core::ValueBasis::of_rows(
+            accounts
+                .rows
+                .iter()
+                .filter(|r| root_ids.contains(&*r.zone_id)),
+        );
+        let final_yuan = sum(|g| g.final_yuan());
+        // Services valued by other rows than the set's (county statistics) are not missing.
+        let mut label = valuation.label();
+        let valued: std::collections::HashSet<&str> = accounts
+            .rows
+            .iter()
+            .filter(|r| r.value_yuan.is_some())
+            .map(|r| &*r.service)
+            .collect();
+        label
+            .missing_services
+            .retain(|s| !valued.contains(s.as_str()));
         Totals {
+            label,
+            supporting_yuan: sum(|g| g.supporting_yuan),
+            final_yuan,
+            basis,
             gep_yuan: sum(|g| g.gep_yuan),
             material_yuan: sum(|g| g.material_yuan),
             regulating_yuan: sum(|g| g.regulating_yuan),

@@ -21,6 +21,7 @@
 
 mod assessment;
 mod error;
+pub mod guards;
 mod memory;
 mod physical;
 #[cfg(feature = "gdal")]

@@ -149,6 +149,7 @@ pub fn assess_zones(
         ..Default::default()
     };
     let mut extent = gep_zonal::tally(raster, &zones, &tally_opts, reporter)?;
+    let guards = crate::guards::after_tally(&zones, &extent, valuation);
     let failures = unmapped_failures(&zones, &extent, valuation);
     let failed: Vec<String> = failures.iter().map(|f| f.unit_id.clone()).collect();
     let zones = drop_failed(zones, &mut extent, &failed);
@@ -172,6 +173,14 @@ pub fn assess_zones(
             )
         })
         .transpose()?;
+    warnings.extend(guards);
+    warnings.extend(crate::guards::after_accounts(
+        &zones,
+        &extent,
+        accounts.as_ref(),
+        valuation,
+        raster.grid(),
+    ));
     let totals = match (&accounts, valuation) {
         (Some(a), Some(v)) => Some(Assessment::totals_of(&zones, a, v)),
         _ => None,

@@ -1,6 +1,7 @@
 //! An [`Assessment`]'s tables as files (through gep-report): `extent.csv`, `zones.csv`,
-//! `checks.csv`, `failures.csv`, when valued `accounts.csv` and `gep.csv`, and with models
-//! `quantities.csv` and `layer_sums.csv` — the same
+//! `checks.csv`, `failures.csv`, when valued `accounts.csv` and `gep.csv` (with the totals'
+//! label: GEP or ESV, partial, price year), and with models `quantities.csv` and
+//! `layer_sums.csv` — the same
 //! bytes the `gep run` command writes.
 
 use crate::{Assessment, EngineError, UnitFailure};
@@ -143,9 +144,9 @@ pub fn write_tables(assessment: &Assessment, dir: &Path) -> Result<(), EngineErr
         &assessment.extent,
         &assessment.checks,
     )?;
-    if let Some(a) = &assessment.accounts {
+    if let (Some(a), Some(t)) = (&assessment.accounts, &assessment.totals) {
         write_csv(&dir.join("accounts.csv"), a.rows.iter())?;
-        write_csv(&dir.join("gep.csv"), a.gep.iter())?;
+        gep_report::write_gep_csv(&dir.join("gep.csv"), &a.gep, &t.label)?;
     }
     if let Some(p) = &assessment.physical {
         write_physical_tables(

@@ -506,13 +506,72 @@ impl GdalValues {
                 e,
             )
         })?;
-        let cells = buf.data().iter().map(|&raw| s.value(raw)).collect();
+        let cells: Vec<Option<f64>> = buf.data().iter().map(|&raw| s.value(raw)).collect();
+        if let (Some((lo, hi)), false) = (s.spec.valid_range, s.alignment.warped) {
+            if let Some(i) = cells
+                .iter()
+                .position(|v| v.is_some_and(|v| v < lo || v > hi))
+            {
+                return Err(s.out_of_range_in(window, &cells, i, lo, hi));
+            }
+        }
         Ok(ValueBlock { window, cells })
     }
 }
 
 impl Shared {
     /// A raw number as a value in the declared unit; `None` for nodata and non-finite.
+    /// The error for a value outside `valid_range` found at `cells[i]` of `window`, with the
+    /// window's range and the likely fix.
+    fn out_of_range_in(
+        &self,
+        window: Window,
+        cells: &[Option<f64>],
+        i: usize,
+        lo: f64,
+        hi: f64,
+    ) -> IoError {
+        let (min, max) = cells
+            .iter()
+            .flatten()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+                (a.min(v), b.max(v))
+            });
+        let (row, col) = (
+            window.row_off + i / window.cols,
+            window.col_off + i % window.cols,
+        );
+        IoError::OutOfValidRange(Box::new(OutOfValidRange {
+            name: self.spec.name.clone(),
+            path: self.spec.path.clone(),
+            unit: self.spec.unit.clone(),
+            min,
+            max,
+            valid_min: lo,
+            valid_max: hi,
+            detail: format!(
+                "found in rows {}..{}, cols {}..{} of the land-cover grid (first at row {row}, col {col}: {}); {}",
+                window.row_off,
+                window.row_end(),
+                window.col_off,
+                window.col_end(),
+                cells[i].unwrap_or(f64::NAN),
+                scale_hint(
+                    &self.spec,
+                    (
+                        self.alignment.nodata,
+                        self.alignment.file_scale,
+                        self.alignment.file_offset
+                    ),
+                    min,
+                    max,
+                    lo,
+                    hi
+                )
+            ),
+        }))
+    }
+
     fn value(&self, raw: f64) -> Option<f64> {
         if is_nodata(raw, self.nodata, self.nodata_f32) {
             return None;
@@ -921,9 +980,13 @@ pub fn open_continuous(
         v.is_finite().then_some(v)
     };
 
-    // Wrong-scale guard.
+    // Wrong-scale guard. On the land-cover grid itself every value is read by the tally
+    // anyway: the range is checked on each window as it is read (two comparisons per cell)
+    // instead of a pass over the whole file here; warped inputs (usually coarse) are checked
+    // now, on their own cells.
     let range = match spec.valid_range {
         None => None,
+        Some(_) if identical => None,
         Some((lo, hi)) => {
             let found = value_range(spec, &src, window, &to_value)?;
             if let Some(r) = found {
@@ -940,7 +1003,14 @@ pub fn open_continuous(
                             "found over {} {} input cells under the land-cover grid; {}",
                             if r.exact { "all" } else { "a subsample of" },
                             r.cells_read,
-                            scale_hint(spec, &src, r.min, r.max, lo, hi)
+                            scale_hint(
+                                spec,
+                                (src.nodata, src.file_scale, src.file_offset),
+                                r.min,
+                                r.max,
+                                lo,
+                                hi
+                            )
                         ),
                     })));
                 }
@@ -949,8 +1019,13 @@ pub fn open_continuous(
         }
     };
 
-    // Coverage, sampled at target cell centres.
-    let (no_data_share, samples) = coverage(spec, &src, target, to_source.as_ref(), &to_value)?;
+    // Coverage, sampled at target cell centres (warped inputs; on the land-cover grid, the
+    // tally measures the area without data exactly, zone by zone).
+    let (no_data_share, samples) = if identical {
+        (0.0, 0)
+    } else {
+        coverage(spec, &src, target, to_source.as_ref(), &to_value)?
+    };
     let mut notes = Vec::new();
     if no_data_share >= PARTIAL_COVERAGE_NOTE {
         notes.push(ContinuousNote::PartialCoverage {
@@ -1239,17 +1314,18 @@ fn coverage(
 /// The likely fix for values outside the valid range.
 fn scale_hint(
     spec: &ContinuousInput,
-    src: &Source,
+    file: (Option<f64>, Option<f64>, Option<f64>),
     min: f64,
     max: f64,
     lo: f64,
     hi: f64,
 ) -> String {
+    let (file_nodata, file_scale, file_offset) = file;
     let fits = |f: f64| min * f >= lo && max * f <= hi;
     // A large negative minimum with the rest in range: an undeclared nodata value.
-    if min < lo && max <= hi && min <= -999.0 && src.nodata.is_none_or(|nd| nd != min) {
-        let raw = ((min - spec.offset) / spec.scale - src.file_offset.unwrap_or(0.0))
-            / src.file_scale.unwrap_or(1.0);
+    if min < lo && max <= hi && min <= -999.0 && file_nodata.is_none_or(|nd| nd != min) {
+        let raw = ((min - spec.offset) / spec.scale - file_offset.unwrap_or(0.0))
+            / file_scale.unwrap_or(1.0);
         return format!(
             "the minimum {} looks like a nodata value the file does not declare: set nodata = {}",
             short(min),

@@ -107,7 +107,7 @@ pub fn render_html(input: &ReportInput, lang: Lang) -> Result<String, ReportErro
     let mut env = Environment::new();
     env.add_template("charts.html", CHARTS_TEMPLATE)?;
     env.add_template("report.html", REPORT_TEMPLATE)?;
-    let t = labels(lang);
+    let t = crate::i18n::labels_for(lang, kind_of(input));
     let view = build_view(input, lang);
     let tmpl = env.get_template("report.html")?;
     let html = tmpl.render(context! {
@@ -128,8 +128,15 @@ pub fn write_html(path: &Path, input: &ReportInput, lang: Lang) -> Result<(), Re
     })
 }
 
+/// The kind of the run's totals (GEP, ESV), when valued.
+fn kind_of(input: &ReportInput) -> Option<gep_core::TotalKind> {
+    input.run.totals.as_ref().map(|t| t.label.kind)
+}
+
 #[derive(Debug, Serialize)]
 struct Headline {
+    /// What the total is, in `lang`: `ESV（当量因子法估算，含支持服务，非 GEP）· 2010 年价格`.
+    label: String,
     total_gep_yi: String,
     area_km2: String,
     /// "26", or "25 / 26" when units failed.
@@ -220,12 +227,21 @@ struct View {
 }
 
 fn build_view(input: &ReportInput, lang: Lang) -> View {
-    let t = labels(lang);
+    let t = crate::i18n::labels_for(lang, kind_of(input));
     let top = input.top_level().unwrap_or(Level::County);
     let top_zones: Vec<&ReportZone> = input.level(top).collect();
     let total_gep = sum(top_zones.iter().map(|z| z.gep_yuan));
     let total_area: f64 = top_zones.iter().map(|z| z.area_ha).sum();
     let headline = Headline {
+        label: input
+            .run
+            .totals
+            .as_ref()
+            .map(|t| match lang {
+                Lang::Zh => t.label.text_zh(),
+                Lang::En => t.label.text_en(),
+            })
+            .unwrap_or_default(),
         total_gep_yi: total_gep
             .map(|g| fmt_num(g / 1e8, 2))
             .unwrap_or_else(|| "–".into()),
@@ -336,6 +352,25 @@ fn build_view(input: &ReportInput, lang: Lang) -> View {
         kv("coefficient_set", id_hash(&run.coefficient_set)),
         kv("crosswalk", id_hash(&run.crosswalk)),
     ];
+    let mut run_rows = run_rows;
+    if let Some(tt) = &run.totals {
+        run_rows.push(kv("total_label", headline.label.clone()));
+        run_rows.push(kv(
+            "price_year",
+            tt.label
+                .price_year
+                .map(|y| y.to_string())
+                .unwrap_or_else(|| "–".into()),
+        ));
+        run_rows.push(kv("price_basis", tt.label.price_basis.clone()));
+        run_rows.push(kv(
+            "value_basis",
+            match lang {
+                Lang::Zh => tt.basis.text_zh(),
+                Lang::En => tt.basis.text_en(),
+            },
+        ));
+    }
     let inputs = run
         .inputs
         .iter()
@@ -404,7 +439,7 @@ fn counties_text(input: &ReportInput) -> String {
 /// What the totals do not say by themselves: units that failed (not in the totals) and ground
 /// that top-level zones both claim (counted twice in the totals).
 fn headline_alerts(input: &ReportInput, lang: Lang) -> Vec<String> {
-    let mut alerts = Vec::new();
+    let mut alerts = total_alerts(input, lang);
     let failures = &input.run.failures;
     if !failures.is_empty() {
         let names: Vec<String> = failures
@@ -453,6 +488,70 @@ fn headline_alerts(input: &ReportInput, lang: Lang) -> Vec<String> {
                 pairs.join(", "),
                 fmt_num(area / 1e6, 3)
             ),
+        });
+    }
+    alerts
+}
+
+/// What the total's label implies for a reader: an ESV is not GEP (its supporting services,
+/// and the final-services subtotal), a partial set leaves services out (named), and part of
+/// the value rests on example, derived or unverified coefficients.
+fn total_alerts(input: &ReportInput, lang: Lang) -> Vec<String> {
+    let mut alerts = Vec::new();
+    let Some(t) = &input.run.totals else {
+        return alerts;
+    };
+    let yi = |v: f64| fmt_num(v / 1e8, 2);
+    let pct = |a: f64, b: f64| if b != 0.0 { 100.0 * a / b } else { 0.0 };
+    if t.label.kind == gep_core::TotalKind::Esv {
+        alerts.push(match lang {
+            Lang::Zh => format!(
+                "本结果为当量因子法估算的生态系统服务价值（ESV），不是 GEP：总值 {} 亿元含支持服务（养分循环、生物多样性）{} 亿元（{:.1} %），GEP 不计支持服务；最终服务小计 {} 亿元",
+                yi(t.total_yuan),
+                yi(t.supporting_yuan),
+                pct(t.supporting_yuan, t.total_yuan),
+                yi(t.final_yuan)
+            ),
+            Lang::En => format!(
+                "This is an ecosystem-service value by equivalent factors (ESV), not GEP: the total of {} 100 M yuan includes supporting services (nutrient cycling, biodiversity) worth {} 100 M yuan ({:.1} %), which GEP excludes; final services only: {} 100 M yuan",
+                yi(t.total_yuan),
+                yi(t.supporting_yuan),
+                pct(t.supporting_yuan, t.total_yuan),
+                yi(t.final_yuan)
+            ),
+        });
+    }
+    if t.label.partial() {
+        let cat = gep_core::Catalog::builtin();
+        let names: Vec<String> = t
+            .label
+            .missing_services
+            .iter()
+            .map(|m| match (lang, cat.service(m)) {
+                (Lang::Zh, Some(s)) => s.zh.clone(),
+                (Lang::En, Some(s)) => s.en.clone(),
+                _ => m.clone(),
+            })
+            .collect();
+        let n = t.label.catalogue.len();
+        let valued = n - t.label.missing_services.len();
+        alerts.push(match lang {
+            Lang::Zh => format!(
+                "部分核算：系数集 {} 只核算了其版本服务清单 {n} 项中的 {valued} 项，总值不含：{}",
+                t.label.set,
+                names.join("、")
+            ),
+            Lang::En => format!(
+                "Partial: coefficient set {} values {valued} of the {n} services of its edition; the total leaves out: {}",
+                t.label.set,
+                names.join(", ")
+            ),
+        });
+    }
+    if t.flagged_share > 0.0 {
+        alerts.push(match lang {
+            Lang::Zh => t.basis.text_zh(),
+            Lang::En => t.basis.text_en(),
         });
     }
     alerts
@@ -754,6 +853,7 @@ fn category_color(c: Category) -> &'static str {
         Category::Material => "#d8a03d",
         Category::Regulating => "#3a8fb7",
         Category::Cultural => "#a45ea8",
+        Category::Supporting => "#7a9a3a",
         _ => "#8c8c8c",
     }
 }
@@ -840,8 +940,16 @@ fn category_chart(top: &[&ReportZone], lang: Lang) -> BarChart {
         (Category::Cultural, "cultural", |z: &ReportZone| {
             z.cultural_yuan
         }),
+        (Category::Supporting, "supporting", |z: &ReportZone| {
+            z.supporting_yuan
+        }),
     ] {
-        if let Some(v) = sum(top.iter().map(|z| get(z))) {
+        let v = sum(top.iter().map(|z| get(z)));
+        // Supporting services only where there are any (ESV runs).
+        if cat == Category::Supporting && v.unwrap_or(0.0) == 0.0 {
+            continue;
+        }
+        if let Some(v) = v {
             out.push((t[key].to_string(), v, category_color(cat)));
         }
     }

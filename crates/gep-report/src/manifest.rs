@@ -5,7 +5,7 @@
 //! apart from timings.
 
 use crate::error::ReportError;
-use crate::model::{FailedUnit, IdHash, InputFile, RunInfo, Timing};
+use crate::model::{FailedUnit, IdHash, InputFile, RunInfo, Timing, TotalsInfo};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::Read;
@@ -114,6 +114,11 @@ pub struct Manifest {
     /// warping, value range) and the physical models with their parameters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub models: Option<serde_json::Value>,
+    /// What the totals are: GEP or ESV (`label.kind`), partial with the missing services
+    /// (`label.missing_services`), the price year (`label.price_year`), the totals and the
+    /// share resting on example, derived or unverified coefficients.
+    #[serde(default)]
+    pub totals: Option<TotalsInfo>,
 }
 
 /// An input whose bytes differ from what the manifest recorded.
@@ -146,6 +151,7 @@ impl Manifest {
             failures: run.failures.clone(),
             working_dir: run.working_dir.clone(),
             models: run.models.clone(),
+            totals: run.totals.clone(),
         }
     }
 

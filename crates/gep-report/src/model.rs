@@ -28,6 +28,9 @@ pub struct ReportZone {
     pub regulating_yuan: Option<f64>,
     /// Cultural services (文化服务), 元/a.
     pub cultural_yuan: Option<f64>,
+    /// Supporting services (支持服务; ESV only: in `gep_yuan` when the run's label includes
+    /// them), 元/a.
+    pub supporting_yuan: Option<f64>,
 }
 
 impl ReportZone {
@@ -205,6 +208,30 @@ pub struct RunInfo {
     /// The continuous inputs as read (resampling, warping, ranges) and the physical models
     /// with their parameters (LS algorithm...), when the run has models.
     pub models: Option<serde_json::Value>,
+    /// What the totals are (GEP or ESV, partial or not, price year) and what they rest on;
+    /// `None` when the run was not valued.
+    #[serde(default)]
+    pub totals: Option<TotalsInfo>,
+}
+
+/// The totals of a run over its top-level zones, with their label: shown in the report's
+/// headline, the workbook and the manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TotalsInfo {
+    /// GEP or ESV, partial (missing services), price year.
+    pub label: gep_core::TotalLabel,
+    /// The label as one English line (`ESV (equivalent-factor estimate, ...), 2010 prices`).
+    pub label_text: String,
+    /// The headline total, 元/a (an ESV's includes its supporting services).
+    pub total_yuan: f64,
+    /// Final services only (material + regulating + cultural), 元/a: what GEP counts.
+    pub final_yuan: f64,
+    /// Supporting services, 元/a (ESV only; shown apart).
+    pub supporting_yuan: f64,
+    /// How much of the value rests on example, derived or unverified coefficients.
+    pub basis: gep_core::ValueBasis,
+    /// `basis`'s share of example, derived or unverified values, in [0, 1].
+    pub flagged_share: f64,
 }
 
 /// A unit of work (county) that could not be computed.

@@ -234,6 +234,7 @@ impl CsvRow for gep_core::account::GepRow {
         "material_yuan",
         "regulating_yuan",
         "cultural_yuan",
+        "supporting_yuan",
     ];
 
     fn write_to<W: Write>(&self, w: &mut csv::Writer<W>) -> csv::Result<()> {
@@ -244,6 +245,98 @@ impl CsvRow for gep_core::account::GepRow {
         neutralize_in_place(&mut c.zone_id);
         w.serialize(&c)
     }
+}
+
+/// One row of `gep.csv`: a zone's totals with the run's label. The first six columns are
+/// those of earlier versions; the label columns come after them:
+/// `supporting_yuan` (ESV only), `final_yuan` (material + regulating + cultural: what GEP
+/// counts), `total_kind` (`gep`, `esv`), `partial` (`true`/`false`), `missing_services`
+/// (`;`-separated service codes the set's edition lists but the set does not value),
+/// `price_year`. For an ESV `gep_yuan` is the ESV total, supporting services included.
+#[derive(Debug, Clone, Serialize)]
+pub struct GepCsvRow<'a> {
+    /// Zone id (text).
+    #[serde(serialize_with = "crate::neutralize::ser_text")]
+    pub zone_id: &'a str,
+    /// county, township or village.
+    pub zone_level: &'a str,
+    /// The zone's total, 元/a (see `total_kind`).
+    pub gep_yuan: f64,
+    /// Material products, 元/a.
+    pub material_yuan: f64,
+    /// Regulating services, 元/a.
+    pub regulating_yuan: f64,
+    /// Cultural services, 元/a.
+    pub cultural_yuan: f64,
+    /// Supporting services, 元/a.
+    pub supporting_yuan: f64,
+    /// Final services only, 元/a.
+    pub final_yuan: f64,
+    /// `gep`, `esv` or `stock`.
+    pub total_kind: &'a str,
+    /// Whether services of the edition's list are missing.
+    pub partial: bool,
+    /// The missing services, `;`-separated.
+    pub missing_services: &'a str,
+    /// The price year of every value.
+    pub price_year: Option<i32>,
+}
+
+impl<'a> GepCsvRow<'a> {
+    /// The rows of `rows` labelled with `label` (`missing` is `label`'s missing services
+    /// joined by `;`, built once by the caller: see [`GepCsvRow::missing`]).
+    pub fn new(
+        row: &'a gep_core::account::GepRow,
+        label: &'a gep_core::TotalLabel,
+        missing: &'a str,
+    ) -> GepCsvRow<'a> {
+        GepCsvRow {
+            zone_id: &row.zone_id,
+            zone_level: row.zone_level.as_str(),
+            gep_yuan: row.gep_yuan,
+            material_yuan: row.material_yuan,
+            regulating_yuan: row.regulating_yuan,
+            cultural_yuan: row.cultural_yuan,
+            supporting_yuan: row.supporting_yuan,
+            final_yuan: row.final_yuan(),
+            total_kind: label.kind.as_str(),
+            partial: label.partial(),
+            missing_services: missing,
+            price_year: label.price_year,
+        }
+    }
+
+    /// `label`'s missing services joined by `;`.
+    pub fn missing(label: &gep_core::TotalLabel) -> String {
+        label.missing_services.join(";")
+    }
+}
+
+impl CsvRow for GepCsvRow<'_> {
+    const COLUMNS: &'static [&'static str] = &[
+        "zone_id",
+        "zone_level",
+        "gep_yuan",
+        "material_yuan",
+        "regulating_yuan",
+        "cultural_yuan",
+        "supporting_yuan",
+        "final_yuan",
+        "total_kind",
+        "partial",
+        "missing_services",
+        "price_year",
+    ];
+}
+
+/// Writes `gep.csv`: one [`GepCsvRow`] per zone of `gep`, labelled with `label`.
+pub fn write_gep_csv(
+    path: &Path,
+    gep: &[gep_core::account::GepRow],
+    label: &gep_core::TotalLabel,
+) -> Result<(), ReportError> {
+    let missing = GepCsvRow::missing(label);
+    write_csv(path, gep.iter().map(|g| GepCsvRow::new(g, label, &missing)))
 }
 
 type CsvWriter = csv::Writer<std::io::BufWriter<std::fs::File>>;
@@ -410,11 +503,48 @@ mod tests {
             material_yuan: 1.0,
             regulating_yuan: 0.0,
             cultural_yuan: 0.0,
+            supporting_yuan: 0.0,
         };
+        let label = gep_core::TotalLabel::new(
+            &gep_core::CoefficientSet::builtin("zj-db33-2274-profile").unwrap(),
+            &Default::default(),
+        );
+        let missing = GepCsvRow::missing(&label);
+        let labelled = GepCsvRow::new(&gep, &label, &missing);
+        assert_eq!(serde_header(&labelled), GepCsvRow::COLUMNS.join(","));
         assert_eq!(
             serde_header(gep),
             gep_core::account::GepRow::COLUMNS.join(",")
         );
+    }
+
+    #[test]
+    fn gep_csv_carries_the_label_after_the_old_columns() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("gep.csv");
+        let row = gep_core::account::GepRow {
+            zone_id: "331123".into(),
+            zone_level: gep_core::Level::County,
+            gep_yuan: 10.0,
+            material_yuan: 2.0,
+            regulating_yuan: 5.0,
+            cultural_yuan: 1.0,
+            supporting_yuan: 2.0,
+        };
+        let set = gep_core::CoefficientSet::builtin("zj-db33-2274-profile").unwrap();
+        let label = gep_core::TotalLabel::new(&set, &Default::default());
+        write_gep_csv(&p, &[row], &label).unwrap();
+        let s = std::fs::read_to_string(&p).unwrap();
+        let mut lines = s.lines();
+        assert!(lines.next().unwrap().starts_with(
+            "\u{feff}zone_id,zone_level,gep_yuan,material_yuan,regulating_yuan,cultural_yuan,supporting_yuan,final_yuan,total_kind,partial,missing_services,price_year"
+        ));
+        let r = lines.next().unwrap();
+        assert!(
+            r.starts_with("331123,county,10.0,2.0,5.0,1.0,2.0,8.0,gep,true,agriculture_products;forestry_products;"),
+            "{r}"
+        );
+        assert!(r.ends_with(";landscape_value,2010"), "{r}");
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! follow the [`Lang`].
 
 use crate::error::ReportError;
-use crate::i18n::{label, Lang};
+use crate::i18n::{label, label_for, Lang};
 use crate::model::{ReportInput, ReportZone, ServicePivot, ServiceTotal};
 use crate::neutralize::neutralize;
 use gep_core::Level;
@@ -53,13 +53,14 @@ fn write_table<'a>(
     ws: &mut Worksheet,
     f: &Formats,
     lang: Lang,
+    kind: Option<gep_core::TotalKind>,
     headers: &[&str],
     widths: &[f64],
     rows: impl Iterator<Item = Vec<Cell<'a>>>,
 ) -> Result<u32, XlsxError> {
     for (c, h) in headers.iter().enumerate() {
         let c = c as u16;
-        ws.write_string_with_format(0, c, label(lang, h), &f.header)?;
+        ws.write_string_with_format(0, c, label_for(lang, kind, h), &f.header)?;
         ws.set_column_width(c, widths.get(c as usize).copied().unwrap_or(14.0))?;
     }
     let mut r = 0u32;
@@ -96,9 +97,15 @@ fn zone_sheet(
     ws: &mut Worksheet,
     f: &Formats,
     lang: Lang,
+    input: &ReportInput,
     zones: &[&ReportZone],
     with_parent: bool,
 ) -> Result<(), XlsxError> {
+    let totals = input.run.totals.as_ref();
+    let kind = totals.map(|t| t.label.kind);
+    // An ESV's supporting services, shown apart, and its final-services subtotal: two columns
+    // after the others (the columns of a GEP run are unchanged).
+    let esv = kind == Some(gep_core::TotalKind::Esv);
     let mut headers = vec!["zone_id", "name"];
     let mut widths = vec![15.0, 18.0];
     if with_parent {
@@ -114,6 +121,14 @@ fn zone_sheet(
         "gep_per_ha",
     ]);
     widths.extend([14.0, 20.0, 18.0, 18.0, 18.0, 16.0]);
+    if esv {
+        headers.extend(["supporting_yuan", "final_yuan"]);
+        widths.extend([20.0, 20.0]);
+    }
+    let final_of = |z: &ReportZone| match (z.material_yuan, z.regulating_yuan, z.cultural_yuan) {
+        (Some(m), Some(r), Some(c)) => Some(m + r + c),
+        _ => None,
+    };
     let rows = zones.iter().map(|z| {
         let mut row = vec![Cell::Text(&z.id), Cell::Text(&z.name)];
         if with_parent {
@@ -127,9 +142,15 @@ fn zone_sheet(
             Cell::Num(z.cultural_yuan, &f.yuan),
             Cell::Num(z.gep_per_ha(), &f.yuan),
         ]);
+        if esv {
+            row.extend([
+                Cell::Num(z.supporting_yuan, &f.yuan),
+                Cell::Num(final_of(z), &f.yuan),
+            ]);
+        }
         row
     });
-    let last = write_table(ws, f, lang, &headers, &widths, rows)?;
+    let last = write_table(ws, f, lang, kind, &headers, &widths, rows)?;
     // Static total row (no formula: the figure is the engine's own sum).
     let r = last + 1;
     let c0 = if with_parent { 3 } else { 2 };
@@ -152,6 +173,31 @@ fn zone_sheet(
             ws.write_number_with_format(r, c0 + 5, g / area, &f.yuan)?;
         }
     }
+    if esv {
+        if let Some(v) = sum(zones.iter().map(|z| z.supporting_yuan)) {
+            ws.write_number_with_format(r, c0 + 6, v, &f.yuan)?;
+        }
+        if let Some(v) = sum(zones.iter().map(|z| final_of(z))) {
+            ws.write_number_with_format(r, c0 + 7, v, &f.yuan)?;
+        }
+    }
+    // The label rows under the total: what the totals are (GEP or ESV, partial, price year)
+    // and what they rest on. Below the table, so that the header stays on the first row for
+    // scripts (`pandas.read_excel(sheet_name=...)`).
+    if let Some(t) = totals {
+        let text = match lang {
+            Lang::Zh => t.label.text_zh(),
+            Lang::En => t.label.text_en(),
+        };
+        ws.write_string_with_format(r + 2, 0, label(lang, "total_label"), &f.bold)?;
+        ws.write_string_with_format(r + 2, 1, &*neutralize(&text), &f.bold)?;
+        let basis = match lang {
+            Lang::Zh => t.basis.text_zh(),
+            Lang::En => t.basis.text_en(),
+        };
+        ws.write_string_with_format(r + 3, 0, label(lang, "value_basis"), &f.bold)?;
+        ws.write_string(r + 3, 1, &*neutralize(&basis))?;
+    }
     Ok(())
 }
 
@@ -169,7 +215,7 @@ fn build(input: &ReportInput, lang: Lang) -> Result<Workbook, XlsxError> {
             continue;
         }
         let ws = wb.add_worksheet_with_constant_memory().set_name(sheet)?;
-        zone_sheet(ws, &f, lang, &zones, level != Level::County)?;
+        zone_sheet(ws, &f, lang, input, &zones, level != Level::County)?;
     }
 
     if !input.run.failures.is_empty() {
@@ -187,7 +233,7 @@ fn build(input: &ReportInput, lang: Lang) -> Result<Workbook, XlsxError> {
                 Cell::Text(&u.reason),
             ]
         });
-        write_table(ws, &f, lang, &headers, &widths, rows)?;
+        write_table(ws, &f, lang, None, &headers, &widths, rows)?;
     }
 
     services_sheet(
@@ -221,7 +267,7 @@ fn build(input: &ReportInput, lang: Lang) -> Result<Workbook, XlsxError> {
             Cell::Num(rel, &f.m2),
         ]
     });
-    write_table(ws, &f, lang, &headers, &widths, rows)?;
+    write_table(ws, &f, lang, None, &headers, &widths, rows)?;
 
     run_sheet(
         wb.add_worksheet_with_constant_memory().set_name("run")?,
@@ -297,7 +343,8 @@ fn services_sheet(
         row.push(Cell::Num(z.gep_yuan, &f.yuan));
         row
     });
-    write_table(ws, f, lang, &headers, &widths, rows)?;
+    let kind = input.run.totals.as_ref().map(|t| t.label.kind);
+    write_table(ws, f, lang, kind, &headers, &widths, rows)?;
     Ok(())
 }
 
@@ -337,6 +384,29 @@ fn run_sheet(
     kv(ws, "area_basis", &run.area_basis)?;
     kv(ws, "coefficient_set", &id_hash(&run.coefficient_set))?;
     kv(ws, "crosswalk", &id_hash(&run.crosswalk))?;
+    if let Some(t) = &run.totals {
+        kv(ws, "total_kind", t.label.kind.as_str())?;
+        let text = match lang {
+            Lang::Zh => t.label.text_zh(),
+            Lang::En => t.label.text_en(),
+        };
+        kv(ws, "total_label", &text)?;
+        kv(ws, "missing_services", &t.label.missing_services.join(", "))?;
+        kv(
+            ws,
+            "price_year",
+            &t.label
+                .price_year
+                .map(|y| y.to_string())
+                .unwrap_or_default(),
+        )?;
+        kv(ws, "price_basis", &t.label.price_basis)?;
+        let basis = match lang {
+            Lang::Zh => t.basis.text_zh(),
+            Lang::En => t.basis.text_en(),
+        };
+        kv(ws, "value_basis", &basis)?;
+    }
     for w in &run.warnings {
         kv(ws, "warnings", w)?;
     }

@@ -33,6 +33,7 @@ fn zone(
         material_yuan: gep.map(|g| g * 0.2),
         regulating_yuan: gep.map(|g| g * 0.7),
         cultural_yuan: gep.map(|g| g * 0.1),
+        supporting_yuan: gep.map(|_| 0.0),
     }
 }
 
@@ -191,6 +192,7 @@ fn example() -> ReportInput {
             failures: Vec::new(),
             working_dir: None,
             models: None,
+            totals: None,
         },
     }
 }

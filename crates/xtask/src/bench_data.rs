@@ -44,8 +44,8 @@ struct Octave {
     seed: u64,
 }
 
-/// A fractal (sum-of-octaves) value-noise field.
-struct Field {
+/// A fractal (sum-of-octaves) value-noise field (also behind `xtask bench-aux`).
+pub(crate) struct Field {
     octaves: Vec<Octave>,
 }
 
@@ -62,7 +62,7 @@ fn fade(t: f64) -> f64 {
 }
 
 impl Field {
-    fn new(seed: u64, spec: &[(f64, f64)]) -> Self {
+    pub(crate) fn new(seed: u64, spec: &[(f64, f64)]) -> Self {
         let octaves = spec
             .iter()
             .enumerate()
@@ -94,7 +94,14 @@ impl Field {
 
     /// Values along one raster row (cell centres x0 + (c + 0.5)·res, row centre y); the
     /// lattice is hashed once per lattice column, not once per cell, to keep 10 m fast.
-    fn row(&self, x0: f64, res: f64, y: f64, out: &mut [f64], scratch: &mut Vec<(f64, f64)>) {
+    pub(crate) fn row(
+        &self,
+        x0: f64,
+        res: f64,
+        y: f64,
+        out: &mut [f64],
+        scratch: &mut Vec<(f64, f64)>,
+    ) {
         out.iter_mut().for_each(|v| *v = 0.0);
         let n = out.len();
         for o in &self.octaves {

@@ -127,14 +127,19 @@ int main(void) {
     CHECK(gep_assessment_zone(a, 2, &z) == GEP_OK);
     CHECK(z.covered_m2 == 6300.0 && z.nodata_m2 == 900.0);
     CHECK(close_to(z.gep_yuan, want_gep[1]));
-    CHECK(close_to(z.regulating_yuan, 0.63 * D * sum(WATER, 3, 10)));
+    /* Xie's soil conservation (7) is regulating; nutrient cycling (8) and biodiversity (9)
+       are supporting services, shown apart. */
+    CHECK(close_to(z.regulating_yuan, 0.63 * D * sum(WATER, 3, 8)));
+    CHECK(close_to(z.supporting_yuan, 0.63 * D * sum(WATER, 8, 10)));
 
     /* Totals: the two counties, not the township. */
     GepTotals t;
     CHECK(gep_assessment_totals(a, &t) == GEP_OK);
     CHECK(t.zones == 2);
     CHECK(close_to(t.gep_yuan, want_gep[0] + want_gep[1]));
-    CHECK(close_to(t.gep_yuan, t.material_yuan + t.regulating_yuan + t.cultural_yuan));
+    CHECK(close_to(t.gep_yuan, t.material_yuan + t.regulating_yuan + t.cultural_yuan + t.supporting_yuan));
+    CHECK(close_to(t.final_yuan, t.material_yuan + t.regulating_yuan + t.cultural_yuan));
+    CHECK(t.total_kind == GEP_TOTAL_ESV && t.partial == 0);
     CHECK(t.has_price_year == 1 && t.price_year == 2010);
     CHECK(t.equivalent_value == D);
     CHECK(t.method != NULL && strstr(t.method, "xie2015") != NULL);

@@ -24,6 +24,8 @@ int main(int argc, char **argv) {
     printf("material_yuan %.17g\n", t.material_yuan);
     printf("regulating_yuan %.17g\n", t.regulating_yuan);
     printf("cultural_yuan %.17g\n", t.cultural_yuan);
+    printf("supporting_yuan %.17g\n", t.supporting_yuan);
+    printf("total_kind %d\n", t.total_kind);
     printf("price_year %d\n", t.has_price_year ? t.price_year : -1);
     printf("counties %zu\n", t.zones);
     printf("method %s\n", t.method);

@@ -97,10 +97,16 @@ pub struct RawValuation {
     pub crosswalk: Option<String>,
     /// Value of one standard equivalent, 元/hm² (equivalent-factor sets).
     pub d: Option<f64>,
+    /// The price year of `d` (required with `target_price_year`; else the totals' price year).
+    #[serde(default)]
+    pub d_price_year: Option<i32>,
     /// Restate prices in this year (needs `deflator`).
     pub target_price_year: Option<i32>,
     /// Deflator table (CSV year,index).
     pub deflator: Option<PathBuf>,
+    /// Top-level zone ids whose boundary reaches into the sea (their water is warned about).
+    #[serde(default)]
+    pub coastal_zones: Option<Vec<String>>,
 }
 
 /// `[checks]`.
@@ -159,10 +165,14 @@ pub struct ValuationPlan {
     pub crosswalk: Option<String>,
     /// D override.
     pub d: Option<f64>,
+    /// The price year of the D override.
+    pub d_price_year: Option<i32>,
     /// Target price year.
     pub target_price_year: Option<i32>,
     /// Deflator path.
     pub deflator: Option<PathBuf>,
+    /// Top-level zones whose boundary reaches into the sea.
+    pub coastal_zones: Vec<String>,
 }
 
 /// A validated run: everything resolved, paths absolute.
@@ -319,8 +329,10 @@ pub fn resolve(raw: RawConfig, config_path: Option<&Path>) -> Result<Plan> {
         coefficients: id_or_path(&v.coefficients, &base),
         crosswalk: v.crosswalk.as_deref().map(|c| id_or_path(c, &base)),
         d: v.d,
+        d_price_year: v.d_price_year,
         target_price_year: v.target_price_year,
         deflator: v.deflator.map(|p| clean(&base.join(p))),
+        coastal_zones: v.coastal_zones.unwrap_or_default(),
     });
     if let Some(v) = &valuation {
         if v.target_price_year.is_some() != v.deflator.is_some() {
@@ -330,6 +342,13 @@ pub fn resolve(raw: RawConfig, config_path: Option<&Path>) -> Result<Plan> {
             if !(d.is_finite() && d > 0.0) {
                 bail!("{where_}: [valuation] d = {d} must be a positive number of 元/hm² (Xie 2015 default 3406.5)");
             }
+        }
+        // A D override's price year: with restated prices D is deflated from it (the set's year
+        // would deflate a current-price D twice); without, it is the totals' price year.
+        match (v.d, v.d_price_year, v.target_price_year) {
+            (None, Some(y), _) => bail!("{where_}: [valuation] d_price_year = {y} without d: give d (元/hm² at {y} prices) or drop d_price_year"),
+            (Some(d), None, Some(t)) => bail!("{where_}: [valuation] d = {d} with target_price_year = {t}: add d_price_year = <the year of D's prices> (D is restated from that year to {t}; assuming the set's price year would deflate a current-price D twice)"),
+            _ => {}
         }
     }
     let lang = match out.lang.as_deref() {

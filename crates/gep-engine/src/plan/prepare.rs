@@ -95,11 +95,13 @@ pub fn load_valuation(plan: &Plan) -> Result<Option<Valuation>> {
         None => None,
     };
     let valuation = Valuation {
+        coastal_zones: v.coastal_zones.clone(),
         year: v.year,
         set,
         crosswalk,
         params: ValuationParams {
             equivalent_value: v.d,
+            equivalent_value_price_year: v.d_price_year,
             target_price_year: v.target_price_year,
             deflator,
         },

@@ -119,6 +119,7 @@ pub fn assess_prepared(
     let mut table = tallied.table;
     let mut sums = tallied.sums;
     let pos: HashMap<usize, usize> = run_idx.iter().enumerate().map(|(k, &i)| (i, k)).collect();
+    let guards = crate::guards::after_tally(&run_zones, &table, prep.valuation.as_ref());
     fail_unmapped(prep, &table, &pos);
     if let Some(s) = sums.as_mut() {
         let kept: std::collections::HashSet<usize> = prep
@@ -168,9 +169,23 @@ pub fn assess_prepared(
             warnings.push(w);
         }
     }
+    if let Some(p) = &physical {
+        for w in layer_gaps(&zones, &table, &p.sums) {
+            reporter.warn(&w.to_string());
+            warnings.push(w);
+        }
+    }
     let later: Vec<crate::Warning> = crate::warnings::checks(&checks)
         .into_iter()
         .chain(crate::warnings::coverage(&zones, &table))
+        .chain(guards)
+        .chain(crate::guards::after_accounts(
+            &zones,
+            &table,
+            accounts.as_ref(),
+            valuation,
+            prep.raster.grid(),
+        ))
         .collect();
     for w in &later {
         reporter.warn(&w.to_string());
@@ -180,6 +195,26 @@ pub fn assess_prepared(
         (Some(a), Some(v)) => Some(Assessment::totals_of(&zones, a, v)),
         _ => None,
     };
+    if let (Some(a), Some(t)) = (&accounts, &totals) {
+        let mut others: std::collections::BTreeMap<i32, std::collections::BTreeSet<String>> =
+            Default::default();
+        for r in a.rows.iter().filter(|r| r.value_yuan.is_some()) {
+            if let Some(y) = r.price_year.filter(|y| Some(*y) != t.price_year) {
+                others.entry(y).or_default().insert(r.service.to_string());
+            }
+        }
+        if !others.is_empty() && t.price_year.is_some() {
+            let w = crate::Warning::MixedPriceYears {
+                totals: t.price_year,
+                others: others
+                    .into_iter()
+                    .map(|(y, s)| (y, s.into_iter().collect()))
+                    .collect(),
+            };
+            reporter.warn(&w.to_string());
+            warnings.push(w);
+        }
+    }
     let failures = failures(prep);
     let steps = steps.into_inner().unwrap_or_default();
     Ok(Assessed {
@@ -198,6 +233,41 @@ pub fn assess_prepared(
         resumed,
         steps,
     })
+}
+
+/// A warning per continuous layer without data over 1 % or more of the top-level zones'
+/// covered area (measured exactly by the tally).
+fn layer_gaps(
+    zones: &[Zone],
+    extent: &gep_core::ExtentTable,
+    sums: &gep_core::WeightedTable,
+) -> Vec<crate::Warning> {
+    let roots: Vec<usize> = (0..zones.len())
+        .filter(|&i| zones[i].parent.is_none())
+        .collect();
+    let covered: f64 = roots
+        .iter()
+        .map(|&i| extent.zones[i].covered().to_m2())
+        .sum();
+    sums.layers
+        .iter()
+        .enumerate()
+        .filter_map(|(l, info)| {
+            let missing: f64 = roots
+                .iter()
+                .map(|&i| sums.zones[i].missing_total(l).to_m2())
+                .sum();
+            let share = if covered > 0.0 { missing / covered } else { 0.0 };
+            (share >= 0.01).then(|| crate::Warning::Input {
+                message: format!(
+                    "layer {:?} has no data over {:.2} % of the land covered by the zones ({:.1} ha): those cells count as area without data (area_without_data_m2 in quantities.csv and layer_sums.csv), not as zero; check the input's extent and nodata",
+                    info.name,
+                    share * 100.0,
+                    missing / 1e4
+                ),
+            })
+        })
+        .collect()
 }
 
 /// The models' quantities from the weighted sums.

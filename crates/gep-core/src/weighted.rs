@@ -13,14 +13,13 @@
 //! summed as integers, so tables of any split of the work merge into the same bits.
 
 use crate::error::CoreError;
-use crate::extent::{ExactArea, EXACT_AREA_FRACTION_BITS};
+use crate::extent::ExactArea;
 use crate::raster::ClassCode;
 use crate::values::LayerInfo;
 use crate::zone::Zone;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-const SCALE: f64 = (1u64 << EXACT_AREA_FRACTION_BITS) as f64;
 
 /// A sum of value × area held as a fixed-point integer: i128 of (layer unit × m²) × 2⁴⁰,
 /// the scale of [`ExactArea`].
@@ -51,7 +50,8 @@ impl ExactSum {
     /// # Units
     /// Layer unit × m².
     pub fn from_f64(value_m2: f64) -> ExactSum {
-        ExactSum((value_m2 * SCALE).round() as i128)
+        // The same fixed point as areas: one rounding rule for both.
+        ExactSum(ExactArea::from_m2(value_m2).0)
     }
 
     /// The sum as f64 (correctly rounded from the exact integer).
@@ -59,8 +59,7 @@ impl ExactSum {
     /// # Units
     /// Layer unit × m².
     pub fn to_f64(self) -> f64 {
-        // i128 -> f64 rounds to nearest; the division by a power of two is exact.
-        (self.0 as f64) / SCALE
+        ExactArea(self.0).to_m2()
     }
 
     /// `self + other`, or `None` when the sum leaves the range.

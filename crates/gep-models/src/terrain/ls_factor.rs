@@ -178,19 +178,35 @@ pub fn ls_invest(
     flow_accumulation: &ValueGrid,
     l_max: f64,
 ) -> Result<ValueGrid, ModelError> {
-    check_pair(slope, flow_accumulation)?;
     positive("l_max", l_max)?;
+    ls_layer(slope, flow_accumulation, |s, a, cell| {
+        ls_invest_raw(s, a, cell, l_max)
+    })
+}
+
+pub(crate) fn ls_invest_raw(slope: &[f64], fa: &[f64], cell: f64, l_max: f64) -> Vec<f64> {
+    cellwise(slope, fa, |s, a| ls_cell_invest(s, a, cell, l_max))
+}
+
+/// The LS layer `ls` of a slope and accumulation pair (checked to share one projected grid
+/// of square cells), computed by `raw(slope, accumulation, cell size)`.
+fn ls_layer(
+    slope: &ValueGrid,
+    flow_accumulation: &ValueGrid,
+    raw: impl Fn(&[f64], &[f64], f64) -> Vec<f64>,
+) -> Result<ValueGrid, ModelError> {
+    check_pair(slope, flow_accumulation)?;
     let g = slope.grid();
-    let v = ls_invest_raw(
+    let v = raw(
         &to_nan_vec(slope),
         &to_nan_vec(flow_accumulation),
         g.cell_width,
-        l_max,
     );
     from_nan_vec(g, LayerInfo::new("ls", "1"), v)
 }
 
-pub(crate) fn ls_invest_raw(slope: &[f64], fa: &[f64], cell: f64, l_max: f64) -> Vec<f64> {
+/// `f(slope, accumulation)` for every cell, NaN where either is NaN (no data).
+fn cellwise(slope: &[f64], fa: &[f64], f: impl Fn(f64, f64) -> f64) -> Vec<f64> {
     slope
         .iter()
         .zip(fa)
@@ -198,7 +214,7 @@ pub(crate) fn ls_invest_raw(slope: &[f64], fa: &[f64], cell: f64, l_max: f64) ->
             if s.is_nan() || a.is_nan() {
                 f64::NAN
             } else {
-                ls_cell_invest(s, a, cell, l_max)
+                f(s, a)
             }
         })
         .collect()
@@ -305,30 +321,14 @@ pub fn ls_chinese(
     flow_accumulation: &ValueGrid,
     lambda_max_m: f64,
 ) -> Result<ValueGrid, ModelError> {
-    check_pair(slope, flow_accumulation)?;
     positive("lambda_max_m", lambda_max_m)?;
-    let g = slope.grid();
-    let v = ls_chinese_raw(
-        &to_nan_vec(slope),
-        &to_nan_vec(flow_accumulation),
-        g.cell_width,
-        lambda_max_m,
-    );
-    from_nan_vec(g, LayerInfo::new("ls", "1"), v)
+    ls_layer(slope, flow_accumulation, |s, a, cell| {
+        ls_chinese_raw(s, a, cell, lambda_max_m)
+    })
 }
 
 pub(crate) fn ls_chinese_raw(slope: &[f64], fa: &[f64], cell: f64, lambda_max: f64) -> Vec<f64> {
-    slope
-        .iter()
-        .zip(fa)
-        .map(|(&s, &a)| {
-            if s.is_nan() || a.is_nan() {
-                f64::NAN
-            } else {
-                ls_cell_chinese(s, a, cell, lambda_max)
-            }
-        })
-        .collect()
+    cellwise(slope, fa, |s, a| ls_cell_chinese(s, a, cell, lambda_max))
 }
 
 /// Checks a user-supplied LS layer and returns it as layer `ls`, unit `1`.

@@ -199,4 +199,12 @@ pub enum CoreError {
         /// The area given.
         area_m2: f64,
     },
+    /// Two years cannot be compared as asked (ΔGEP decomposition, transitions).
+    #[error("{problem}; fix: {fix}")]
+    Change {
+        /// What does not fit, naming the zone, ecosystem type, service or year.
+        problem: String,
+        /// What to do.
+        fix: String,
+    },
 }

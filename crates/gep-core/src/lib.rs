@@ -17,6 +17,7 @@
 
 pub mod account;
 pub mod catalog;
+pub mod change;
 pub mod coefficients;
 pub mod crosswalk;
 pub mod ellipsoid;

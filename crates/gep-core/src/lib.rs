@@ -27,6 +27,7 @@ pub mod grid;
 pub mod progress;
 pub mod raster;
 pub mod statistics;
+pub mod transition;
 pub mod units;
 pub mod values;
 pub mod weighted;

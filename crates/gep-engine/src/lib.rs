@@ -22,6 +22,7 @@
 mod assessment;
 mod error;
 mod memory;
+pub mod parcels;
 mod physical;
 #[cfg(feature = "gdal")]
 pub mod plan;
@@ -34,6 +35,7 @@ pub use assessment::{
 };
 pub use error::EngineError;
 pub use memory::{assess_zones, Options};
+pub use parcels::{assess_parcels, Parcel, ParcelAssessment};
 pub use physical::{InputRecord, ModelRecord, Physical};
 
 pub use gep_core;

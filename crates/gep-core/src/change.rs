@@ -15,8 +15,11 @@
 //! # Exactness
 //!
 //! The identity holds in real numbers; in floating point each of the four quantities (total,
-//! land, price, interaction) is computed **exactly** from the `f64` areas (ha) and unit values
-//! and rounded once: `A₁ − A₀` and `v₁ − v₀` are error-free two-sums (two `f64` each), every
+//! land, price, interaction) is computed **exactly** from the `f64` numbers and rounded once:
+//! `A₀` is the year-0 area in ha, `ΔA` the exact difference of the two years' fixed-point
+//! areas ([`ExactArea`]) in ha, rounded once, and `A₁ = A₀ + ΔA` is kept as that unevaluated
+//! sum (so the same land change has the same `ΔA` bits in a village, its township and its
+//! county); `v₁ − v₀` is an error-free two-sum (two `f64`), every
 //! product is an error-free two-product (`fma`), and all the terms of one effect — over every
 //! ecosystem type of the zone — are summed with Shewchuk's exact partials ([`ExactF64Sum`], the
 //! algorithm of Python's `math.fsum`), correctly rounded at the end. The interaction is *not*
@@ -367,13 +370,15 @@ struct Acc {
 }
 
 impl Acc {
-    /// Adds `a₀v₀ → a₁v₁` exactly.
-    fn add(&mut self, a0: f64, a1: f64, v0: f64, v1: f64) {
-        let da = two_sum(a1, -a0);
+    /// Adds `a₀v₀ → a₁v₁` exactly, with `a₁ = a₀ + da` (an unevaluated sum: `da` is the
+    /// exact difference of the two fixed-point areas, rounded once).
+    fn add(&mut self, a0: f64, da: f64, v0: f64, v1: f64) {
+        let a1 = [a0, da];
+        let da = [da];
         let dv = two_sum(v1, -v0);
         add_product(&mut self.v0, &[a0], &[v0], 1.0);
-        add_product(&mut self.v1, &[a1], &[v1], 1.0);
-        add_product(&mut self.total, &[a1], &[v1], 1.0);
+        add_product(&mut self.v1, &a1, &[v1], 1.0);
+        add_product(&mut self.total, &a1, &[v1], 1.0);
         add_product(&mut self.total, &[a0], &[v0], -1.0);
         add_product(&mut self.land, &da, &[v0], 1.0);
         add_product(&mut self.price, &[a0], &dv, 1.0);
@@ -586,8 +591,15 @@ pub fn decompose(
         for s in &services {
             let mut sum = (Acc::default(), Acc::default());
             for t in &types {
-                let ar0 = a0.get(*t).copied().unwrap_or_default().to_m2() / M2_PER_HA;
-                let ar1 = a1.get(*t).copied().unwrap_or_default().to_m2() / M2_PER_HA;
+                let (x0, x1) = (
+                    a0.get(*t).copied().unwrap_or_default(),
+                    a1.get(*t).copied().unwrap_or_default(),
+                );
+                let ar0 = x0.to_m2() / M2_PER_HA;
+                let ar1 = x1.to_m2() / M2_PER_HA;
+                // ΔA from the exact areas: the same land change gives the same bits in every
+                // zone it lies in, whatever the zone's total area.
+                let dar = (x1 - x0).to_m2() / M2_PER_HA;
                 let get = |y: &YearState<'_>| {
                     y.unit_values.get(t, s).ok_or_else(|| CoreError::Change {
                         problem: format!(
@@ -607,13 +619,13 @@ pub fn decompose(
                 }
                 let (v0, v1) = (u0.unwrap_or(0.0), u1.unwrap_or(0.0));
                 let mut nominal = Acc::default();
-                nominal.add(ar0, ar1, v0, v1);
+                nominal.add(ar0, dar, v0, v1);
                 let mut realacc = None;
                 if let Some(r) = real {
                     let rv0 = restate(v0, y0.unit_values.price_year, r, opts.deflator, y0.year)?;
                     let rv1 = restate(v1, y1.unit_values.price_year, r, opts.deflator, y1.year)?;
                     let mut acc = Acc::default();
-                    acc.add(ar0, ar1, rv0, rv1);
+                    acc.add(ar0, dar, rv0, rv1);
                     realacc = Some(acc);
                 }
                 let what = || format!("zone {id:?}, type {t:?}, service {s:?}");

@@ -19,6 +19,7 @@
 //! error; a roll-up into parents without children is an error.
 #![deny(missing_docs)]
 
+pub mod appraise;
 mod assessment;
 mod error;
 mod memory;
@@ -30,6 +31,7 @@ pub mod units;
 pub mod warnings;
 pub mod write;
 
+pub use appraise::{appraise, Appraisal, Footprint};
 pub use assessment::{
     fmt_fixed, Assessment, FailureReason, Totals, UnitFailure, Valuation, Warning,
 };

@@ -229,16 +229,64 @@ impl RasterSource for PairedSource {
         Ok(Block { window, cells })
     }
 
-    /// With at most 256 codes, one byte per cell: the code itself.
+    /// With at most 255 codes, one byte per cell: the code itself (255 = nodata in both
+    /// years). When both sources read as bytes, each cell costs two table lookups.
     fn read_window_bytes(&mut self, window: Window) -> Result<Option<ByteBlock>, CoreError> {
         if !self.codec.is_dense() {
             return Ok(None);
         }
-        let block = self.read_window(window)?;
         let mut palette = [None; 256];
         for (i, p) in palette.iter_mut().enumerate().take(self.codec.len()) {
             *p = Some(i as ClassCode);
         }
+        if let (Some(a), Some(b)) = (
+            self.year0.read_window_bytes(window)?,
+            self.year1.read_window_bytes(window)?,
+        ) {
+            if self.codec.len() < 256 && a.indices.len() == b.indices.len() {
+                // Per byte of each year: its class index (n = nodata), or u16::MAX if unknown.
+                let index = |p: &[Option<ClassCode>; 256], classes: &[ClassCode]| {
+                    let mut t = [u16::MAX; 256];
+                    for (slot, v) in t.iter_mut().zip(p) {
+                        *slot = match v {
+                            None => classes.len() as u16,
+                            Some(c) => classes.binary_search(c).map_or(u16::MAX, |i| i as u16),
+                        };
+                    }
+                    t
+                };
+                let (ia, ib) = (
+                    index(&a.palette, &self.codec.from),
+                    index(&b.palette, &self.codec.to),
+                );
+                let (nf, nt) = (self.codec.from.len(), self.codec.to.len());
+                let mut indices = Vec::with_capacity(a.indices.len());
+                for (&x, &y) in a.indices.iter().zip(&b.indices) {
+                    let (i, j) = (ia[usize::from(x)], ib[usize::from(y)]);
+                    if i == u16::MAX || j == u16::MAX {
+                        // An unknown class: the slow path names it.
+                        let e = if i == u16::MAX {
+                            (0, a.palette[usize::from(x)].unwrap_or_default())
+                        } else {
+                            (1, b.palette[usize::from(y)].unwrap_or_default())
+                        };
+                        return Err(self.unknown(window, e));
+                    }
+                    let (i, j) = (usize::from(i), usize::from(j));
+                    indices.push(if i == nf && j == nt {
+                        255
+                    } else {
+                        (i * (nt + 1) + j) as u8
+                    });
+                }
+                return Ok(Some(ByteBlock {
+                    window,
+                    palette,
+                    indices,
+                }));
+            }
+        }
+        let block = self.read_window(window)?;
         // Nodata in both years: the first index no code uses, if any; else per-window palette.
         let Some(nodata) = (self.codec.len() < 256).then_some(self.codec.len()) else {
             return Ok(ByteBlock::from_block(&block));

@@ -21,6 +21,7 @@
 
 pub mod appraise;
 mod assessment;
+pub mod change_tables;
 mod error;
 mod memory;
 pub mod parcels;

@@ -5,12 +5,14 @@
 //!
 //! # The code of a pair
 //!
-//! A [`PairCodec`] knows the classes of each year (sorted); a pair (from, to) is coded as
-//! `index(from) × (n_to + 1) + index(to)`, where index `n_from` / `n_to` stands for nodata in
-//! that year. A cell that is nodata in both years is nodata. With up to 15 classes a year
-//! (CLCD's 9, WorldCover's 11) every code is below 256, so the tally takes its dense,
-//! byte-per-cell path; with more, codes above 255 take its generic path (still exact, a short
-//! list per zone and window instead of an array slot).
+//! A [`PairCodec`] knows the classes of each year (sorted). Built by [`scan_pairs`] (one read
+//! of both rasters) it numbers only the (from, to) pairs that **occur**, 0, 1, ...: transitions
+//! are sparse (CORINE around Lausanne, 21 classes a year, has 483 possible pairs but a few
+//! dozen that occur), so the codes usually stay below 255 and the tally takes its dense,
+//! byte-per-cell path. [`PairCodec::new`] numbers every pair instead,
+//! `index(from) × (n_to + 1) + index(to)`. Index `n_from` / `n_to` stands for nodata in that year; a cell that is
+//! nodata in both years is nodata. With 255 codes or more, codes above 255 take the tally's
+//! generic path (still exact, a short list per zone and window instead of an array slot).
 //!
 //! # Exactness
 //!
@@ -34,10 +36,22 @@ pub struct PairCodec {
     pub from: Vec<ClassCode>,
     /// Year 1's classes, ascending.
     pub to: Vec<ClassCode>,
+    /// When built from the pairs that occur ([`PairCodec::with_pairs`]): the code of each
+    /// (class index, class index), `u32::MAX` for a pair that does not occur, and the pair of
+    /// each code.
+    #[serde(skip)]
+    compact: Option<Compact>,
 }
 
+/// The code of each (class index, class index), and the class indices of each code.
+type Compact = (Vec<u32>, Vec<(u32, u32)>);
+
+/// Largest class-index table [`PairCodec::with_pairs`] builds (entries).
+const MAX_TABLE: usize = 1 << 24;
+
 impl PairCodec {
-    /// A codec for these classes (duplicates removed).
+    /// A codec for every pair of these classes (duplicates removed): code =
+    /// index(from) × (n_to + 1) + index(to).
     ///
     /// # Errors
     /// When the number of pairs does not fit a class code.
@@ -66,12 +80,52 @@ impl PairCodec {
                     .into(),
             });
         }
-        Ok(PairCodec { from, to })
+        Ok(PairCodec {
+            from,
+            to,
+            compact: None,
+        })
+    }
+
+    /// A codec for the pairs that occur (e.g. from [`scan_pairs`]), numbered 0, 1, ... in
+    /// order: transitions are sparse, so even legends of 40 classes a year usually give fewer
+    /// than 256 codes, and the tally's dense path.
+    ///
+    /// # Errors
+    /// As [`PairCodec::new`].
+    pub fn with_pairs(
+        pairs: impl IntoIterator<Item = (Option<ClassCode>, Option<ClassCode>)>,
+    ) -> Result<PairCodec, CoreError> {
+        let pairs: BTreeSet<(Option<ClassCode>, Option<ClassCode>)> =
+            pairs.into_iter().filter(|p| *p != (None, None)).collect();
+        let mut c = PairCodec::new(
+            pairs.iter().filter_map(|p| p.0),
+            pairs.iter().filter_map(|p| p.1),
+        )?;
+        let n = (c.from.len() + 1) * (c.to.len() + 1);
+        if n > MAX_TABLE {
+            return Ok(c);
+        }
+        let mut table = vec![u32::MAX; n];
+        let mut codes = Vec::with_capacity(pairs.len());
+        for (f, t) in &pairs {
+            let i = f.map_or(c.from.len(), |f| {
+                c.from.binary_search(&f).unwrap_or_default()
+            });
+            let j = t.map_or(c.to.len(), |t| c.to.binary_search(&t).unwrap_or_default());
+            table[i * (c.to.len() + 1) + j] = codes.len() as u32;
+            codes.push((i as u32, j as u32));
+        }
+        c.compact = Some((table, codes));
+        Ok(c)
     }
 
     /// Number of distinct codes (pairs including one-sided nodata).
     pub fn len(&self) -> usize {
-        (self.from.len() + 1) * (self.to.len() + 1) - 1
+        match &self.compact {
+            Some((_, codes)) => codes.len(),
+            None => (self.from.len() + 1) * (self.to.len() + 1) - 1,
+        }
     }
 
     /// Whether there are no classes at all.
@@ -79,36 +133,128 @@ impl PairCodec {
         self.from.is_empty() && self.to.is_empty()
     }
 
-    /// Whether every code is below 256 (the tally's dense path).
+    /// Whether every code and the nodata byte fit a byte (the tally's dense path).
     pub fn is_dense(&self) -> bool {
-        self.len() <= 256
+        self.len() < 256
     }
 
-    /// The code of a cell: `Ok(None)` when nodata in both years; `Err((year, class))` for a
-    /// class the codec does not know.
+    /// The code of class indices `(i, j)` (`n_from` / `n_to` = nodata), `None` for a pair
+    /// the codec does not hold.
+    #[inline]
+    fn code_of(&self, i: usize, j: usize) -> Option<u32> {
+        let k = i * (self.to.len() + 1) + j;
+        match &self.compact {
+            Some((table, _)) => table.get(k).copied().filter(|c| *c != u32::MAX),
+            None => Some(k as u32),
+        }
+    }
+
+    /// The code of a cell: `Ok(None)` when nodata in both years; `Err(what)` for a class or
+    /// pair the codec does not know.
     #[inline]
     pub fn encode(
         &self,
         from: Option<ClassCode>,
         to: Option<ClassCode>,
-    ) -> Result<Option<ClassCode>, (u8, ClassCode)> {
+    ) -> Result<Option<ClassCode>, String> {
         let idx = |classes: &[ClassCode], c: Option<ClassCode>, year: u8| match c {
             None => Ok(classes.len()),
-            Some(c) => classes.binary_search(&c).map_err(|_| (year, c)),
+            Some(c) => classes
+                .binary_search(&c)
+                .map_err(|_| format!("class {c} of year {year}")),
         };
         let (i, j) = (idx(&self.from, from, 0)?, idx(&self.to, to, 1)?);
         if i == self.from.len() && j == self.to.len() {
             return Ok(None);
         }
-        Ok(Some((i * (self.to.len() + 1) + j) as ClassCode))
+        self.code_of(i, j)
+            .map(|c| Some(c as ClassCode))
+            .ok_or_else(|| format!("the transition {from:?} → {to:?}"))
     }
 
     /// The pair of a code (`None` = nodata in that year).
     pub fn decode(&self, code: ClassCode) -> (Option<ClassCode>, Option<ClassCode>) {
-        let n = self.to.len() + 1;
-        let (i, j) = (code as usize / n, code as usize % n);
+        let (i, j) = match &self.compact {
+            Some((_, codes)) => {
+                let (i, j) = codes[code as usize];
+                (i as usize, j as usize)
+            }
+            None => {
+                let n = self.to.len() + 1;
+                (code as usize / n, code as usize % n)
+            }
+        };
         (self.from.get(i).copied(), self.to.get(j).copied())
     }
+}
+
+/// Checks that two rasters lie on the same grid (origin, cell size, size).
+///
+/// # Errors
+/// [`CoreError::Change`] naming both grids.
+pub fn check_same_grid(a: &Grid, b: &Grid) -> Result<(), CoreError> {
+    let same = a.left == b.left
+        && a.top == b.top
+        && a.cell_width == b.cell_width
+        && a.cell_height == b.cell_height
+        && a.rows == b.rows
+        && a.cols == b.cols;
+    if same {
+        return Ok(());
+    }
+    Err(CoreError::Change {
+        problem: format!(
+            "the two land-cover rasters are on different grids: year 0 {} x {} cells of {} x {} from ({}, {}), year 1 {} x {} cells of {} x {} from ({}, {})",
+            a.rows, a.cols, a.cell_width, a.cell_height, a.left, a.top,
+            b.rows, b.cols, b.cell_width, b.cell_height, b.left, b.top
+        ),
+        fix: format!(
+            "warp the second raster onto the first one's grid with nearest neighbour: gdalwarp -r near -te {} {} {} {} -tr {} {} YEAR1.tif aligned.tif",
+            a.left,
+            a.bottom(),
+            a.right(),
+            a.top,
+            a.cell_width,
+            a.cell_height
+        ),
+    })
+}
+
+/// The (from, to) pairs that occur in two rasters on one grid, in one read of both, as a
+/// compact codec ([`PairCodec::with_pairs`]).
+///
+/// # Errors
+/// Different grids, read errors.
+pub fn scan_pairs(
+    year0: &mut dyn RasterSource,
+    year1: &mut dyn RasterSource,
+) -> Result<PairCodec, CoreError> {
+    check_same_grid(year0.grid(), year1.grid())?;
+    let grid = year0.grid().clone();
+    let (br, bc) = year0.block_size();
+    let mut out: BTreeSet<(Option<ClassCode>, Option<ClassCode>)> = BTreeSet::new();
+    let mut seen = vec![false; 1 << 16];
+    for w in grid.windows(br.max(256), bc.max(256)) {
+        if let (Some(a), Some(b)) = (year0.read_window_bytes(w)?, year1.read_window_bytes(w)?) {
+            seen.fill(false);
+            for (&x, &y) in a.indices.iter().zip(&b.indices) {
+                seen[usize::from(x) << 8 | usize::from(y)] = true;
+            }
+            for (k, _) in seen.iter().enumerate().filter(|(_, s)| **s) {
+                out.insert((a.palette[k >> 8], b.palette[k & 255]));
+            }
+        } else {
+            let (a, b) = (year0.read_window(w)?, year1.read_window(w)?);
+            let mut last = None;
+            for p in a.cells.into_iter().zip(b.cells) {
+                if last != Some(p) {
+                    out.insert(p);
+                    last = Some(p);
+                }
+            }
+        }
+    }
+    PairCodec::with_pairs(out)
 }
 
 /// Every class code in a raster, in one read of all its windows.
@@ -163,23 +309,7 @@ impl PairedSource {
         year1: Box<dyn RasterSource>,
         codec: PairCodec,
     ) -> Result<PairedSource, CoreError> {
-        let (a, b) = (year0.grid(), year1.grid());
-        let same = a.left == b.left
-            && a.top == b.top
-            && a.cell_width == b.cell_width
-            && a.cell_height == b.cell_height
-            && a.rows == b.rows
-            && a.cols == b.cols;
-        if !same {
-            return Err(CoreError::Change {
-                problem: format!(
-                    "the two land-cover rasters are on different grids: year 0 {} x {} cells of {} x {} from ({}, {}), year 1 {} x {} cells of {} x {} from ({}, {})",
-                    a.rows, a.cols, a.cell_width, a.cell_height, a.left, a.top,
-                    b.rows, b.cols, b.cell_width, b.cell_height, b.left, b.top
-                ),
-                fix: "warp the second raster onto the first one's grid (nearest neighbour), as `gep change` does".into(),
-            });
-        }
+        check_same_grid(year0.grid(), year1.grid())?;
         Ok(PairedSource {
             year0,
             year1,
@@ -192,16 +322,16 @@ impl PairedSource {
         &self.codec
     }
 
-    fn unknown(&self, w: Window, (year, class): (u8, ClassCode)) -> CoreError {
+    fn unknown(&self, w: Window, what: String) -> CoreError {
         CoreError::Change {
             problem: format!(
-                "class {class} of year {year}'s raster (window rows {}..{}, cols {}..{}) is not among the classes the transition codec was built with",
+                "{what} (window rows {}..{}, cols {}..{}) is not among those the transition codec was built with",
                 w.row_off,
                 w.row_end(),
                 w.col_off,
                 w.col_end()
             ),
-            fix: "build the codec from scan_classes of both rasters (or list every class)".into(),
+            fix: "build the codec with scan_pairs over both rasters (or list every class)".into(),
         }
     }
 }
@@ -229,8 +359,8 @@ impl RasterSource for PairedSource {
         Ok(Block { window, cells })
     }
 
-    /// With at most 255 codes, one byte per cell: the code itself (255 = nodata in both
-    /// years). When both sources read as bytes, each cell costs two table lookups.
+    /// With fewer than 256 codes, one byte per cell: the code itself (255 = nodata in both
+    /// years). When both sources read as bytes, each cell costs a few table lookups.
     fn read_window_bytes(&mut self, window: Window) -> Result<Option<ByteBlock>, CoreError> {
         if !self.codec.is_dense() {
             return Ok(None);
@@ -239,63 +369,64 @@ impl RasterSource for PairedSource {
         for (i, p) in palette.iter_mut().enumerate().take(self.codec.len()) {
             *p = Some(i as ClassCode);
         }
-        if let (Some(a), Some(b)) = (
+        let codec = self.codec.clone();
+        let bytes = match (
             self.year0.read_window_bytes(window)?,
             self.year1.read_window_bytes(window)?,
         ) {
-            if self.codec.len() < 256 && a.indices.len() == b.indices.len() {
-                // Per byte of each year: its class index (n = nodata), or u16::MAX if unknown.
+            (Some(a), Some(b)) if a.indices.len() == b.indices.len() => Some((a, b)),
+            _ => None,
+        };
+        let indices = match bytes {
+            Some((a, b)) => {
+                // Per byte of each year: its class index (n = nodata), or MAX if unknown.
                 let index = |p: &[Option<ClassCode>; 256], classes: &[ClassCode]| {
-                    let mut t = [u16::MAX; 256];
+                    let mut t = [usize::MAX; 256];
                     for (slot, v) in t.iter_mut().zip(p) {
                         *slot = match v {
-                            None => classes.len() as u16,
-                            Some(c) => classes.binary_search(c).map_or(u16::MAX, |i| i as u16),
+                            None => classes.len(),
+                            Some(c) => classes.binary_search(c).unwrap_or(usize::MAX),
                         };
                     }
                     t
                 };
-                let (ia, ib) = (
-                    index(&a.palette, &self.codec.from),
-                    index(&b.palette, &self.codec.to),
-                );
-                let (nf, nt) = (self.codec.from.len(), self.codec.to.len());
+                let (ia, ib) = (index(&a.palette, &codec.from), index(&b.palette, &codec.to));
+                let (nf, nt) = (codec.from.len(), codec.to.len());
+                // The code of each (byte, byte) met, computed once per window.
+                let mut memo = vec![u16::MAX; 1 << 16];
                 let mut indices = Vec::with_capacity(a.indices.len());
                 for (&x, &y) in a.indices.iter().zip(&b.indices) {
-                    let (i, j) = (ia[usize::from(x)], ib[usize::from(y)]);
-                    if i == u16::MAX || j == u16::MAX {
-                        // An unknown class: the slow path names it.
-                        let e = if i == u16::MAX {
-                            (0, a.palette[usize::from(x)].unwrap_or_default())
+                    let k = usize::from(x) << 8 | usize::from(y);
+                    if memo[k] == u16::MAX {
+                        let (i, j) = (ia[usize::from(x)], ib[usize::from(y)]);
+                        let code = if i == nf && j == nt {
+                            Some(255)
+                        } else if i == usize::MAX || j == usize::MAX {
+                            None
                         } else {
-                            (1, b.palette[usize::from(y)].unwrap_or_default())
+                            codec.code_of(i, j)
                         };
-                        return Err(self.unknown(window, e));
+                        let Some(code) = code else {
+                            let what = format!(
+                                "the transition {:?} → {:?}",
+                                a.palette[usize::from(x)],
+                                b.palette[usize::from(y)]
+                            );
+                            return Err(self.unknown(window, what));
+                        };
+                        memo[k] = code as u16;
                     }
-                    let (i, j) = (usize::from(i), usize::from(j));
-                    indices.push(if i == nf && j == nt {
-                        255
-                    } else {
-                        (i * (nt + 1) + j) as u8
-                    });
+                    indices.push(memo[k] as u8);
                 }
-                return Ok(Some(ByteBlock {
-                    window,
-                    palette,
-                    indices,
-                }));
+                indices
             }
-        }
-        let block = self.read_window(window)?;
-        // Nodata in both years: the first index no code uses, if any; else per-window palette.
-        let Some(nodata) = (self.codec.len() < 256).then_some(self.codec.len()) else {
-            return Ok(ByteBlock::from_block(&block));
+            None => self
+                .read_window(window)?
+                .cells
+                .iter()
+                .map(|c| c.map_or(255, |c| c as u8))
+                .collect(),
         };
-        let indices = block
-            .cells
-            .iter()
-            .map(|c| c.map_or(nodata as u8, |c| c as u8))
-            .collect();
         Ok(Some(ByteBlock {
             window,
             palette,
@@ -499,9 +630,36 @@ mod tests {
                 }
             }
         }
-        assert_eq!(c.encode(Some(3), None), Err((0, 3)));
+        assert!(c
+            .encode(Some(3), None)
+            .unwrap_err()
+            .contains("class 3 of year 0"));
         let many = PairCodec::new(0..20, 0..20).unwrap();
         assert!(!many.is_dense());
+        // Only the pairs that occur: 40 classes, 4 codes.
+        let sparse = PairCodec::with_pairs([
+            (Some(1), Some(1)),
+            (Some(40), Some(2)),
+            (None, Some(7)),
+            (Some(9), None),
+            (None, None),
+        ])
+        .unwrap();
+        assert_eq!(sparse.len(), 4);
+        assert!(sparse.is_dense());
+        for p in [
+            (Some(1), Some(1)),
+            (Some(40), Some(2)),
+            (None, Some(7)),
+            (Some(9), None),
+        ] {
+            let code = sparse.encode(p.0, p.1).unwrap().unwrap();
+            assert_eq!(sparse.decode(code), p);
+        }
+        assert!(sparse
+            .encode(Some(1), Some(2))
+            .unwrap_err()
+            .contains("transition"));
     }
 
     #[test]

@@ -4,13 +4,14 @@
 
 use crate::error::ZonalError;
 use crate::tally::{tally, TallyOptions};
-use gep_core::transition::{scan_classes, PairCodec, PairedSource, Transitions};
+use gep_core::transition::{scan_pairs, PairCodec, PairedSource, Transitions};
 use gep_core::{RasterSource, Reporter, Zone};
 
 /// Tallies the transitions of `zones` from `year0` to `year1` (two rasters on one grid).
 ///
-/// The classes of both rasters are found first (one read of each, [`scan_classes`]), then one
-/// exact tally over the paired cells gives, per zone, the area of every (from, to) pair —
+/// The (from, to) pairs that occur are found first (one read of both rasters,
+/// [`scan_pairs`]), so that the codes stay below 256 — the tally's dense path — unless more
+/// than 255 distinct transitions occur; then one exact tally over the paired cells gives, per zone, the area of every (from, to) pair —
 /// `None` where a year has no data — the area where both are nodata, and the area beyond the
 /// rasters. Each zone's row sums are bit-identical to a tally of `year0` alone, its column sums
 /// to one of `year1`.
@@ -45,11 +46,7 @@ pub fn tally_transitions(
     let err = |e| ZonalError::Transition(Box::new(e));
     let mut a = year0.try_clone_source().map_err(err)?;
     let mut b = year1.try_clone_source().map_err(err)?;
-    let codec = PairCodec::new(
-        scan_classes(a.as_mut()).map_err(err)?,
-        scan_classes(b.as_mut()).map_err(err)?,
-    )
-    .map_err(err)?;
+    let codec = scan_pairs(a.as_mut(), b.as_mut()).map_err(err)?;
     tally_transitions_with(a, b, codec, zones, opts, reporter)
 }
 

@@ -8,6 +8,7 @@
 // TOML table, not an intra-doc link.
 #![allow(rustdoc::broken_intra_doc_links)]
 
+mod change;
 mod outputs;
 mod progress;
 mod rerun;
@@ -82,6 +83,15 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Land-cover change between two years: transition matrix and net change by zone, and
+    /// the GEP change split into land, price and interaction effects (docs/change.md).
+    Change(change::ChangeFlags),
+    /// Value a layer of parcels (asset packages): exact area by type, value by service, the
+    /// villages each lies in with shares, and the package total (docs/change.md).
+    Parcels(change::ParcelFlags),
+    /// Appraise a project: footprints with the land cover each would become → ΔGEP by
+    /// affected village, township and county, by service (docs/change.md).
+    Appraise(change::AppraiseFlags),
     /// Describe a raster or vector file.
     Info {
         /// The file.
@@ -166,6 +176,9 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<u8> {
     match &cli.command {
         Command::Run(flags) => run::run(flags, cli.quiet),
         Command::Validate(flags) => run::validate(flags, cli.quiet),
+        Command::Change(flags) => change::change(flags, cli.quiet),
+        Command::Parcels(flags) => change::parcels(flags, cli.quiet),
+        Command::Appraise(flags) => change::appraise_cmd(flags, cli.quiet),
         Command::Rerun { manifest, out } => rerun::rerun(manifest, out.as_deref(), cli.quiet),
         Command::Info { file } => {
             println!("{}", gep_io::describe_path(file)?);

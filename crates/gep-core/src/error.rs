@@ -225,4 +225,12 @@ pub enum CoreError {
         /// What is missing or contradictory, and the fix.
         message: String,
     },
+    /// Two years cannot be compared as asked (ΔGEP decomposition, transitions).
+    #[error("{problem}; fix: {fix}")]
+    Change {
+        /// What does not fit, naming the zone, ecosystem type, service or year.
+        problem: String,
+        /// What to do.
+        fix: String,
+    },
 }

@@ -17,6 +17,7 @@
 
 pub mod account;
 pub mod catalog;
+pub mod change;
 pub mod coefficients;
 pub mod crosswalk;
 pub mod ellipsoid;
@@ -28,6 +29,7 @@ pub mod progress;
 pub mod raster;
 pub mod recode;
 pub mod statistics;
+pub mod transition;
 pub mod units;
 pub mod values;
 pub mod weighted;

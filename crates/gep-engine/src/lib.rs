@@ -19,10 +19,13 @@
 //! error; a roll-up into parents without children is an error.
 #![deny(missing_docs)]
 
+pub mod appraise;
 mod assessment;
+pub mod change_tables;
 mod error;
 pub mod guards;
 mod memory;
+pub mod parcels;
 mod physical;
 #[cfg(feature = "gdal")]
 pub mod plan;
@@ -30,11 +33,13 @@ pub mod units;
 pub mod warnings;
 pub mod write;
 
+pub use appraise::{appraise, Appraisal, Footprint};
 pub use assessment::{
     fmt_fixed, Assessment, FailureReason, Totals, UnitFailure, Valuation, Warning,
 };
 pub use error::EngineError;
 pub use memory::{assess_zones, Options};
+pub use parcels::{assess_parcels, Parcel, ParcelAssessment};
 pub use physical::{InputRecord, ModelRecord, Physical};
 
 pub use gep_core;

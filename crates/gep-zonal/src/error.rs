@@ -63,6 +63,10 @@ pub enum ZonalError {
     /// The extent table was computed for another zone list (other zones, another order).
     #[error("{0}")]
     Extent(#[source] Box<CoreError>),
+    /// Two years' rasters cannot be paired (different grids, a class the codec lacks, a read
+    /// error while scanning their classes).
+    #[error("land-cover change: {0}")]
+    Transition(#[source] Box<CoreError>),
     /// A zone below the top level has no parent: the parents were not resolved.
     #[error("zone {zone:?} ({level}) has no parent although zones of a higher level are given: resolve the parents first (gep_core::resolve_parents), or the checks would have no rows for its family")]
     UnresolvedParent {

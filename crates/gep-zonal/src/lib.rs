@@ -14,6 +14,7 @@ pub mod checks;
 pub mod coverage;
 pub mod error;
 pub mod tally;
+pub mod transition;
 mod weighted;
 
 #[cfg(feature = "geometry-checks")]
@@ -31,3 +32,4 @@ pub use tally::{
     polygon_area_m2, tally, tally_grouped, tally_values, tally_values_grouped,
     tally_values_windows, tally_windows, TallyOptions,
 };
+pub use transition::{tally_transitions, tally_transitions_with};

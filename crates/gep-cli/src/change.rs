@@ -1,0 +1,455 @@
+//! `gep change`, `gep parcels` and `gep appraise`: wiring of the library's change,
+//! parcel and appraisal APIs to files. Each reads the same config (or flags) as `gep run`,
+//! plus its own flags, writes into a staging directory and renames it into place at the end,
+//! with a manifest.
+
+use crate::outputs::{id_hash, input_file};
+use crate::progress::CliProgress;
+use crate::{run, RunFlags};
+use anyhow::{bail, Context, Result};
+use gep_core::change::{decompose, ChangeOptions, TypeAreas, UnitValues, YearState};
+use gep_core::{CoefficientSet, Deflator, Level, RasterSource, Reporter, Zone};
+use gep_engine::appraise::{appraise, Footprint};
+use gep_engine::change_tables;
+use gep_engine::parcels::{assess_parcels, Parcel, ParcelWarning};
+use gep_engine::plan::{input_paths, prepare, sidecars, Plan, Prepared};
+use gep_io::{GdalRaster, RasterOptions, ZoneLayerSpec};
+use gep_report::{InputFile, Manifest, OutputFile, RunInfo, StagedDir};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Flags of `gep change`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ChangeFlags {
+    #[command(flatten)]
+    pub run: RunFlags,
+    /// Land-cover raster of the second year, on the first year's grid (--landcover or
+    /// [landcover] is the first year).
+    #[arg(long, value_name = "PATH")]
+    pub landcover1: PathBuf,
+    /// The second accounting year (--year or `year` is the first).
+    #[arg(long)]
+    pub year1: i32,
+    /// Coefficient set of the second year (default: the first year's).
+    #[arg(long, value_name = "ID_OR_PATH")]
+    pub coefficients1: Option<String>,
+    /// Price index (CSV year,index) for the real change.
+    #[arg(long, value_name = "PATH")]
+    pub deflator: Option<PathBuf>,
+    /// Restate both years in this price year for the real change (needs --deflator unless
+    /// both sets are priced in it).
+    #[arg(long)]
+    pub real_price_year: Option<i32>,
+}
+
+/// Flags of `gep parcels`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ParcelFlags {
+    #[command(flatten)]
+    pub run: RunFlags,
+    /// The parcel layer, as PATH:ID_FIELD[:NAME_FIELD].
+    #[arg(long, value_name = "PATH:ID_FIELD[:NAME_FIELD]")]
+    pub parcels: String,
+}
+
+/// Flags of `gep appraise`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AppraiseFlags {
+    #[command(flatten)]
+    pub run: RunFlags,
+    /// The footprint layer, as PATH:ID_FIELD:CLASS_FIELD (CLASS_FIELD: the land-cover code,
+    /// in the raster's scheme, each footprint would become).
+    #[arg(long, value_name = "PATH:ID_FIELD:CLASS_FIELD")]
+    pub footprints: String,
+}
+
+/// The plan, the output directory checked, the inputs read.
+struct Setup {
+    plan: Plan,
+    prep: Prepared,
+    progress: CliProgress,
+    started: Instant,
+}
+
+fn setup(flags: &RunFlags, quiet: bool, extra_inputs: &[PathBuf]) -> Result<Setup> {
+    let started = Instant::now();
+    let progress = CliProgress::new(quiet);
+    let plan = run::plan_from(flags)?;
+    let cwd = std::env::current_dir()?;
+    let mut inputs = input_paths(&plan);
+    inputs.extend(extra_inputs.iter().cloned());
+    gep_report::check_output_dir(&plan.out_dir, &cwd, &inputs)?;
+    let prep = prepare(&plan, &progress)?;
+    for n in &prep.notes {
+        progress.status(n);
+    }
+    Ok(Setup {
+        plan,
+        prep,
+        progress,
+        started,
+    })
+}
+
+/// The manifest's run record: inputs hashed, the valuation named.
+fn run_info(s: &Setup, extra: Vec<InputFile>, warnings: Vec<String>) -> Result<RunInfo> {
+    let grid = s.prep.raster.grid();
+    let mut inputs = vec![input_file(
+        "landcover",
+        &s.plan.landcover,
+        Some(s.prep.raster.crs().label()),
+        Some([grid.cell_width, grid.cell_height]),
+    )?];
+    for z in &s.plan.zones {
+        for p in sidecars(&z.path) {
+            inputs.push(input_file(&format!("zones:{}", z.level), &p, None, None)?);
+        }
+    }
+    inputs.extend(extra);
+    let v = s.prep.valuation.as_ref();
+    Ok(RunInfo {
+        engine_version: env!("CARGO_PKG_VERSION").to_string(),
+        commit: option_env!("GEP_GIT_COMMIT")
+            .filter(|c| !c.is_empty())
+            .map(String::from),
+        command: std::env::args().collect(),
+        config_text: match &s.plan.config_path {
+            Some(p) => std::fs::read_to_string(p).unwrap_or_default(),
+            None => String::new(),
+        },
+        coefficient_set: v.map(|v| id_hash(&v.set.id, &v.set.version, &v.set.sha256)),
+        crosswalk: v
+            .and_then(|v| v.crosswalk.as_ref())
+            .map(|c| id_hash(&c.id, &c.version, &c.sha256)),
+        inputs,
+        timings: vec![crate::outputs::timing("total", s.started)],
+        warnings,
+        area_basis: grid.area_basis().as_str().to_string(),
+        year: s.plan.year,
+        units_total: 0,
+        failures: Vec::new(),
+        working_dir: std::env::current_dir()
+            .ok()
+            .map(|d| d.display().to_string()),
+        models: None,
+        totals: None,
+    })
+}
+
+/// Writes the tables with `write`, then the manifest, then publishes the directory.
+fn publish(
+    s: &Setup,
+    extra: Vec<InputFile>,
+    warnings: Vec<String>,
+    write: impl FnOnce(&Path) -> Result<()>,
+) -> Result<()> {
+    let staged = StagedDir::create(&s.plan.out_dir)
+        .with_context(|| format!("output directory {}", s.plan.out_dir.display()))?;
+    write(staged.path())?;
+    let outputs = OutputFile::all_in(staged.path(), &["manifest.json"])?;
+    let info = run_info(s, extra, warnings)?;
+    Manifest::new(&info, outputs).write(&staged.file("manifest.json"))?;
+    staged.commit()?;
+    s.progress
+        .status(&format!("results in {}", s.plan.out_dir.display()));
+    Ok(())
+}
+
+fn absolute(p: &Path) -> Result<PathBuf> {
+    Ok(std::env::current_dir()?.join(p))
+}
+
+/// `gep change`: transitions, net change and the ΔGEP decomposition between two years.
+pub fn change(flags: &ChangeFlags, quiet: bool) -> Result<u8> {
+    let path1 = absolute(&flags.landcover1)?;
+    let deflator_path = flags.deflator.as_deref().map(absolute).transpose()?;
+    let mut extra_paths = vec![path1.clone()];
+    extra_paths.extend(deflator_path.iter().cloned());
+    let s = setup(&flags.run, quiet, &extra_paths)?;
+    let plan = &s.plan;
+    let raster0 = &s.prep.raster;
+    let raster1 = GdalRaster::open(
+        &path1,
+        RasterOptions {
+            band: plan.band,
+            nodata: plan.nodata,
+            crs: plan.landcover_crs.clone(),
+        },
+    )?;
+    if !gep_io::reproject::same_crs(raster0.crs(), raster1.crs()) {
+        bail!(
+            "{}: its CRS ({}) is not the first year's ({}); warp it onto the first year's grid, e.g. `gdalwarp -r near -t_srs <first year's CRS> -te <xmin ymin xmax ymax> -tr <cell size> {} aligned.tif`",
+            path1.display(),
+            raster1.crs().label(),
+            raster0.crs().label(),
+            path1.display()
+        );
+    }
+    let (g0, g1) = (raster0.grid(), raster1.grid());
+    if (
+        g0.left,
+        g0.top,
+        g0.cell_width,
+        g0.cell_height,
+        g0.rows,
+        g0.cols,
+    ) != (
+        g1.left,
+        g1.top,
+        g1.cell_width,
+        g1.cell_height,
+        g1.rows,
+        g1.cols,
+    ) {
+        bail!(
+            "{}: not on the first year's grid ({} x {} cells of {} from ({}, {}), the first year has {} x {} of {} from ({}, {})); align it first: `gdalwarp -r near -te {} {} {} {} -tr {} {} {} aligned.tif`",
+            path1.display(),
+            g1.cols, g1.rows, g1.cell_width, g1.left, g1.top,
+            g0.cols, g0.rows, g0.cell_width, g0.left, g0.top,
+            g0.left, g0.bottom(), g0.right(), g0.top, g0.cell_width, g0.cell_height,
+            path1.display()
+        );
+    }
+    let Some(v0) = s.prep.valuation.as_ref() else {
+        bail!("gep change values both years: give a coefficient set (--coefficients or [valuation] coefficients)");
+    };
+    let year0 = plan
+        .year
+        .context("gep change needs the first year: --year or `year` in the config")?;
+    let zones = s.prep.zones.clone();
+    let opts = gep_zonal::TallyOptions {
+        threads: plan.threads,
+        ..Default::default()
+    };
+    s.progress.status("tallying the transitions of both years");
+    let t = gep_zonal::tally_transitions(raster0, &raster1, &zones, &opts, &s.progress)?;
+    let set1 = match &flags.coefficients1 {
+        Some(c) => CoefficientSet::load(c)?,
+        None => v0.set.clone(),
+    };
+    let deflator = deflator_path
+        .as_deref()
+        .map(Deflator::from_path)
+        .transpose()?;
+    let cw = v0.crosswalk.as_ref();
+    let a0 = TypeAreas::from_extent(&zones, &t.year0(), cw)?;
+    let a1 = TypeAreas::from_extent(&zones, &t.year1(), cw)?;
+    let uv0 = UnitValues::from_set(&v0.set, &v0.params)?;
+    let uv1 = UnitValues::from_set(&set1, &v0.params)?;
+    let ch = decompose(
+        YearState {
+            year: year0,
+            areas: &a0,
+            unit_values: &uv0,
+        },
+        YearState {
+            year: flags.year1,
+            areas: &a1,
+            unit_values: &uv1,
+        },
+        &ChangeOptions {
+            real_price_year: flags.real_price_year,
+            deflator: deflator.as_ref(),
+        },
+    )?;
+    let mut extra = vec![input_file(
+        "landcover:year1",
+        &path1,
+        Some(raster1.crs().label()),
+        Some([g1.cell_width, g1.cell_height]),
+    )?];
+    if let Some(d) = &deflator_path {
+        extra.push(input_file("deflator", d, None, None)?);
+    }
+    let warnings = s.progress.warnings();
+    publish(&s, extra, warnings, |dir| {
+        change_tables::write_transitions(dir, &zones, &t)?;
+        change_tables::write_change(dir, &ch)?;
+        Ok(())
+    })?;
+    if !quiet {
+        for z in zones.iter().filter(|z| z.parent.is_none()) {
+            if let Some(r) = ch.zone_service(&z.id, None) {
+                eprintln!(
+                    "{} {}: GEP {year0} → {}: {:+.0} 元 (land {:+.0}, prices {:+.0}, interaction {:+.0})",
+                    z.id,
+                    z.name,
+                    flags.year1,
+                    r.nominal.total_yuan,
+                    r.nominal.land_yuan,
+                    r.nominal.price_yuan,
+                    r.nominal.interaction_yuan
+                );
+            }
+        }
+    }
+    Ok(0)
+}
+
+/// Reads an extra layer given as PATH:ID_FIELD[:SECOND_FIELD], reprojected to the raster's CRS.
+fn read_extra_layer(
+    spec: &str,
+    flag: &str,
+    raster: &GdalRaster,
+    threads: usize,
+) -> Result<(PathBuf, Vec<Zone>)> {
+    let parts: Vec<&str> = spec.split(':').collect();
+    if !(2..=3).contains(&parts.len()) || parts[0].is_empty() || parts[1].is_empty() {
+        bail!(
+            "--{flag} {spec:?}: expected PATH:ID_FIELD[:FIELD], e.g. parcels.gpkg:parcel_no:name"
+        );
+    }
+    let path = absolute(Path::new(parts[0]))?;
+    let mut zs = ZoneLayerSpec::new(&path, Level::Village, parts[1]);
+    zs.name_field = parts.get(2).map(|s| s.to_string());
+    let mut layer = gep_io::read_zones(&zs)?;
+    gep_io::reproject::reproject_zones_threads(
+        &mut layer.zones,
+        &layer.crs,
+        raster.crs(),
+        gep_io::Densify::Default,
+        threads,
+    )
+    .with_context(|| format!("reprojecting {}", path.display()))?;
+    Ok((path, layer.zones))
+}
+
+fn layer_inputs(role: &str, path: &Path) -> Result<Vec<InputFile>> {
+    sidecars(path)
+        .iter()
+        .map(|p| input_file(role, p, None, None))
+        .collect()
+}
+
+/// `gep parcels`: exact areas, values and villages of a parcel layer, and the package total.
+pub fn parcels(flags: &ParcelFlags, quiet: bool) -> Result<u8> {
+    let ppath = absolute(Path::new(flags.parcels.split(':').next().unwrap_or("")))?;
+    let s = setup(&flags.run, quiet, std::slice::from_ref(&ppath))?;
+    let (path, layer) =
+        read_extra_layer(&flags.parcels, "parcels", &s.prep.raster, s.plan.threads)?;
+    let parcels: Vec<Parcel> = layer
+        .into_iter()
+        .map(|z| Parcel {
+            id: z.id,
+            name: z.name,
+            geometry: z.geometry,
+        })
+        .collect();
+    // The villages: the lowest level loaded.
+    let lowest = s
+        .prep
+        .zones
+        .iter()
+        .map(|z| z.level)
+        .max_by_key(|l| l.rank());
+    let villages: Vec<Zone> = s
+        .prep
+        .zones
+        .iter()
+        .filter(|z| Some(z.level) == lowest)
+        .cloned()
+        .collect();
+    let a = assess_parcels(
+        &s.prep.raster,
+        &parcels,
+        &villages,
+        s.prep.valuation.as_ref(),
+        s.plan.threads,
+        &s.progress,
+    )?;
+    let mut warnings = s.progress.warnings();
+    for w in &a.warnings {
+        let text = match w {
+            ParcelWarning::SmallerThanCell { parcel_id, area_m2, cell_area_m2 } => format!("parcel {parcel_id}: {area_m2} m² is smaller than one cell ({cell_area_m2} m²): valued by the exact covered fractions"),
+            ParcelWarning::NotCovered { parcel_id, missing_m2 } => format!("parcel {parcel_id}: {missing_m2} m² over nodata or beyond the raster: not valued"),
+            ParcelWarning::OutsideVillages { parcel_id, area_m2 } => format!("parcel {parcel_id}: {area_m2} m² lies in no village of the boundary layer"),
+            _ => format!("{w:?}"),
+        };
+        s.progress.warn(&text);
+        warnings.push(text);
+    }
+    let extra = layer_inputs("parcels", &path)?;
+    publish(&s, extra, warnings, |dir| {
+        change_tables::write_parcels(dir, &a)?;
+        Ok(())
+    })?;
+    if !quiet {
+        eprintln!(
+            "{} parcels ({} smaller than a cell), {} m², GEP {} 元/a",
+            a.package.parcels,
+            a.package.smaller_than_cell,
+            a.package.polygon_area_m2,
+            a.package
+                .gep_yuan
+                .map(|g| format!("{g:.2}"))
+                .unwrap_or_else(|| "not valued".into())
+        );
+    }
+    Ok(0)
+}
+
+/// `gep appraise`: ΔGEP of a project's footprints by affected village, township and county.
+pub fn appraise_cmd(flags: &AppraiseFlags, quiet: bool) -> Result<u8> {
+    let fpath = absolute(Path::new(flags.footprints.split(':').next().unwrap_or("")))?;
+    if flags.footprints.split(':').count() != 3 {
+        bail!(
+            "--footprints {:?}: expected PATH:ID_FIELD:CLASS_FIELD, e.g. project.gpkg:id:new_class",
+            flags.footprints
+        );
+    }
+    let s = setup(&flags.run, quiet, std::slice::from_ref(&fpath))?;
+    let Some(v) = s.prep.valuation.as_ref() else {
+        bail!("gep appraise values the change: give a coefficient set (--coefficients or [valuation] coefficients)");
+    };
+    let (path, layer) = read_extra_layer(
+        &flags.footprints,
+        "footprints",
+        &s.prep.raster,
+        s.plan.threads,
+    )?;
+    let field = flags.footprints.rsplit(':').next().unwrap_or("");
+    let footprints: Vec<Footprint> = layer
+        .into_iter()
+        .map(|z| {
+            let class = z.name.trim().parse::<i32>().with_context(|| {
+                format!(
+                    "{}: footprint {:?} has {field} = {:?}, not a land-cover code; write the class code (e.g. 8 for CLCD impervious)",
+                    path.display(),
+                    z.id,
+                    z.name
+                )
+            })?;
+            Ok(Footprint {
+                id: z.id,
+                new_class: class,
+                geometry: z.geometry,
+            })
+        })
+        .collect::<Result<_>>()?;
+    let a = appraise(
+        &s.prep.raster,
+        s.prep.zones.clone(),
+        &footprints,
+        v,
+        s.plan.threads,
+        &s.progress,
+    )?;
+    let extra = layer_inputs("footprints", &path)?;
+    let warnings = s.progress.warnings();
+    publish(&s, extra, warnings, |dir| {
+        change_tables::write_appraisal(dir, &a)?;
+        Ok(())
+    })?;
+    if !quiet {
+        for z in a.zones.iter().filter(|z| a.affected.contains(&z.id)) {
+            eprintln!(
+                "{} {} ({}): ΔGEP {:+.2} 元/a",
+                z.id,
+                z.name,
+                z.level,
+                a.gep_change(&z.id).unwrap_or(0.0)
+            );
+        }
+    }
+    Ok(0)
+}

@@ -20,7 +20,6 @@ use crate::zone::Zone;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-
 /// A sum of value × area held as a fixed-point integer: i128 of (layer unit × m²) × 2⁴⁰,
 /// the scale of [`ExactArea`].
 ///

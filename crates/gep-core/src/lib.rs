@@ -23,6 +23,8 @@ pub mod ellipsoid;
 pub mod error;
 pub mod extent;
 pub mod grid;
+pub mod parameters;
+pub mod physical_unit;
 pub mod progress;
 pub mod raster;
 pub mod statistics;
@@ -42,6 +44,8 @@ pub use extent::{ExactArea, ExtentTable, ZoneTally};
 /// that callers build zones without naming a second crate version.
 pub use geo_types;
 pub use grid::{AreaBasis, CrsInfo, CrsKind, Grid, RowCol, Window};
+pub use parameters::{ParamKey, ParameterSet};
+pub use physical_unit::Unit;
 pub use progress::{NoProgress, Reporter};
 pub use raster::{Block, ClassCode, MemRaster, RasterSource};
 pub use statistics::{

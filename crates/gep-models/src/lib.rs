@@ -91,11 +91,14 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod carbon_oxygen;
 pub mod class_table;
+pub mod climate_regulation;
 pub mod derived;
 pub mod error;
 pub mod quantity;
 pub mod rusle;
+pub mod services;
 pub mod soil_retention;
 pub mod terrain;
 pub mod water_conservation;

@@ -640,6 +640,15 @@ fn run_info(
     {
         inputs.push(crate::outputs::input_file(role, p, None, None)?);
     }
+    if let Some(p) = plan
+        .models
+        .parameters
+        .as_deref()
+        .map(Path::new)
+        .filter(|p| p.is_file())
+    {
+        inputs.push(crate::outputs::input_file("parameters", p, None, None)?);
+    }
     if let Some((table, shares)) = &plan.statistics {
         inputs.push(crate::outputs::input_file("statistics", table, None, None)?);
         if let Some(s) = shares {

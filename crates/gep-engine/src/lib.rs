@@ -25,6 +25,7 @@ mod memory;
 mod physical;
 #[cfg(feature = "gdal")]
 pub mod plan;
+pub mod services;
 pub mod units;
 pub mod warnings;
 pub mod write;

@@ -131,7 +131,7 @@ pub fn assess_prepared(
         s.retain(|_| kept.contains(&k.next().unwrap_or(usize::MAX)));
     }
     let zones = keep_ok(prep, run_zones, &mut table, &pos);
-    let physical = match (sums, prep.models.as_ref()) {
+    let mut physical = match (sums, prep.models.as_ref()) {
         (Some(sums), Some(m)) => Some(timed(&steps, "models", || {
             physical_quantities(&table, sums, m)
         })?),
@@ -166,6 +166,30 @@ pub fn assess_prepared(
             let w = crate::Warning::Statistics(w);
             reporter.warn(&w.to_string());
             warnings.push(w);
+        }
+    }
+    if let (Some(m), Some(p), Some(acc), Some(v)) = (
+        prep.models.as_ref(),
+        physical.as_mut(),
+        accounts.as_mut(),
+        valuation,
+    ) {
+        if let Some(set) = &m.parameters {
+            let notes = timed(&steps, "services", || {
+                crate::services::value_into_accounts(
+                    &zones,
+                    p,
+                    set,
+                    m.carbon.as_ref().map(|c| c.1),
+                    v,
+                    acc,
+                )
+            })?;
+            for n in notes {
+                let w = crate::Warning::Input { message: n };
+                reporter.warn(&w.to_string());
+                warnings.push(w);
+            }
         }
     }
     let later: Vec<crate::Warning> = crate::warnings::checks(&checks)
@@ -226,6 +250,14 @@ fn physical_quantities(
             &s.ls_algorithm,
         )?);
     }
+    if let Some((npp, _)) = &m.carbon {
+        quantities.extend(gep_models::carbon_oxygen::npp_totals(extent, &sums, npp)?);
+    }
+    if let Some(et) = &m.climate {
+        quantities.extend(gep_models::climate_regulation::et_volumes(
+            extent, &sums, et,
+        )?);
+    }
     // Zone order, then model, quantity and class: the order of the tables.
     let order: HashMap<&str, usize> = sums
         .zone_ids
@@ -239,6 +271,7 @@ fn physical_quantities(
         quantities,
         inputs: m.inputs.clone(),
         models: m.models.clone(),
+        sensitivity: Vec::new(),
     })
 }
 

@@ -136,6 +136,46 @@ pub fn ac_electricity_kwh(
     et_m3 * density_kg_m3 * latent_heat_kj_kg / 3600.0 / efficiency * (hot_days / DAYS_PER_YEAR)
 }
 
+/// Flood storage of reservoirs: 0.35 × total capacity (Garzé 2017 §2.4.4, after Rao et al.
+/// 2014; GEP-METHOD §7, V).
+///
+/// # Units
+/// m³ from m³.
+pub fn reservoir_flood_storage_m3(total_capacity_m3: f64) -> f64 {
+    0.35 * total_capacity_m3
+}
+
+/// Flood storage of marshes: a 0.3 m layer of water over their area (Garzé 2017 §2.4.4:
+/// C_m = 0.3·S·10⁶ with S in km²; GEP-METHOD §7, V).
+///
+/// # Units
+/// m³ from km².
+pub fn marsh_flood_storage_m3(area_km2: f64) -> f64 {
+    0.3 * area_km2 * 1e6
+}
+
+/// A pollutant removed by ecosystems, capped at what was emitted or discharged: the
+/// ecosystem cannot clean what nobody released (GEP-METHOD §7: Σ min(emission, rate ×
+/// area)). Returns the amount and whether the cap applied (the `capped` flag).
+///
+/// ```
+/// use gep_models::services::capped_removal;
+/// // 40 kg/ha × 100 ha = 4 t of capacity, 3 t emitted: 3 t, capped
+/// assert_eq!(capped_removal(0.04, 100.0, 3.0), (3.0, true));
+/// assert_eq!(capped_removal(0.01, 100.0, 3.0), (1.0, false));
+/// ```
+///
+/// # Units
+/// t from t/ha, ha and t.
+pub fn capped_removal(rate_t_per_ha: f64, area_ha: f64, emitted_t: f64) -> (f64, bool) {
+    let capacity = rate_t_per_ha * area_ha;
+    if capacity > emitted_t {
+        (emitted_t, true)
+    } else {
+        (capacity, false)
+    }
+}
+
 fn core(e: impl Into<CoreError>) -> ModelError {
     ModelError::Core(e.into())
 }

@@ -32,6 +32,9 @@ pub struct RawModels {
     /// The parameter and price set that values the models' quantities into `accounts.csv`
     /// (built-in id such as `zj-regulating-example`, or a CSV path); absent: quantities only.
     pub parameters: Option<String>,
+    /// A line said in the run's warnings, report and manifest (e.g. "coarse demonstration,
+    /// example inputs"): what a reader of the outputs must know about the inputs.
+    pub label: Option<String>,
 }
 
 /// `[models.carbon_oxygen]`.
@@ -175,6 +178,8 @@ pub struct ModelsPlan {
     pub climate: Option<String>,
     /// Parameter set (built-in id or absolute path) valuing the quantities.
     pub parameters: Option<String>,
+    /// The config's label of the inputs (said in the warnings).
+    pub label: Option<String>,
 }
 
 impl ModelsPlan {
@@ -386,6 +391,7 @@ pub fn resolve_models(
         carbon,
         climate,
         parameters,
+        label: models.label,
     })
 }
 
@@ -461,7 +467,7 @@ pub fn prepare_models(
     }
     let mut opened: BTreeMap<String, gep_io::continuous::GdalValues> = BTreeMap::new();
     let mut records = Vec::new();
-    let mut notes = Vec::new();
+    let mut notes: Vec<String> = plan.label.iter().cloned().collect();
     for spec in &plan.inputs {
         progress.status(&format!("input {}: {}", spec.name, spec.path.display()));
         let v = open_continuous(spec, grid, crs).map_err(|e| match e {

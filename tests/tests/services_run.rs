@@ -248,3 +248,42 @@ fn parameters_without_valuation_are_refused() {
     let e = resolve(raw, None).unwrap_err().to_string();
     assert!(e.contains("[valuation]") && e.contains("parameters"), "{e}");
 }
+
+#[test]
+fn prices_are_restated_in_the_target_price_year() {
+    // Index 100 in 2010 and 120 in 2019: 7.06 元/m³ of 2010 is 7.06 × 1.2 = 8.472 元/m³ of
+    // 2019, and the coefficient set's prices are restated alike.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("deflator.csv");
+    std::fs::write(&d, "year,index\n2010,100\n2019,120\n").unwrap();
+    let text = plan_text(CARBON_CO2).replace(
+        "crosswalk = \"modis-igbp-mcd12c1\"\n",
+        &format!(
+            "crosswalk = \"modis-igbp-mcd12c1\"\ntarget_price_year = 2019\ndeflator = \"{}\"\n",
+            d.display()
+        ),
+    );
+    let raw: RawConfig = toml::from_str(&text).unwrap();
+    let a = assess(&resolve(raw, None).unwrap(), &NoProgress).unwrap();
+    let acc = a.accounts.unwrap();
+    let w = acc
+        .rows
+        .iter()
+        .find(|r| &*r.service == "water_conservation")
+        .unwrap();
+    assert_eq!(w.price_year, Some(2019));
+    assert!(
+        (w.unit_value.unwrap() - 8.472).abs() < 1e-12,
+        "{:?}",
+        w.unit_value
+    );
+    assert!(
+        (w.value_yuan.unwrap() - w.quantity.unwrap() * 8.472).abs()
+            <= 1e-9 * w.value_yuan.unwrap().abs()
+    );
+    assert!(w.method.contains("restated from 2010 to 2019"));
+    assert!(acc
+        .rows
+        .iter()
+        .all(|r| r.price_year.is_none_or(|y| y == 2019)));
+}

@@ -101,7 +101,7 @@ pub fn service_values(
             None => vec![(None, 1.0)],
         }
     };
-    Ok(value_services(
+    let mut values = value_services(
         &physical.quantities,
         &ValuationContext {
             parameters: set,
@@ -109,7 +109,25 @@ pub fn service_values(
             types_of: &types_of,
             carbon_as,
         },
-    )?)
+    )?;
+    // Prices restated in the run's target price year, as the coefficient set's are.
+    if let (Some(to), Some(d)) = (
+        valuation.params.target_price_year,
+        valuation.params.deflator.as_ref(),
+    ) {
+        for v in &mut values {
+            if let Some(from) = v.price_year.filter(|y| *y != to) {
+                let f = d.factor(from, to)?;
+                v.price *= f;
+                v.value_yuan *= f;
+                v.price_year = Some(to);
+                v.method.push_str(&format!(
+                    "; price restated from {from} to {to} prices (deflator × {f})"
+                ));
+            }
+        }
+    }
+    Ok(values)
 }
 
 /// Sums valued rows into account rows by zone × ecosystem type × service (classes of one
@@ -251,6 +269,14 @@ pub fn value_into_accounts(
     acc.rows
         .sort_by_key(|r| pos.get(&*r.zone_id).copied().unwrap_or(usize::MAX));
     acc.gep = gep_rows(zones.iter().map(|z| (z.id.clone(), z.level)), &acc.rows);
+    let years: std::collections::BTreeSet<i32> =
+        acc.rows.iter().filter_map(|r| r.price_year).collect();
+    if years.len() > 1 {
+        notes.push(format!(
+            "accounts.csv adds values of different price years ({}): GEP mixes them; set [valuation] target_price_year and deflator to restate every price in one year",
+            years.iter().map(i32::to_string).collect::<Vec<_>>().join(", ")
+        ));
+    }
     if set.example {
         notes.push(format!(
             "parameter set {}@{} is an EXAMPLE set: the regulating services' values are illustrations, not an official account",

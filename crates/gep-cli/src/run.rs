@@ -383,14 +383,16 @@ fn write_all(
         let report_job = jobs.len();
         jobs.push(Job::new(&[], move || {
             let input = steps.time("report tables", || {
-                crate::outputs::report_input(
+                let mut input = crate::outputs::report_input(
                     &a.zones,
                     &a.extent,
                     accounts,
                     &a.checks,
                     run_info.clone(),
                     lang,
-                )
+                );
+                input.sensitivity = crate::outputs::sensitivity_lines(a.physical.as_ref());
+                input
             });
             let _ = input_cell.set(input);
             Ok(())

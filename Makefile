@@ -4,7 +4,7 @@ CARGO ?= cargo
 APT_PACKAGES := libgdal-dev libproj-dev libclang-dev pkg-config gdal-bin proj-bin
 VENV := .venv
 
-.PHONY: deps build demo test lint bench bench-micro bench-data bench-aux fuzz references clean
+.PHONY: deps build demo demo-models test lint bench bench-micro bench-data bench-aux fuzz references clean
 
 # Installs the system libraries (Debian's GDAL 3.6 / PROJ 9.1) when they are missing.
 deps:
@@ -22,6 +22,14 @@ demo: build
 	./target/release/gep run fixtures/demo/gep.toml
 	@echo
 	@echo "results: fixtures/demo/out/ (extent.csv, zones.csv, checks.csv, accounts.csv, gep.csv, manifest.json)"
+
+# A COARSE DEMONSTRATION of the regulating services (water conservation, soil retention,
+# carbon and oxygen, climate regulation) as quantity × price on the real coarse rasters of
+# fixtures/aux_zhejiang/ with example inputs and the example parameter set.
+demo-models: build
+	./target/release/gep run fixtures/demo/models.toml
+	@echo
+	@echo "results: fixtures/demo/out-models/ (accounts.csv with quantity, unit, price, price year and source per service; quantities.csv; sensitivity.csv) — a coarse demonstration with example inputs and prices"
 
 test: deps
 	$(CARGO) test --workspace --no-fail-fast

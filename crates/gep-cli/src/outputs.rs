@@ -90,6 +90,32 @@ pub fn write_gpkg(
     Ok(())
 }
 
+/// The sensitivity table of all top-level zones together (`all` rows of `sensitivity.csv`),
+/// for the report.
+pub fn sensitivity_lines(
+    physical: Option<&gep_engine::Physical>,
+) -> Vec<gep_report::SensitivityLine> {
+    physical
+        .map(|p| {
+            p.sensitivity
+                .iter()
+                .filter(|r| r.zone_id == "all")
+                .map(|r| gep_report::SensitivityLine {
+                    service: r.service.clone(),
+                    parameter: r.parameter.clone(),
+                    unit: r.unit.clone(),
+                    value: r.value,
+                    low: r.low,
+                    high: r.high,
+                    gep_yuan: r.gep_yuan,
+                    gep_low_yuan: r.gep_low_yuan,
+                    gep_high_yuan: r.gep_high_yuan,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Builds the report model (zones with values, service totals, checks, run info).
 pub fn report_input(
     zones: &[Zone],
@@ -213,6 +239,7 @@ pub fn report_input(
         }
     };
     ReportInput {
+        sensitivity: Vec::new(),
         title,
         zones: rzones,
         services,

@@ -421,14 +421,16 @@ fn write_all(
         let report_job = jobs.len();
         jobs.push(Job::new(&[], move || {
             let input = steps.time("report tables", || {
-                crate::outputs::report_input(
+                let mut input = crate::outputs::report_input(
                     &a.zones,
                     &a.extent,
                     accounts,
                     &a.checks,
                     run_info.clone(),
                     lang,
-                )
+                );
+                input.sensitivity = crate::outputs::sensitivity_lines(a.physical.as_ref());
+                input
             });
             let _ = input_cell.set(input);
             Ok(())
@@ -677,6 +679,15 @@ fn run_info(
         )
     {
         inputs.push(crate::outputs::input_file(role, p, None, None)?);
+    }
+    if let Some(p) = plan
+        .models
+        .parameters
+        .as_deref()
+        .map(Path::new)
+        .filter(|p| p.is_file())
+    {
+        inputs.push(crate::outputs::input_file("parameters", p, None, None)?);
     }
     if let Some((table, shares)) = &plan.statistics {
         inputs.push(crate::outputs::input_file("statistics", table, None, None)?);

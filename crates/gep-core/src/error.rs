@@ -233,4 +233,25 @@ pub enum CoreError {
         /// What to do.
         fix: String,
     },
+    /// A service needs a parameter or price the parameter set does not hold.
+    #[error("{service}: no {parameter} in parameter set {set} for {looked_for} (looked up in that order); add a row `{service},{parameter},<key>,<value>,<unit>,...` to a copy of the set (there is no default)")]
+    MissingParameter {
+        /// The service.
+        service: String,
+        /// The parameter.
+        parameter: String,
+        /// The keys tried, most specific first.
+        looked_for: String,
+        /// The set id and origin.
+        set: String,
+    },
+    /// A unit that cannot be read, or units that do not fit together.
+    #[error(transparent)]
+    Unit(Box<crate::physical_unit::UnitError>),
+}
+
+impl From<crate::physical_unit::UnitError> for CoreError {
+    fn from(e: crate::physical_unit::UnitError) -> Self {
+        CoreError::Unit(Box::new(e))
+    }
 }

@@ -25,6 +25,8 @@ pub mod error;
 pub mod extent;
 pub mod grid;
 pub mod label;
+pub mod parameters;
+pub mod physical_unit;
 pub mod progress;
 pub mod raster;
 pub mod recode;
@@ -47,6 +49,8 @@ pub use extent::{ExactArea, ExtentTable, ZoneTally};
 pub use geo_types;
 pub use grid::{AreaBasis, CrsInfo, CrsKind, Grid, RowCol, Window};
 pub use label::{TotalKind, TotalLabel, ValueBasis};
+pub use parameters::{ParamKey, ParameterSet};
+pub use physical_unit::Unit;
 pub use progress::{NoProgress, Reporter};
 pub use raster::{Block, ClassCode, MemRaster, RasterSource};
 pub use statistics::{

@@ -29,6 +29,7 @@ pub mod parcels;
 mod physical;
 #[cfg(feature = "gdal")]
 pub mod plan;
+pub mod services;
 pub mod units;
 pub mod warnings;
 pub mod write;

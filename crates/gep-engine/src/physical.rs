@@ -51,6 +51,9 @@ pub struct Physical {
     pub inputs: Vec<InputRecord>,
     /// The models and their parameters.
     pub models: Vec<ModelRecord>,
+    /// GEP at the low and high values of the key parameters (when the models' quantities
+    /// are valued with a parameter set that gives ranges).
+    pub sensitivity: Vec<crate::services::SensitivityRow>,
 }
 
 impl Physical {

@@ -71,8 +71,9 @@ pub fn failure_rows(failures: &[UnitFailure]) -> Vec<FailureRow> {
 }
 
 /// Writes `quantities.csv` (the models' quantities by zone × class) and `layer_sums.csv` (the
-/// weighted sums of every continuous layer by zone × class) into `dir`; returns the names of
-/// the files written.
+/// weighted sums of every continuous layer by zone × class) into `dir`, and `sensitivity.csv`
+/// when the quantities were valued with ranged parameters; returns the names of the files
+/// written.
 ///
 /// # Errors
 /// When a file cannot be written, or the sums are not of `zones`.
@@ -129,7 +130,12 @@ pub fn write_physical_tables(
             })
         });
     write_csv(&dir.join("layer_sums.csv"), rows)?;
-    Ok(vec!["quantities.csv", "layer_sums.csv"])
+    let mut written = vec!["quantities.csv", "layer_sums.csv"];
+    if !physical.sensitivity.is_empty() {
+        write_csv(&dir.join("sensitivity.csv"), physical.sensitivity.iter())?;
+        written.push("sensitivity.csv");
+    }
+    Ok(written)
 }
 
 /// Writes every table of `assessment` into `dir` (which must exist).

@@ -164,6 +164,12 @@ pub enum ModelError {
         /// What is wrong and the fix.
         message: String,
     },
+    /// A model or valuation setting is missing or contradictory.
+    #[error("{what}")]
+    InvalidConfig {
+        /// What is wrong and the fix.
+        what: String,
+    },
     /// Reading or building a layer in `gep-core` failed.
     #[error(transparent)]
     Core(#[from] CoreError),

@@ -17,6 +17,10 @@
 //!   one grid, window by window (e.g. `rkls = R · K · LS`).
 //! - [`rusle`]: vegetation cover from NDVI ([`NdviCover`]) and Cai's C from cover
 //!   ([`cai_c_factor`]).
+//! - [`water_conservation`], [`soil_retention`], [`carbon_oxygen`], [`climate_regulation`]:
+//!   the physical quantities by zone × class from the tally's weighted sums.
+//! - [`services`]: those quantities valued with a parameter set — quantity (unit) × price
+//!   (unit, price year, source) = 元/a, units checked (GEP-METHOD §7, Garzé 2017).
 //!
 //! ## LS algorithms and their names
 //!
@@ -91,11 +95,14 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod carbon_oxygen;
 pub mod class_table;
+pub mod climate_regulation;
 pub mod derived;
 pub mod error;
 pub mod quantity;
 pub mod rusle;
+pub mod services;
 pub mod soil_retention;
 pub mod terrain;
 pub mod water_conservation;

@@ -224,6 +224,17 @@ struct View {
     timings: Vec<KeyValue>,
     warnings: Vec<String>,
     config_text: String,
+    sensitivity: Vec<SensitivityView>,
+}
+
+#[derive(Debug, Serialize)]
+struct SensitivityView {
+    service: String,
+    parameter: String,
+    range: String,
+    gep_low_yi: String,
+    gep_high_yi: String,
+    change: String,
 }
 
 fn build_view(input: &ReportInput, lang: Lang) -> View {
@@ -394,7 +405,38 @@ fn build_view(input: &ReportInput, lang: Lang) -> View {
             value: format!("{:.2}", x.seconds),
         })
         .collect();
+    let sensitivity = input
+        .sensitivity
+        .iter()
+        .map(|s| {
+            let pct = |x: f64| {
+                if s.gep_yuan != 0.0 {
+                    format!("{:+.1} %", (x - s.gep_yuan) / s.gep_yuan * 100.0)
+                } else {
+                    "–".into()
+                }
+            };
+            SensitivityView {
+                service: gep_core::Catalog::builtin()
+                    .service(&s.service)
+                    .map(|c| {
+                        if lang == Lang::Zh {
+                            c.zh.clone()
+                        } else {
+                            c.en.clone()
+                        }
+                    })
+                    .unwrap_or_else(|| s.service.clone()),
+                parameter: s.parameter.clone(),
+                range: format!("{} ({} – {}) {}", s.value, s.low, s.high, s.unit),
+                gep_low_yi: fmt_num(s.gep_low_yuan / 1e8, 2),
+                gep_high_yi: fmt_num(s.gep_high_yuan / 1e8, 2),
+                change: format!("{} / {}", pct(s.gep_low_yuan), pct(s.gep_high_yuan)),
+            }
+        })
+        .collect();
     View {
+        sensitivity,
         title: if input.title.is_empty() {
             t["title"].to_string()
         } else {

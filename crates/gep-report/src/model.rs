@@ -260,6 +260,32 @@ pub struct ReportInput {
     pub checks: Vec<CheckSummary>,
     /// How the run was made.
     pub run: RunInfo,
+    /// GEP of all top-level zones with each key parameter at its low and high value (empty
+    /// when the run valued no model quantities with ranged parameters).
+    pub sensitivity: Vec<SensitivityLine>,
+}
+
+/// One line of the sensitivity table: a parameter moved to its low and high value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SensitivityLine {
+    /// The service whose parameter moves.
+    pub service: String,
+    /// The parameter.
+    pub parameter: String,
+    /// Its unit.
+    pub unit: String,
+    /// Its value in the run.
+    pub value: f64,
+    /// Low end of its range.
+    pub low: f64,
+    /// High end.
+    pub high: f64,
+    /// GEP of the run, 元.
+    pub gep_yuan: f64,
+    /// GEP with the parameter at `low`, 元.
+    pub gep_low_yuan: f64,
+    /// GEP with the parameter at `high`, 元.
+    pub gep_high_yuan: f64,
 }
 
 impl ReportInput {

@@ -159,6 +159,7 @@ fn example() -> ReportInput {
         },
     ];
     ReportInput {
+        sensitivity: Vec::new(),
         title: String::new(),
         zones,
         services,
@@ -543,4 +544,29 @@ fn services_sheet_is_one_row_per_zone_and_a_column_per_service() {
     );
     // The stock has a quantity (12.5 t C) and no value.
     assert!(values.contains(&12.5), "{values:?}");
+}
+
+#[test]
+fn sensitivity_section_shows_each_parameter_and_the_change() {
+    // GEP 100 亿元; with 40 instead of 60 hot days 75 亿元 (−25 %), with 80 125 亿元 (+25 %).
+    let mut input = example();
+    input.sensitivity = vec![SensitivityLine {
+        service: "climate_regulation".into(),
+        parameter: "hot_days".into(),
+        unit: "d".into(),
+        value: 60.0,
+        low: 40.0,
+        high: 80.0,
+        gep_yuan: 100e8,
+        gep_low_yuan: 75e8,
+        gep_high_yuan: 125e8,
+    }];
+    let en = render_html(&input, Lang::En).unwrap();
+    assert!(en.contains("Sensitivity to key parameters"), "no section");
+    assert!(en.contains("climate regulation") && en.contains("hot_days"));
+    assert!(en.contains("60 (40 – 80) d"));
+    assert!(en.contains("-25.0 %") && en.contains("+25.0 %"));
+    // No ranged parameters, no section.
+    let none = render_html(&example(), Lang::En).unwrap();
+    assert!(!none.contains("id=\"sensitivity\""));
 }

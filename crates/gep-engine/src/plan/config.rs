@@ -368,6 +368,9 @@ pub fn resolve(raw: RawConfig, config_path: Option<&Path>) -> Result<Plan> {
         }
     }
     let models = super::models::resolve_models(raw.inputs, raw.models, &base, &where_)?;
+    if models.parameters.is_some() && valuation.is_none() {
+        bail!("{where_}: [models] parameters values the models' quantities into accounts.csv and gep.csv: it needs a [valuation] table (the accounting year, a coefficient set and the crosswalk to ecosystem types)");
+    }
     if raw.statistics.is_some() && valuation.is_none() {
         bail!("{where_}: [statistics] allocates county figures by the area of ecosystem types and needs a [valuation] table with its crosswalk (and the accounting year)");
     }

@@ -25,6 +25,35 @@ pub struct RawModels {
     pub water_conservation: Option<RawWaterConservation>,
     /// Soil retention by RUSLE.
     pub soil_retention: Option<RawSoilRetention>,
+    /// Carbon sequestration and oxygen release from NPP.
+    pub carbon_oxygen: Option<RawCarbonOxygen>,
+    /// Climate regulation from actual evapotranspiration.
+    pub climate_regulation: Option<RawClimateRegulation>,
+    /// The parameter and price set that values the models' quantities into `accounts.csv`
+    /// (built-in id such as `zj-regulating-example`, or a CSV path); absent: quantities only.
+    pub parameters: Option<String>,
+    /// A line said in the run's warnings, report and manifest (e.g. "coarse demonstration,
+    /// example inputs"): what a reader of the outputs must know about the inputs.
+    pub label: Option<String>,
+}
+
+/// `[models.carbon_oxygen]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCarbonOxygen {
+    /// The `[[inputs]]` name of net primary production (g C/(m²·a)).
+    pub npp: String,
+    /// `"C"` (t C/a, priced per t C) or `"CO2"` (44/12 × NEP t CO₂/a, priced per t CO₂):
+    /// required, and it must match the unit of the carbon price.
+    pub carbon_as: String,
+}
+
+/// `[models.climate_regulation]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawClimateRegulation {
+    /// The `[[inputs]]` name of annual actual evapotranspiration (mm).
+    pub evapotranspiration: String,
 }
 
 /// `[models.water_conservation]`.
@@ -143,6 +172,14 @@ pub struct ModelsPlan {
     pub water: Option<WaterPlan>,
     /// Soil retention.
     pub soil: Option<SoilPlan>,
+    /// Carbon and oxygen: the NPP input and the substance carbon is reported in.
+    pub carbon: Option<(String, gep_models::services::CarbonAs)>,
+    /// Climate regulation: the actual-ET input.
+    pub climate: Option<String>,
+    /// Parameter set (built-in id or absolute path) valuing the quantities.
+    pub parameters: Option<String>,
+    /// The config's label of the inputs (said in the warnings).
+    pub label: Option<String>,
 }
 
 impl ModelsPlan {
@@ -165,6 +202,8 @@ impl ModelsPlan {
             }
             v.extend(s.vegetation_cover.as_deref());
         }
+        v.extend(self.carbon.iter().map(|c| c.0.as_str()));
+        v.extend(self.climate.as_deref());
         v
     }
 
@@ -173,6 +212,12 @@ impl ModelsPlan {
         let mut v: Vec<PathBuf> = self.inputs.iter().map(|i| i.path.clone()).collect();
         v.extend(self.water.iter().map(|w| w.runoff_coefficients.clone()));
         v.extend(self.soil.iter().map(|s| s.factors.clone()));
+        v.extend(
+            self.parameters
+                .iter()
+                .map(PathBuf::from)
+                .filter(|p| p.is_file()),
+        );
         v
     }
 }
@@ -304,12 +349,49 @@ pub fn resolve_models(
             })
         }
     };
+    let carbon = match models.carbon_oxygen {
+        None => None,
+        Some(c) => {
+            bind("carbon_oxygen", "npp", &c.npp, InputKind::Npp)?;
+            let carbon_as = match c.carbon_as.as_str() {
+                "C" => gep_models::services::CarbonAs::C,
+                "CO2" | "CO₂" => gep_models::services::CarbonAs::Co2,
+                o => bail!(
+                    "{where_}: [models.carbon_oxygen] carbon_as = {o:?}: write \"C\" (t C/a, priced per t C) or \"CO2\" (44/12 × NEP t CO2/a, priced per t CO2), the substance of the carbon price's unit"
+                ),
+            };
+            Some((c.npp, carbon_as))
+        }
+    };
+    let climate = match models.climate_regulation {
+        None => None,
+        Some(c) => {
+            bind(
+                "climate_regulation",
+                "evapotranspiration",
+                &c.evapotranspiration,
+                InputKind::ActualEvapotranspiration,
+            )?;
+            Some(c.evapotranspiration)
+        }
+    };
+    let parameters = models.parameters.map(|p| {
+        if gep_core::ParameterSet::builtin_ids().contains(&p.as_str()) {
+            p
+        } else {
+            super::config::clean(&base.join(&p)).display().to_string()
+        }
+    });
     // Inputs no model uses are tallied as they are: their weighted sums by zone and class
     // go to layer_sums.csv (e.g. the mean precipitation of every village).
     Ok(ModelsPlan {
         inputs,
         water,
         soil,
+        carbon,
+        climate,
+        parameters,
+        label: models.label,
     })
 }
 
@@ -332,6 +414,12 @@ pub struct PreparedModels {
     pub water: Option<WaterLayers>,
     /// Soil retention's layers and parameters.
     pub soil: Option<SoilLayers>,
+    /// NPP layer (in the tally) and the substance carbon is reported in.
+    pub carbon: Option<(String, gep_models::services::CarbonAs)>,
+    /// Actual-ET layer of climate regulation (in the tally).
+    pub climate: Option<String>,
+    /// The parameter set valuing the quantities.
+    pub parameters: Option<gep_core::ParameterSet>,
     /// Each input as read (for the manifest).
     pub inputs: Vec<InputRecord>,
     /// Each model and its parameters (for the manifest).
@@ -383,7 +471,7 @@ pub fn prepare_models(
     }
     let mut opened: BTreeMap<String, gep_io::continuous::GdalValues> = BTreeMap::new();
     let mut records = Vec::new();
-    let mut notes = Vec::new();
+    let mut notes: Vec<String> = plan.label.iter().cloned().collect();
     for spec in &plan.inputs {
         progress.status(&format!("input {}: {}", spec.name, spec.path.display()));
         let v = open_continuous(spec, grid, crs).map_err(|e| match e {
@@ -593,10 +681,68 @@ pub fn prepare_models(
             table: s.factors.clone(),
         });
     }
+    let mut carbon = None;
+    if let Some((npp, carbon_as)) = &plan.carbon {
+        layers.push(Box::new(DerivedLayer::new(
+            LayerInfo::new("co_npp", gep_models::carbon_oxygen::NPP_UNIT),
+            vec![source(npp)?],
+            |v| v[0],
+        )?));
+        carbon = Some(("co_npp".to_string(), *carbon_as));
+        models.push(ModelRecord {
+            model: "carbon_oxygen".into(),
+            parameters: vec![
+                ("formula".into(), "NPP = Σ A·NPP·10⁻⁶ t C/a; NEP = ratio × NPP; CO2 = 44/12 × NEP; O2 = 32/12 × NEP".into()),
+                ("npp".into(), npp.clone()),
+                ("carbon_as".into(), format!("{carbon_as:?}")),
+            ],
+        });
+    }
+    let mut climate = None;
+    if let Some(et) = &plan.climate {
+        layers.push(Box::new(DerivedLayer::new(
+            LayerInfo::new("cr_evapotranspiration", "mm"),
+            vec![source(et)?],
+            |v| v[0],
+        )?));
+        climate = Some("cr_evapotranspiration".to_string());
+        models.push(ModelRecord {
+            model: "climate_regulation".into(),
+            parameters: vec![
+                (
+                    "formula".into(),
+                    "ET volume = Σ A·ET·10⁻³ m3/a; E = ET·ρ·q/3600/r × D/365 kWh/a".into(),
+                ),
+                ("evapotranspiration".into(), et.clone()),
+            ],
+        });
+    }
+    let parameters = match &plan.parameters {
+        None => None,
+        Some(spec) => {
+            let set = gep_core::ParameterSet::load(spec)?;
+            models.push(ModelRecord {
+                model: "valuation".into(),
+                parameters: vec![
+                    (
+                        "parameter_set".into(),
+                        format!("{}@{}", set.id, set.version),
+                    ),
+                    ("origin".into(), set.origin.clone()),
+                    ("sha256".into(), set.sha256.clone()),
+                    ("example".into(), set.example.to_string()),
+                ],
+            });
+            Some(set)
+        }
+    };
     Ok(Some(PreparedModels {
         layers,
         water,
         soil,
+        carbon,
+        climate,
+        parameters,
         inputs: records,
         models,
         notes,

@@ -132,7 +132,7 @@ pub fn assess_prepared(
         s.retain(|_| kept.contains(&k.next().unwrap_or(usize::MAX)));
     }
     let zones = keep_ok(prep, run_zones, &mut table, &pos);
-    let physical = match (sums, prep.models.as_ref()) {
+    let mut physical = match (sums, prep.models.as_ref()) {
         (Some(sums), Some(m)) => Some(timed(&steps, "models", || {
             physical_quantities(&table, sums, m)
         })?),
@@ -173,6 +173,30 @@ pub fn assess_prepared(
         for w in layer_gaps(&zones, &table, &p.sums) {
             reporter.warn(&w.to_string());
             warnings.push(w);
+        }
+    }
+    if let (Some(m), Some(p), Some(acc), Some(v)) = (
+        prep.models.as_ref(),
+        physical.as_mut(),
+        accounts.as_mut(),
+        valuation,
+    ) {
+        if let Some(set) = &m.parameters {
+            let notes = timed(&steps, "services", || {
+                crate::services::value_into_accounts(
+                    &zones,
+                    p,
+                    set,
+                    m.carbon.as_ref().map(|c| c.1),
+                    v,
+                    acc,
+                )
+            })?;
+            for n in notes {
+                let w = crate::Warning::Input { message: n };
+                reporter.warn(&w.to_string());
+                warnings.push(w);
+            }
         }
     }
     let later: Vec<crate::Warning> = crate::warnings::checks(&checks)
@@ -302,6 +326,14 @@ fn physical_quantities(
             .with_context(|| format!("USLE factors {}", s.table.display()))?,
         );
     }
+    if let Some((npp, _)) = &m.carbon {
+        quantities.extend(gep_models::carbon_oxygen::npp_totals(extent, &sums, npp)?);
+    }
+    if let Some(et) = &m.climate {
+        quantities.extend(gep_models::climate_regulation::et_volumes(
+            extent, &sums, et,
+        )?);
+    }
     // Zone order, then model, quantity and class: the order of the tables.
     let order: HashMap<&str, usize> = sums
         .zone_ids
@@ -315,6 +347,7 @@ fn physical_quantities(
         quantities,
         inputs: m.inputs.clone(),
         models: m.models.clone(),
+        sensitivity: Vec::new(),
     })
 }
 

@@ -175,38 +175,12 @@ impl ExtentTable {
     /// # Errors
     /// [`CoreError::ExtentZones`] naming the first position where they differ (or the counts).
     pub fn check_zones(&self, zones: &[Zone]) -> Result<(), CoreError> {
-        if self.zone_ids.len() != self.zones.len() || zones.len() != self.zones.len() {
-            return Err(CoreError::ExtentZones {
-                position: zones.len().min(self.zones.len()),
-                table: format!(
-                    "{} tallies of {} labelled zones",
-                    self.zones.len(),
-                    self.zone_ids.len()
-                ),
-                given: format!("{} zones", zones.len()),
-            });
-        }
-        match zones
-            .iter()
-            .zip(&self.zone_ids)
-            .position(|(z, id)| &z.id != id)
-        {
-            None => Ok(()),
-            Some(i) => Err(CoreError::ExtentZones {
-                position: i,
-                table: format!("zone {:?}", self.zone_ids[i]),
-                given: format!("zone {:?}", zones[i].id),
-            }),
-        }
+        check_labels(&self.zone_ids, self.zones.len(), zones, "tallies")
     }
 
     /// Keeps the zones for which `keep(id)` is true (tallies and ids together).
-    pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
-        let flags: Vec<bool> = self.zone_ids.iter().map(|id| keep(id)).collect();
-        let mut it = flags.iter();
-        self.zone_ids.retain(|_| *it.next().unwrap_or(&false));
-        let mut it = flags.iter();
-        self.zones.retain(|_| *it.next().unwrap_or(&false));
+    pub fn retain(&mut self, keep: impl FnMut(&str) -> bool) {
+        retain_labelled(&mut self.zone_ids, &mut self.zones, keep);
     }
 
     /// Adds a partial table over the same zones.
@@ -231,6 +205,44 @@ impl ExtentTable {
         }
         set.into_iter().collect()
     }
+}
+
+/// Checks that `zones` are the zones `ids` label, in order, and that there is one row (of
+/// `rows`, called `what`) per id: the check of every zone-labelled table.
+pub(crate) fn check_labels(
+    ids: &[String],
+    rows: usize,
+    zones: &[Zone],
+    what: &str,
+) -> Result<(), CoreError> {
+    if ids.len() != rows || zones.len() != rows {
+        return Err(CoreError::ExtentZones {
+            position: zones.len().min(rows),
+            table: format!("{rows} {what} of {} labelled zones", ids.len()),
+            given: format!("{} zones", zones.len()),
+        });
+    }
+    match zones.iter().zip(ids).position(|(z, id)| &z.id != id) {
+        None => Ok(()),
+        Some(i) => Err(CoreError::ExtentZones {
+            position: i,
+            table: format!("zone {:?}", ids[i]),
+            given: format!("zone {:?}", zones[i].id),
+        }),
+    }
+}
+
+/// Keeps the ids for which `keep(id)` is true, and their rows.
+pub(crate) fn retain_labelled<T>(
+    ids: &mut Vec<String>,
+    rows: &mut Vec<T>,
+    mut keep: impl FnMut(&str) -> bool,
+) {
+    let flags: Vec<bool> = ids.iter().map(|id| keep(id)).collect();
+    let mut it = flags.iter();
+    ids.retain(|_| *it.next().unwrap_or(&false));
+    let mut it = flags.iter();
+    rows.retain(|_| *it.next().unwrap_or(&false));
 }
 
 #[cfg(test)]

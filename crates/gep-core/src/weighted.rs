@@ -268,38 +268,12 @@ impl WeightedTable {
     /// # Errors
     /// [`CoreError::ExtentZones`] naming the first position where they differ (or the counts).
     pub fn check_zones(&self, zones: &[Zone]) -> Result<(), CoreError> {
-        if self.zone_ids.len() != self.zones.len() || zones.len() != self.zones.len() {
-            return Err(CoreError::ExtentZones {
-                position: zones.len().min(self.zones.len()),
-                table: format!(
-                    "{} weighted sums of {} labelled zones",
-                    self.zones.len(),
-                    self.zone_ids.len()
-                ),
-                given: format!("{} zones", zones.len()),
-            });
-        }
-        match zones
-            .iter()
-            .zip(&self.zone_ids)
-            .position(|(z, id)| &z.id != id)
-        {
-            None => Ok(()),
-            Some(i) => Err(CoreError::ExtentZones {
-                position: i,
-                table: format!("zone {:?}", self.zone_ids[i]),
-                given: format!("zone {:?}", zones[i].id),
-            }),
-        }
+        crate::extent::check_labels(&self.zone_ids, self.zones.len(), zones, "weighted sums")
     }
 
     /// Keeps the zones for which `keep(id)` is true (sums and ids together).
-    pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
-        let flags: Vec<bool> = self.zone_ids.iter().map(|id| keep(id)).collect();
-        let mut it = flags.iter();
-        self.zone_ids.retain(|_| *it.next().unwrap_or(&false));
-        let mut it = flags.iter();
-        self.zones.retain(|_| *it.next().unwrap_or(&false));
+    pub fn retain(&mut self, keep: impl FnMut(&str) -> bool) {
+        crate::extent::retain_labelled(&mut self.zone_ids, &mut self.zones, keep);
     }
 
     /// Adds a partial table over the same zones and layers.

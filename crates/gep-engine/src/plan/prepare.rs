@@ -735,7 +735,18 @@ pub fn tally_by_unit(
     let root = |k: usize| &prep.zones[units[k].root];
     let mut parts: Vec<Option<Vec<gep_core::ZoneTally>>> = vec![None; n];
     let mut resumed = 0;
-    if plan.resume {
+    // With continuous layers, every county is tallied (the cache holds class areas only).
+    let layers: Option<Vec<&dyn gep_core::ValueSource>> = prep
+        .models
+        .as_ref()
+        .map(|m| m.layers.iter().map(|l| l.as_ref()).collect());
+    let layers = layers.as_deref();
+    if plan.resume && layers.is_some() {
+        progress.status(
+            "continuous inputs: every county is tallied again (the cache holds class areas only)",
+        );
+    }
+    if plan.resume && layers.is_none() {
         for k in 0..n {
             parts[k] = cache.load(&root(k).id, &keys[k], &run_zones[spans[k].clone()]);
             if parts[k].is_some() {
@@ -748,19 +759,6 @@ pub fn tally_by_unit(
                 ));
             }
         }
-    }
-    // With continuous layers, every county is tallied (the cache holds class areas only).
-    let layers: Option<Vec<&dyn gep_core::ValueSource>> = prep
-        .models
-        .as_ref()
-        .map(|m| m.layers.iter().map(|l| l.as_ref()).collect());
-    let layers = layers.as_deref();
-    if layers.is_some() && resumed > 0 {
-        progress.status(
-            "continuous inputs: every county is tallied again (the cache holds class areas only)",
-        );
-        resumed = 0;
-        parts.iter_mut().for_each(|p| *p = None);
     }
     let mut sum_parts: Vec<Option<Vec<gep_core::ZoneSums>>> = vec![None; n];
     let fresh: Vec<usize> = (0..n).filter(|&k| parts[k].is_none()).collect();

@@ -121,17 +121,13 @@ pub fn assess_prepared(
     let pos: HashMap<usize, usize> = run_idx.iter().enumerate().map(|(k, &i)| (i, k)).collect();
     let guards = crate::guards::after_tally(&run_zones, &table, prep.valuation.as_ref());
     fail_unmapped(prep, &table, &pos);
-    if let Some(s) = sums.as_mut() {
-        let kept: std::collections::HashSet<usize> = prep
-            .units
-            .iter()
-            .filter(|u| u.failure.is_none())
-            .flat_map(|u| u.members.iter().map(|i| pos[i]))
-            .collect();
-        let mut k = 0..;
-        s.retain(|_| kept.contains(&k.next().unwrap_or(usize::MAX)));
-    }
     let zones = keep_ok(prep, run_zones, &mut table, &pos);
+    if let Some(s) = sums.as_mut() {
+        // The same zones as the extent table (ids are unique).
+        let kept: std::collections::HashSet<&str> =
+            table.zone_ids.iter().map(String::as_str).collect();
+        s.retain(|id| kept.contains(id));
+    }
     let mut physical = match (sums, prep.models.as_ref()) {
         (Some(sums), Some(m)) => Some(timed(&steps, "models", || {
             physical_quantities(&table, sums, m)

@@ -58,14 +58,12 @@ fn soil_retention_per_watershed_matches_invest_sdr() {
         rel(avoided, invest_avoided) < 2e-6,
         "avoided erosion {avoided} vs InVEST {invest_avoided}"
     );
-    // InVEST counts 16,096 pixels with R·K·LS (stream cells have none): the engine's area
-    // with data, and the stream cells are area without data, not zero.
+    // InVEST counts 16,096 pixels with R·K·LS; its 288 stream pixels have none. Here streams
+    // carry zero erosion: the whole window is area with data, none without.
     let pixels = num(row["pixel_count"]);
-    assert!(
-        (area - pixels * 900.0).abs() < 1e-6,
-        "{area} m² vs {pixels} pixels"
-    );
-    assert!((without - (16384.0 - pixels) * 900.0).abs() < 1e-6);
+    assert_eq!(pixels, 16096.0);
+    assert_eq!(area, 16384.0 * 900.0);
+    assert_eq!(without, 0.0);
 }
 
 #[test]

@@ -286,7 +286,8 @@ impl ParameterSet {
                     )
                 })?),
             };
-            let is_price = unit.as_str().contains('元');
+            // A price by its parsed dimension, so `yuan/t` and `CNY/t` count as `元/t`.
+            let is_price = unit.is_money();
             if is_price && price_year.is_none() {
                 return Err(df.err(
                     line,

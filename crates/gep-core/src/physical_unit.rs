@@ -61,6 +61,13 @@ pub struct Unit {
     dims: BTreeMap<String, i32>,
 }
 
+impl Unit {
+    /// Whether the unit has money (元) in it: a price or a value.
+    pub fn is_money(&self) -> bool {
+        self.dims.contains_key("元")
+    }
+}
+
 impl std::fmt::Display for Unit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.text)

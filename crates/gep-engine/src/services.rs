@@ -170,6 +170,8 @@ pub fn account_rows(zones: &[Zone], values: &[ServiceValue], year: i32) -> Vec<A
         let same_price = vs
             .iter()
             .all(|v| v.price == first.price && v.price_unit == first.price_unit);
+        // Rows of several price years are not summed under the first one's year.
+        let same_year = vs.iter().all(|v| v.price_year == first.price_year);
         let uniq = |f: &dyn Fn(&ServiceValue) -> &str| -> String {
             let mut seen: Vec<&str> = Vec::new();
             for v in &vs {
@@ -191,6 +193,9 @@ pub fn account_rows(zones: &[Zone], values: &[ServiceValue], year: i32) -> Vec<A
         if !same_price {
             flags.push("mixed_unit_values".into());
         }
+        if !same_year {
+            flags.push("mixed_price_years".into());
+        }
         let value = neumaier_sum(vs.iter().map(|v| v.value_yuan));
         flags.retain(|f| f != "negative");
         if value < 0.0 {
@@ -209,7 +214,7 @@ pub fn account_rows(zones: &[Zone], values: &[ServiceValue], year: i32) -> Vec<A
             quantity_unit: Some(text(first.quantity_unit.clone())),
             unit_value: same_price.then_some(first.price),
             unit: text(first.price_unit.clone()),
-            price_year: first.price_year,
+            price_year: if same_year { first.price_year } else { None },
             value_yuan: Some(value),
             method: text(uniq(&|v| v.method.as_str())),
             source: text(uniq(&|v| v.source.as_str())),

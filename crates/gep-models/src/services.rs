@@ -256,6 +256,10 @@ pub fn value_services(
                 if value < 0.0 {
                     flags.push("negative".into());
                 }
+                // The quantity covers only the area with data: say so on the row.
+                if q.area_without_data_m2 > 0.0 {
+                    flags.push("partial_data".into());
+                }
                 let lines: Vec<String> = p
                     .used
                     .iter()
@@ -336,6 +340,8 @@ pub fn value_services(
                 ("carbon_oxygen", "npp") => {
                     const S: &str = "carbon_sequestration";
                     let ratio = p.get(S, "nep_ratio", "1")?;
+                    // Oxygen rests on the NEP ratio, not on the carbon price taken below.
+                    let used_ratio = p.used.clone();
                     let nep = ratio * q.value * share;
                     let Some(carbon_as) = ctx.carbon_as else {
                         return Err(ModelError::InvalidConfig {
@@ -365,7 +371,6 @@ pub fn value_services(
                         year(price),
                         q.method
                     );
-                    let used_ratio = p.used.clone();
                     push(&mut p, S, qty, &unit_text, price, m)?;
                     const O: &str = "oxygen_release";
                     p.used = used_ratio;

@@ -811,7 +811,8 @@ fn ls_layer(
                     .iter()
                     .zip(t.flow_accumulation.cells())
                     .map(|(ls, fa)| match fa {
-                        Some(fa) if *fa > th => None,
+                        // Streams carry no erosion (InVEST SDR): zero, not "no data".
+                        Some(fa) if *fa > th => ls.map(|_| 0.0),
                         _ => *ls,
                     })
                     .collect();

@@ -865,10 +865,6 @@ fn real_dem_and_ndvi_onto_a_zhejiang_30m_grid() {
         let all = read_all(&mut v);
         let vals: Vec<f64> = all.cells().iter().flatten().copied().collect();
         assert!(!vals.is_empty(), "{name}");
-        let (lo, hi) = plausible_range(kind);
-        for &x in &vals {
-            assert!((lo..=hi).contains(&x), "{name}: {x}");
-        }
         // Interpolated values stay within (cubic: about) the range of the cells around.
         let slack = if r == Resampling::Cubic {
             0.1 * (range.max - range.min)

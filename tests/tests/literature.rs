@@ -291,7 +291,8 @@ fn wind_erosion_and_pest_control() {
 
 #[test]
 fn regulating_total() {
-    // Table 3: the regulating services' values add up to 6842.28 亿元 (pest control,
+    // A check of the paper, not of gep: the printed values this file reproduces row by row
+    // above are the ones Table 3 adds up to 6842.28 亿元 (pest control,
     // 病虫害控制 5.9250 + 8.0003, is counted among them in Table 3's total).
     let parts = [
         2269.7074, 156.2555, 125.8199, 117.5226, 2.2835, 17.1430, 0.0684, 42.3436, 0.0136, 0.0175,

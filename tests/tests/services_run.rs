@@ -159,7 +159,9 @@ fn services_are_valued_and_villages_roll_up_to_counties() {
     }
     assert!(compared > 4 * 20, "{compared}");
     // gep.csv counts them in the regulating total.
-    for g in acc.gep.iter().filter(|g| g.zone_id.len() == 6) {
+    let counties: Vec<_> = acc.gep.iter().filter(|g| g.zone_id.len() == 6).collect();
+    assert!(!counties.is_empty(), "no county rows in gep");
+    for g in counties {
         let reg: f64 = acc
             .rows
             .iter()

@@ -11,7 +11,7 @@
 //!
 //! Defined conversions are applied ([`Unit::factor_to`]): 1 亩 = 10,000/15 m² (666.67 m²),
 //! 1 ha = 10⁴ m², 1 mm = 10⁻³ m, 1 t = 10³ kg, 1 kWh = 3.6 × 10⁶ J, 1 a = 365 d, 万 = 10⁴,
-//! 亿 = 10⁸.
+//! 亿 = 10⁸; a pure number is a factor (`元/(10^18 ions)`, `10^4 m3`).
 //!
 //! ```
 //! use gep_core::physical_unit::Unit;
@@ -76,7 +76,7 @@ impl std::fmt::Display for Unit {
 
 /// Seconds in one accounting year (365 days: the year of "per year" flows and of "days
 /// above 26 °C").
-const S_PER_A: f64 = 365.0 * 86_400.0;
+pub const S_PER_A: f64 = 365.0 * 86_400.0;
 
 /// Canonical spelling of a substance tag (`CO₂` → `CO2`), or `None` when `s` is not one.
 fn substance(s: &str) -> Option<&'static str> {
@@ -113,6 +113,7 @@ fn atom(s: &str) -> Option<(f64, &'static str, i32)> {
         "亩" | "mu" => (M2_PER_MU, "m", 2),
         "L" => (1e-3, "m", 3),
         "s" => (1.0, "s", 1),
+        "min" => (60.0, "s", 1),
         "h" => (3600.0, "s", 1),
         "d" => (86_400.0, "s", 1),
         "a" | "yr" => (S_PER_A, "s", 1),
@@ -377,6 +378,16 @@ fn product(s: &str) -> Result<Unit, String> {
         }
         // Power: trailing ², ³, digits, or ^n.
         let (base, pow) = split_power(rest);
+        // A pure number (`10^18`, `1e4`): a factor, as in `元/(10^18 ions)`.
+        if prefix == 1.0 {
+            if let Ok(n) = base.parse::<f64>() {
+                if !(n.is_finite() && n > 0.0) {
+                    return Err(format!("`{tok}` is not a positive factor"));
+                }
+                u.factor *= n.powi(pow);
+                continue;
+            }
+        }
         let (f, dim, e) = atom(base).ok_or_else(|| format!("unknown unit `{tok}`"))?;
         u.factor *= prefix * f.powi(pow);
         *u.dims.entry(dim.to_string()).or_insert(0) += e * pow;
@@ -464,11 +475,16 @@ mod tests {
             "亿m3",
             "万t",
             "元/(10^18 ions)",
+            "10^4 m3",
+            "ions/cm3",
+            "kg SO2/(ha·a)",
         ] {
-            // 10^18 is not an atom: the last one must fail.
-            let r = Unit::parse(s);
-            assert_eq!(r.is_ok(), s != "元/(10^18 ions)", "{s}: {r:?}");
+            assert!(Unit::parse(s).is_ok(), "{s}");
         }
+        // 元 per 10^18 ions is 10^-18 元 per ion; 10^4 m³ is 万 m³.
+        assert!((u("元/(10^18 ions)").factor_to(&u("元/ions")).unwrap() - 1e-18).abs() < 1e-30);
+        assert_eq!(u("10^4 m3").factor_to(&u("万m3")).unwrap(), 1.0);
+        assert!(Unit::parse("0 m3").is_err());
         assert!(Unit::parse("furlongs").is_err());
         assert!(Unit::parse("元/(m3").is_err());
     }

@@ -5,7 +5,11 @@
 use crate::{EngineError, Physical, Valuation};
 use gep_core::account::{gep_rows, neumaier_sum, AccountRow, Accounts, Text};
 use gep_core::parameters::{Bound, Lookup, ParameterSet};
-use gep_core::{Catalog, Category, ClassCode, ExactArea, Level, Zone};
+use gep_core::{Catalog, Category, ClassCode, ExactArea, ExtentTable, Level, Zone};
+use gep_models::area_services::{
+    flood_regulation, negative_air_ions, purification, AreaContext, AreaZone, EmissionTable,
+    ReservoirTable,
+};
 use gep_models::services::{value_services, CarbonAs, ServiceValue, ValuationContext};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -18,10 +22,27 @@ pub const SENSITIVITY_PARAMETERS: &[(&str, &str)] = &[
     ("climate_regulation", "ac_efficiency"),
     ("climate_regulation", "electricity_price"),
     ("water_conservation", "reservoir_cost"),
+    ("flood_regulation", "reservoir_cost"),
     ("carbon_sequestration", "carbon_price"),
     ("oxygen_release", "oxygen_price"),
     ("soil_retention_sediment", "bulk_density"),
 ];
+
+/// The area-based services of a run and their tables (read by the plan).
+#[derive(Debug, Clone, Default)]
+pub struct AreaServices {
+    /// `[models.flood_regulation]` is present.
+    pub flood: bool,
+    /// Its reservoirs table.
+    pub reservoirs: Option<ReservoirTable>,
+    /// `[models.water_purification]`'s discharges.
+    pub water: Option<EmissionTable>,
+    /// `[models.air_purification]`'s emissions.
+    pub air: Option<EmissionTable>,
+    /// `[models.negative_air_ions]` is present: the set must hold its parameters. Without
+    /// it the service is computed when the set has its parameters, and skipped otherwise.
+    pub negative_air_ions: bool,
+}
 
 /// One row of `sensitivity.csv`: GEP of a top-level zone (or `all` of them) with one
 /// parameter at its low and at its high value, everything else as in the run.
@@ -81,15 +102,29 @@ fn counties(zones: &[Zone]) -> HashMap<String, String> {
         .collect()
 }
 
-/// The valued rows of every quantity that has a price.
+/// What [`service_values`] values: the models' quantities, and the class areas of the
+/// zones with the tables of the area-based services.
+pub struct ServiceInputs<'a> {
+    /// The models' quantities and weighted sums.
+    pub physical: &'a Physical,
+    /// Class areas by zone (the run's extent table).
+    pub extent: &'a ExtentTable,
+    /// The area-based services asked for.
+    pub area: &'a AreaServices,
+    /// Carbon reported as C or CO₂.
+    pub carbon_as: Option<CarbonAs>,
+}
+
+/// The valued rows of every quantity that has a price, then of the area-based services
+/// (flood regulation, purification, negative air ions).
 ///
 /// # Errors
-/// As [`value_services`]: a missing parameter, a unit mismatch.
+/// As [`value_services`] and [`gep_models::area_services`]: a missing parameter, a unit
+/// mismatch, a table that does not fit the run.
 pub fn service_values(
     zones: &[Zone],
-    physical: &Physical,
+    inputs: &ServiceInputs<'_>,
     set: &ParameterSet,
-    carbon_as: Option<CarbonAs>,
     valuation: &Valuation,
 ) -> Result<Vec<ServiceValue>, EngineError> {
     let county = counties(zones);
@@ -102,14 +137,39 @@ pub fn service_values(
         }
     };
     let mut values = value_services(
-        &physical.quantities,
+        &inputs.physical.quantities,
         &ValuationContext {
             parameters: set,
             county_of: &county_of,
             types_of: &types_of,
-            carbon_as,
+            carbon_as: inputs.carbon_as,
         },
     )?;
+    let area_zones: Vec<AreaZone> = zones
+        .iter()
+        .filter_map(|z| {
+            let t = inputs.extent.get(&z.id)?;
+            Some(AreaZone {
+                id: z.id.clone(),
+                parent: z.parent.clone(),
+                county: county.get(&z.id).cloned().unwrap_or_else(|| z.id.clone()),
+                classes: t.classes.iter().map(|(c, a)| (*c, a.to_m2())).collect(),
+            })
+        })
+        .collect();
+    let ctx = AreaContext {
+        parameters: set,
+        zones: &area_zones,
+        types_of: &types_of,
+    };
+    let a = inputs.area;
+    if a.flood {
+        values.extend(flood_regulation(&ctx, a.reservoirs.as_ref())?);
+    }
+    for t in [&a.water, &a.air].into_iter().flatten() {
+        values.extend(purification(&ctx, t)?);
+    }
+    values.extend(negative_air_ions(&ctx, a.negative_air_ions)?);
     // Prices restated in the run's target price year, as the coefficient set's are.
     if let (Some(to), Some(d)) = (
         valuation.params.target_price_year,
@@ -231,19 +291,33 @@ pub fn account_rows(zones: &[Zone], values: &[ServiceValue], year: i32) -> Vec<A
 ///
 /// # Errors
 /// As [`service_values`].
+#[allow(clippy::too_many_arguments)]
 pub fn value_into_accounts(
     zones: &[Zone],
     physical: &mut Physical,
+    extent: &ExtentTable,
+    area: &AreaServices,
     set: &ParameterSet,
     carbon_as: Option<CarbonAs>,
     valuation: &Valuation,
     acc: &mut Accounts,
 ) -> Result<Vec<String>, EngineError> {
-    let values = service_values(zones, physical, set, carbon_as, valuation)?;
+    let inputs = ServiceInputs {
+        physical,
+        extent,
+        area,
+        carbon_as,
+    };
+    let values = service_values(zones, &inputs, set, valuation)?;
     let rows = account_rows(zones, &values, valuation.year);
     let mut replaced: Vec<&str> = rows.iter().map(|r| &*r.service).collect();
-    if replaced.iter().any(|s| s.starts_with("soil_retention_")) {
-        replaced.push("soil_retention");
+    for parent in ["soil_retention", "water_purification", "air_purification"] {
+        if replaced
+            .iter()
+            .any(|s| s.len() > parent.len() + 1 && s.starts_with(parent) && s.as_bytes()[parent.len()] == b'_')
+        {
+            replaced.push(parent);
+        }
     }
     replaced.sort_unstable();
     replaced.dedup();
@@ -288,7 +362,14 @@ pub fn value_into_accounts(
             set.id, set.version
         ));
     }
-    physical.sensitivity = sensitivity(zones, physical, set, carbon_as, valuation, acc, &values)?;
+    let inputs = ServiceInputs {
+        physical,
+        extent,
+        area,
+        carbon_as,
+    };
+    let sens = sensitivity(zones, &inputs, set, valuation, acc, &values)?;
+    physical.sensitivity = sens;
     Ok(notes)
 }
 
@@ -297,9 +378,8 @@ pub fn value_into_accounts(
 /// is not (1/r), which is why the values are recomputed rather than scaled.
 fn sensitivity(
     zones: &[Zone],
-    physical: &Physical,
+    inputs: &ServiceInputs<'_>,
     set: &ParameterSet,
-    carbon_as: Option<CarbonAs>,
     valuation: &Valuation,
     acc: &Accounts,
     base: &[ServiceValue],
@@ -334,9 +414,7 @@ fn sensitivity(
         }
         let run = |b: Bound| -> Result<HashMap<String, f64>, EngineError> {
             let s = set.with_value(service, parameter, b);
-            Ok(by_zone(&service_values(
-                zones, physical, &s, carbon_as, valuation,
-            )?))
+            Ok(by_zone(&service_values(zones, inputs, &s, valuation)?))
         };
         let (lo, hi) = (run(Bound::Low)?, run(Bound::High)?);
         let mut totals = [0.0f64; 3];

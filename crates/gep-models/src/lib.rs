@@ -19,6 +19,8 @@
 //!   ([`cai_c_factor`]).
 //! - [`water_conservation`], [`soil_retention`], [`carbon_oxygen`], [`climate_regulation`]:
 //!   the physical quantities by zone × class from the tally's weighted sums.
+//! - [`area_services`]: flood regulation, water and air purification (capped at the county's
+//!   discharges and emissions) and negative air ions, from class areas and user tables.
 //! - [`services`]: those quantities valued with a parameter set — quantity (unit) × price
 //!   (unit, price year, source) = 元/a, units checked (GEP-METHOD §7, Garzé 2017).
 //!
@@ -95,6 +97,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod area_services;
 pub mod carbon_oxygen;
 pub mod class_table;
 pub mod climate_regulation;

@@ -29,6 +29,14 @@ pub struct RawModels {
     pub carbon_oxygen: Option<RawCarbonOxygen>,
     /// Climate regulation from actual evapotranspiration.
     pub climate_regulation: Option<RawClimateRegulation>,
+    /// Flood regulation: reservoirs from a table, area storage from the parameter set.
+    pub flood_regulation: Option<RawFloodRegulation>,
+    /// Water purification, capped at the counties' discharges.
+    pub water_purification: Option<RawWaterPurification>,
+    /// Air purification, capped at the counties' emissions.
+    pub air_purification: Option<RawAirPurification>,
+    /// Negative air ions (asked for: missing parameters are an error).
+    pub negative_air_ions: Option<RawNegativeAirIons>,
     /// The parameter and price set that values the models' quantities into `accounts.csv`
     /// (built-in id such as `zj-regulating-example`, or a CSV path); absent: quantities only.
     pub parameters: Option<String>,
@@ -54,6 +62,55 @@ pub struct RawCarbonOxygen {
 pub struct RawClimateRegulation {
     /// The `[[inputs]]` name of annual actual evapotranspiration (mm).
     pub evapotranspiration: String,
+}
+
+/// `[models.flood_regulation]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFloodRegulation {
+    /// CSV of reservoirs: `id`, `county`, `total_capacity`, `unit`, optional `name`, `zone`.
+    pub reservoirs: Option<PathBuf>,
+}
+
+/// `[models.water_purification]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWaterPurification {
+    /// CSV of discharges by county: `county`, `pollutant` (COD, NH3-N, TP), `amount`, `unit`.
+    pub discharges: PathBuf,
+}
+
+/// `[models.air_purification]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAirPurification {
+    /// CSV of emissions by county: `county`, `pollutant` (SO2, NOx, dust), `amount`, `unit`.
+    pub emissions: PathBuf,
+}
+
+/// `[models.negative_air_ions]`: asks for the service (its parameters come from the set).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNegativeAirIons {}
+
+/// The area-based services, resolved (tables as absolute paths).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AreaPlan {
+    /// Flood regulation asked for, with its reservoirs table if any.
+    pub flood: Option<Option<PathBuf>>,
+    /// Water purification's discharge table.
+    pub water_purification: Option<PathBuf>,
+    /// Air purification's emission table.
+    pub air_purification: Option<PathBuf>,
+    /// `[models.negative_air_ions]` is present.
+    pub negative_air_ions: bool,
+}
+
+impl AreaPlan {
+    /// True when no area-based service is asked for.
+    pub fn is_empty(&self) -> bool {
+        *self == AreaPlan::default()
+    }
 }
 
 /// `[models.water_conservation]`.
@@ -176,6 +233,8 @@ pub struct ModelsPlan {
     pub carbon: Option<(String, gep_models::services::CarbonAs)>,
     /// Climate regulation: the actual-ET input.
     pub climate: Option<String>,
+    /// Flood regulation, purification and negative air ions (from class areas and tables).
+    pub area: AreaPlan,
     /// Parameter set (built-in id or absolute path) valuing the quantities.
     pub parameters: Option<String>,
     /// The config's label of the inputs (said in the warnings).
@@ -183,9 +242,10 @@ pub struct ModelsPlan {
 }
 
 impl ModelsPlan {
-    /// True when the plan has no continuous input (and so no model).
+    /// True when the plan has no continuous input and no area-based service (and so no
+    /// model).
     pub fn is_empty(&self) -> bool {
-        self.inputs.is_empty()
+        self.inputs.is_empty() && self.area.is_empty()
     }
 
     /// The inputs some model uses.
@@ -212,6 +272,9 @@ impl ModelsPlan {
         let mut v: Vec<PathBuf> = self.inputs.iter().map(|i| i.path.clone()).collect();
         v.extend(self.water.iter().map(|w| w.runoff_coefficients.clone()));
         v.extend(self.soil.iter().map(|s| s.factors.clone()));
+        v.extend(self.area.flood.iter().flatten().cloned());
+        v.extend(self.area.water_purification.iter().cloned());
+        v.extend(self.area.air_purification.iter().cloned());
         v.extend(
             self.parameters
                 .iter()
@@ -375,6 +438,36 @@ pub fn resolve_models(
             Some(c.evapotranspiration)
         }
     };
+    let area = AreaPlan {
+        flood: models
+            .flood_regulation
+            .map(|f| f.reservoirs.map(|r| super::config::clean(&base.join(r)))),
+        water_purification: models
+            .water_purification
+            .map(|w| super::config::clean(&base.join(w.discharges))),
+        air_purification: models
+            .air_purification
+            .map(|a| super::config::clean(&base.join(a.emissions))),
+        negative_air_ions: models.negative_air_ions.is_some(),
+    };
+    if models.parameters.is_none() {
+        let asked: Vec<&str> = [
+            ("flood_regulation", area.flood.is_some()),
+            ("water_purification", area.water_purification.is_some()),
+            ("air_purification", area.air_purification.is_some()),
+            ("negative_air_ions", area.negative_air_ions),
+        ]
+        .into_iter()
+        .filter(|(_, on)| *on)
+        .map(|(s, _)| s)
+        .collect();
+        if let Some(first) = asked.first() {
+            bail!(
+                "{where_}: [models.{first}] is valued with a parameter set: add `parameters = \"zj-regulating-example\"` (or a CSV path) under [models] ({} asked for)",
+                asked.join(", ")
+            );
+        }
+    }
     let parameters = models.parameters.map(|p| {
         if gep_core::ParameterSet::builtin_ids().contains(&p.as_str()) {
             p
@@ -390,6 +483,7 @@ pub fn resolve_models(
         soil,
         carbon,
         climate,
+        area,
         parameters,
         label: models.label,
     })
@@ -418,6 +512,8 @@ pub struct PreparedModels {
     pub carbon: Option<(String, gep_models::services::CarbonAs)>,
     /// Actual-ET layer of climate regulation (in the tally).
     pub climate: Option<String>,
+    /// The area-based services and their tables, read.
+    pub area: crate::services::AreaServices,
     /// The parameter set valuing the quantities.
     pub parameters: Option<gep_core::ParameterSet>,
     /// Each input as read (for the manifest).
@@ -717,6 +813,34 @@ pub fn prepare_models(
             ],
         });
     }
+    let area = read_area_tables(&plan.area)?;
+    for (model, on, table) in [
+        (
+            "flood_regulation",
+            area.flood,
+            area.reservoirs.as_ref().map(|r| r.file.clone()),
+        ),
+        (
+            "water_purification",
+            area.water.is_some(),
+            area.water.as_ref().map(|t| t.file.clone()),
+        ),
+        (
+            "air_purification",
+            area.air.is_some(),
+            area.air.as_ref().map(|t| t.file.clone()),
+        ),
+        ("negative_air_ions", area.negative_air_ions, None),
+    ] {
+        if on {
+            let mut parameters = vec![("formula".into(), area_formula(model).into())];
+            parameters.extend(table.map(|t| ("table".to_string(), t)));
+            models.push(ModelRecord {
+                model: model.into(),
+                parameters,
+            });
+        }
+    }
     let parameters = match &plan.parameters {
         None => None,
         Some(spec) => {
@@ -742,6 +866,7 @@ pub fn prepare_models(
         soil,
         carbon,
         climate,
+        area,
         parameters,
         inputs: records,
         models,
@@ -820,6 +945,53 @@ fn ls_layer(
         }
     };
     Ok((all, ls.with_info(LayerInfo::new("ls_off_streams", "1"))))
+}
+
+/// The formula of an area-based service, for the manifest.
+fn area_formula(model: &str) -> &'static str {
+    match model {
+        "flood_regulation" => "reservoirs: reservoir_share × total capacity; other types: storage_depth × area; m3/a × reservoir_cost",
+        "water_purification" | "air_purification" => "removal = Σ rate × area, capped at the county's release (capped amount allocated by uncapped removal); t/a × price",
+        _ => "N = Q·A·H·(525600 min/a)/L ions/a × price per 10^18 ions",
+    }
+}
+
+/// Reads the reservoirs, discharge and emission tables of the area-based services.
+fn read_area_tables(plan: &AreaPlan) -> Result<crate::services::AreaServices> {
+    use gep_models::area_services::{read_emissions, read_reservoirs, Medium};
+    let text = |p: &Path, what: &str| -> Result<String> {
+        std::fs::read_to_string(p).with_context(|| format!("cannot read the {what} table {}", p.display()))
+    };
+    let reservoirs = match plan.flood.as_ref().and_then(|r| r.as_ref()) {
+        None => None,
+        Some(p) => Some(read_reservoirs(
+            &text(p, "[models.flood_regulation] reservoirs")?,
+            &p.display().to_string(),
+        )?),
+    };
+    let water = match &plan.water_purification {
+        None => None,
+        Some(p) => Some(read_emissions(
+            &text(p, "[models.water_purification] discharges")?,
+            &p.display().to_string(),
+            Medium::Water,
+        )?),
+    };
+    let air = match &plan.air_purification {
+        None => None,
+        Some(p) => Some(read_emissions(
+            &text(p, "[models.air_purification] emissions")?,
+            &p.display().to_string(),
+            Medium::Air,
+        )?),
+    };
+    Ok(crate::services::AreaServices {
+        flood: plan.flood.is_some(),
+        reservoirs,
+        water,
+        air,
+        negative_air_ions: plan.negative_air_ions,
+    })
 }
 
 /// A model's refusal of a value of the parameter table `path`, naming the file.

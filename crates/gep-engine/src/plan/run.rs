@@ -182,6 +182,8 @@ pub fn assess_prepared(
                 crate::services::value_into_accounts(
                     &zones,
                     p,
+                    &table,
+                    &m.area,
                     set,
                     m.carbon.as_ref().map(|c| c.1),
                     v,

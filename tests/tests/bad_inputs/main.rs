@@ -13,6 +13,7 @@
 mod encoding_geometry;
 mod models;
 mod output_dir;
+mod services;
 mod support;
 mod tables;
 mod top_level;

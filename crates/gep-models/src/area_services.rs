@@ -18,8 +18,10 @@
 //! - **Reservoirs** are listed per county with an optional `zone` (the id of the township or
 //!   village that holds the reservoir's water; blank: the county). A reservoir's storage goes
 //!   in full to that host zone and to every zone above it; a zone below the host gets the
-//!   share of the host's water area (ecosystem type `water`) that lies in it. Within a zone
-//!   the storage is split over its water classes by area (flag `allocated_by_water_area`).
+//!   share of the host's water area (ecosystem type `water`) that lies in it (flag
+//!   `allocated_by_water_area`), or of its land area when the land cover shows no water in
+//!   the host (a reservoir smaller than the cells; flags `allocated_by_land_area`,
+//!   `no_water_cells`). A zone's reservoir row has the ecosystem type `water`.
 //! - **Capped removal**: a county's capacity U (Σ rate × area over the county) is compared
 //!   with what the county emitted, E. When U > E every zone of the county (the county,
 //!   its townships and villages) keeps U_zone × E/U — the capped amount allocated in
@@ -638,7 +640,7 @@ fn is_water(cat: &Catalog, ty: &str) -> bool {
 /// A missing `reservoir_cost` (or `reservoir_share` when there are reservoirs); a set
 /// without any flood-regulation quantity (no `storage_depth` row and no reservoirs); a
 /// depth that is not a length, a cost that is not per m³; reservoirs without a crosswalk;
-/// a reservoir whose zone is not in the run or has no water.
+/// a reservoir whose zone is not in the run or not in its county.
 pub fn flood_regulation(
     ctx: &AreaContext<'_>,
     reservoirs: Option<&ReservoirTable>,
@@ -712,12 +714,27 @@ pub fn flood_regulation(
     };
     let cat = Catalog::builtin();
     let by_id: HashMap<&str, &AreaZone> = ctx.zones.iter().map(|z| (z.id.as_str(), z)).collect();
-    // Water classes of each zone: (class, type, share, area m²).
-    type WaterParts = Vec<(ClassCode, Option<String>, f64, f64)>;
-    let mut water: HashMap<&str, WaterParts> = HashMap::new();
+    // Water area of each zone, its largest water class, its covered area and largest class.
+    struct Areas {
+        water: f64,
+        water_class: Option<(ClassCode, f64)>,
+        land: f64,
+        land_class: Option<(ClassCode, f64)>,
+    }
+    let mut areas: HashMap<&str, Areas> = HashMap::new();
     for z in ctx.zones {
-        let mut parts = Vec::new();
+        let mut a = Areas {
+            water: 0.0,
+            water_class: None,
+            land: 0.0,
+            land_class: None,
+        };
         for &(class, area) in &z.classes {
+            a.land += area;
+            if a.land_class.is_none_or(|(_, x)| area > x) {
+                a.land_class = Some((class, area));
+            }
+            let mut w = 0.0;
             for (ty, share) in (ctx.types_of)(class) {
                 match ty.as_deref() {
                     None => {
@@ -728,16 +745,20 @@ pub fn flood_regulation(
                             ),
                         })
                     }
-                    Some(t) if is_water(&cat, t) && area * share > 0.0 => {
-                        parts.push((class, ty.clone(), share, area * share));
-                    }
+                    Some(t) if is_water(&cat, t) => w += area * share,
                     _ => {}
                 }
             }
+            if w > 0.0 {
+                a.water += w;
+                if a.water_class.is_none_or(|(_, x)| w > x) {
+                    a.water_class = Some((class, w));
+                }
+            }
         }
-        water.insert(z.id.as_str(), parts);
+        areas.insert(z.id.as_str(), a);
     }
-    let total = |id: &str| -> f64 { water.get(id).map_or(0.0, |p| p.iter().map(|x| x.3).sum()) };
+    let water_type = Some("water".to_string());
     for r in &table.reservoirs {
         if !ctx.zones.iter().any(|z| z.county == r.county) {
             continue; // a county outside the run
@@ -763,16 +784,20 @@ pub fn flood_regulation(
                 ),
             });
         }
-        let host_water = total(host);
-        if host_water <= 0.0 {
-            return Err(ModelError::Table {
-                file: table.file.clone(),
-                line: r.line,
-                message: format!(
-                    "flood_regulation: reservoir {:?} lies in zone {host:?}, which has no water (ecosystem type water) in the land cover; give in `zone` the township or village that holds its water",
-                    r.id
-                ),
-            });
+        // Spread below the host by water area; by land area when the land cover shows no
+        // water there (a reservoir smaller than the cells).
+        let by_water = areas[host].water > 0.0;
+        let weight = |id: &str| -> f64 {
+            let a = &areas[id];
+            if by_water {
+                a.water
+            } else {
+                a.land
+            }
+        };
+        let host_weight = weight(host);
+        if host_weight <= 0.0 {
+            continue;
         }
         let lk = Lookup {
             county: Some(&r.county),
@@ -783,58 +808,69 @@ pub fn flood_regulation(
         let rs = value_in(share_p, &["1".to_string()])?;
         let storage = rs * r.capacity_m3;
         for z in ctx.zones.iter().filter(|z| z.county == r.county) {
-            let (fraction, reference, allocated) = if is_at_or_above(&by_id, &z.id, host) {
-                (1.0, host, false)
+            let (fraction, allocated) = if is_at_or_above(&by_id, &z.id, host) {
+                (1.0, false)
             } else if is_at_or_above(&by_id, host, &z.id) {
-                (total(&z.id) / host_water, z.id.as_str(), true)
+                (weight(&z.id) / host_weight, true)
             } else {
                 continue;
             };
-            let parts = &water[reference];
-            let ref_total = total(reference);
-            if ref_total <= 0.0 {
+            if fraction <= 0.0 {
                 continue;
             }
-            for (class, ty, share, a) in parts {
-                let q = storage * fraction * a / ref_total;
-                let at = Lookup {
-                    county: Some(&z.county),
-                    class: Some(*class),
-                    ecosystem_type: ty.as_deref(),
-                };
-                let mut u = Used::new(set);
-                u.used.push(share_p);
-                let price = u.need(S, "reservoir_cost", &at)?;
-                let mut flags = flags_of(&u.used);
-                flags.push("reservoir_table".into());
-                if allocated {
-                    flags.push("allocated_by_water_area".into());
-                }
-                let method = format!(
-                    "reservoir {}{}: {rs} × total capacity {} m3 = {storage} m3 flood storage, in zone {host}{}; × reservoir cost {} {} ({})",
-                    r.id,
-                    if r.name.is_empty() { String::new() } else { format!(" ({})", r.name) },
-                    r.capacity_m3,
-                    if allocated {
-                        format!(", share {:.6} of its water area here", fraction)
-                    } else {
-                        String::new()
-                    },
-                    price.value,
-                    price.unit,
-                    year(price)
-                );
-                let src = source(
-                    set,
-                    price,
-                    &u.used,
-                    &format!("; reservoirs {} line {}", table.file, r.line),
-                );
-                // The area is counted by the area rows, not once per reservoir.
-                out.push(row(
-                    z, *class, ty, *share, S, q, "m3/a", price, method, src, flags, 0.0,
-                )?);
+            // One row per zone, ecosystem type water, on its largest water class (or its
+            // largest class when it has no water cells).
+            let a = &areas[z.id.as_str()];
+            let Some((class, _)) = a.water_class.or(a.land_class) else {
+                continue;
+            };
+            let q = storage * fraction;
+            let at = Lookup {
+                county: Some(&z.county),
+                class: Some(class),
+                ecosystem_type: water_type.as_deref(),
+            };
+            let mut u = Used::new(set);
+            u.used.push(share_p);
+            let price = u.need(S, "reservoir_cost", &at)?;
+            let mut flags = flags_of(&u.used);
+            flags.push("reservoir_table".into());
+            if allocated {
+                flags.push(if by_water {
+                    "allocated_by_water_area".into()
+                } else {
+                    "allocated_by_land_area".into()
+                });
             }
+            if !by_water {
+                flags.push("no_water_cells".into());
+            }
+            let method = format!(
+                "reservoir {}{}: {rs} × total capacity {} m3 = {storage} m3 flood storage, in zone {host}{}; × reservoir cost {} {} ({})",
+                r.id,
+                if r.name.is_empty() { String::new() } else { format!(" ({})", r.name) },
+                r.capacity_m3,
+                match (allocated, by_water) {
+                    (false, _) => String::new(),
+                    (true, true) => format!(", share {fraction:.6} of its water area here"),
+                    (true, false) => format!(
+                        ", share {fraction:.6} of its land area here (the land cover shows no water in zone {host})"
+                    ),
+                },
+                price.value,
+                price.unit,
+                year(price)
+            );
+            let src = source(
+                set,
+                price,
+                &u.used,
+                &format!("; reservoirs {} line {}", table.file, r.line),
+            );
+            // The area is counted by the area rows, not once per reservoir.
+            out.push(row(
+                z, class, &water_type, 1.0, S, q, "m3/a", price, method, src, flags, 0.0,
+            )?);
         }
     }
     Ok(out)
@@ -1229,6 +1265,32 @@ flood_regulation,storage_depth,wetland,0.3,m,,,,true,,G\n";
         assert!((m["330127001001"].0 - 63_500.0).abs() < 1e-6);
         assert!(!m.contains_key("330127001002"));
         rolls_up(&m);
+    }
+
+    #[test]
+    fn a_reservoir_where_the_land_cover_shows_no_water_is_spread_by_land_area() {
+        let s = set(FLOOD);
+        // Forest only: county 300 ha = village 1 (100 ha) + village 2 (200 ha).
+        let z: Vec<AreaZone> = zones()
+            .into_iter()
+            .map(|mut z| {
+                z.classes.retain(|(c, _)| *c == 1);
+                z
+            })
+            .collect();
+        let t = read_reservoirs(
+            "id,county,total_capacity,unit\nr1,330127,1,10^4 m3\n",
+            "res.csv",
+        )
+        .unwrap();
+        let rows = flood_regulation(&ctx(&s, &z), Some(&t)).unwrap();
+        let m = by_zone(&rows, "flood_regulation");
+        // 3,500 m3: a third in village 1, two thirds in village 2.
+        assert!((m["330127"].0 - 3_500.0).abs() < 1e-9);
+        assert!((m["330127001001"].0 - 3_500.0 / 3.0).abs() < 1e-9);
+        rolls_up(&m);
+        assert!(rows.iter().all(|r| r.flags.contains(&"no_water_cells".to_string())
+            && r.ecosystem_type.as_deref() == Some("water")));
     }
 
     #[test]

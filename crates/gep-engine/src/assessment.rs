@@ -538,7 +538,9 @@ impl Assessment {
                 .filter(|r| root_ids.contains(&*r.zone_id)),
         );
         let final_yuan = sum(|g| g.final_yuan());
-        // Services valued by other rows than the set's (county statistics) are not missing.
+        // Services valued by other rows than the set's (county statistics, the models) are
+        // not missing; nor is a service valued through its parts (`soil_retention_nitrogen`,
+        // `air_purification_so2`... for `soil_retention`, `air_purification`).
         let mut label = valuation.label();
         let valued: std::collections::HashSet<&str> = accounts
             .rows
@@ -546,9 +548,13 @@ impl Assessment {
             .filter(|r| r.value_yuan.is_some())
             .map(|r| &*r.service)
             .collect();
-        label
-            .missing_services
-            .retain(|s| !valued.contains(s.as_str()));
+        label.missing_services.retain(|s| {
+            !valued.contains(s.as_str())
+                && !valued.iter().any(|v| {
+                    v.strip_prefix(s.as_str())
+                        .is_some_and(|rest| rest.starts_with('_'))
+                })
+        });
         Totals {
             label,
             supporting_yuan: sum(|g| g.supporting_yuan),

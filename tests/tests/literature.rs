@@ -301,3 +301,52 @@ fn regulating_total() {
     let s: f64 = parts.iter().sum();
     assert!((s - 6842.28).abs() < 0.005, "{s}");
 }
+
+/// Table 3's purification rows through the engine's capped removal and the example set's
+/// prices: Garzé's forests could absorb more than Garzé emitted, so the amounts removed are
+/// the emissions (1137 t SO₂, 2772 t NOx, 941 t dust). A one-zone "county" of 10⁶ ha of
+/// conifer forest (capacity 215.6 kg SO₂/ha × 10⁶ ha = 215,600 t ≫ 1137 t) reproduces them,
+/// the SO₂ price read in the set as 1.20 元/kg.
+#[test]
+fn purification_capped_at_the_emissions_with_the_example_set() {
+    use gep_core::parameters::ParameterSet;
+    use gep_models::area_services::{purification, read_emissions, AreaContext, AreaZone, Medium};
+    let set = ParameterSet::load("zj-regulating-example").unwrap();
+    let zones = [AreaZone {
+        id: "513300".into(),
+        parent: None,
+        county: "513300".into(),
+        classes: vec![(1, 1e10)],
+    }];
+    let types_of = |_c: gep_core::ClassCode| vec![(Some("forest_conifer".to_string()), 1.0)];
+    let ctx = AreaContext {
+        parameters: &set,
+        zones: &zones,
+        types_of: &types_of,
+    };
+    let table = read_emissions(
+        "county,pollutant,amount,unit\n513300,SO2,1137,t/a\n513300,NOx,2772,t/a\n513300,dust,941,t/a\n",
+        "garze_emissions.csv",
+        Medium::Air,
+    )
+    .unwrap();
+    let rows = purification(&ctx, &table).unwrap();
+    for (service, emitted, published) in [
+        ("air_purification_so2", 1137.0, 0.0136),
+        ("air_purification_nox", 2772.0, 0.0175),
+        ("air_purification_dust", 941.0, 0.0014),
+    ] {
+        let r: Vec<_> = rows.iter().filter(|r| r.service == service).collect();
+        assert_eq!(r.len(), 1, "{service}");
+        assert!((r[0].quantity - emitted).abs() < 1e-9, "{service}: {}", r[0].quantity);
+        assert!(r[0].flags.iter().any(|f| f == "capped"), "{service}");
+        assert_eq!(r[0].price_year, Some(2010));
+        // Half a tonne of the printed quantity and half of the value's last digit.
+        let tol = 0.5 * r[0].value_yuan / emitted / YI + 0.00005;
+        assert!(
+            (r[0].value_yuan / YI - published).abs() <= tol,
+            "{service}: {} 亿元, published {published}",
+            r[0].value_yuan / YI
+        );
+    }
+}

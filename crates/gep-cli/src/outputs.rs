@@ -122,6 +122,7 @@ pub fn report_input(
     table: &ExtentTable,
     accounts: Option<&Accounts>,
     checks: &[gep_zonal::CheckRow],
+    crosswalk: Option<&gep_core::crosswalk::Crosswalk>,
     run: RunInfo,
     lang: Lang,
 ) -> ReportInput {
@@ -175,6 +176,11 @@ pub fn report_input(
                 e.1 = Some(e.1.unwrap_or(0.0) + q);
             }
         }
+        // Per zone, services in the standard's order (the report lists them as given).
+        let mut acc: Vec<_> = acc.into_iter().collect();
+        acc.sort_by(|((za, sa), _), ((zb, sb), _)| {
+            (za, cat.service_order(sa)).cmp(&(zb, cat.service_order(sb)))
+        });
         for ((zi, service), (value, quantity, unit, category)) in acc {
             let (zh, en) = cat
                 .service(&service)
@@ -238,8 +244,32 @@ pub fn report_input(
             format!("Ecosystem service value (ESV, equivalent-factor estimate) {year} · {who}")
         }
     };
+    let extent_types = crosswalk
+        .map(|cw| {
+            let cat = Catalog::builtin();
+            zones
+                .iter()
+                .zip(&table.zones)
+                .flat_map(|(z, t)| {
+                    gep_core::account::ecosystem_extent(t, cw)
+                        .into_iter()
+                        .map(|(ty, area)| {
+                            let e = cat.ecosystem(&ty);
+                            gep_report::ExtentTypeLine {
+                                zone_id: z.id.clone(),
+                                ecosystem_type_zh: e.map(|e| e.zh.clone()).unwrap_or_default(),
+                                ecosystem_type_en: e.map(|e| e.en.clone()).unwrap_or_default(),
+                                ecosystem_type: ty,
+                                area_ha: area.to_m2() / 1e4,
+                            }
+                        })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     ReportInput {
         sensitivity: Vec::new(),
+        extent_types,
         title,
         zones: rzones,
         services,

@@ -426,6 +426,7 @@ fn write_all(
                     &a.extent,
                     accounts,
                     &a.checks,
+                    a.crosswalk.as_ref(),
                     run_info.clone(),
                     lang,
                 );
@@ -471,8 +472,7 @@ fn write_all(
     if let (Some(acc), Some(totals)) = (accounts, a.totals.as_ref()) {
         jobs.push(Job::new(&[], move || {
             steps.time("write accounts.csv, gep.csv", || -> Result<()> {
-                write_csv(&staged.file("accounts.csv"), acc.rows.iter())?;
-                gep_report::write_gep_csv(&staged.file("gep.csv"), &acc.gep, &totals.label)?;
+                write::write_account_tables(staged.path(), &a.zones, acc, &totals.label)?;
                 hashed.add(staged, "accounts.csv")?;
                 hashed.add(staged, "gep.csv")
             })
@@ -499,14 +499,16 @@ fn write_all(
         }));
     }
     jobs.push(Job::new(&[], move || {
-        steps.time("write extent.csv, zones.csv, checks.csv", || {
-            Ok(write::write_extent_tables(
+        steps.time("write extent.csv, zones.csv, checks.csv", || -> Result<()> {
+            write::write_extent_tables(
                 staged.path(),
                 basis,
                 &a.zones,
                 &a.extent,
                 &a.checks,
-            )?)
+                a.crosswalk.as_ref(),
+            )?;
+            Ok(())
         })
     }));
     crate::outputs::run_jobs(plan.threads, jobs)

@@ -160,6 +160,7 @@ fn example() -> ReportInput {
     ];
     ReportInput {
         sensitivity: Vec::new(),
+        extent_types: Vec::new(),
         title: String::new(),
         zones,
         services,

@@ -157,6 +157,7 @@ pub fn assess_prepared(
             )?)
         })?;
         acc.rows.extend(allocation.account_rows());
+        gep_core::account::order_rows(&mut acc.rows, &zones);
         acc.gep =
             gep_core::account::gep_rows(zones.iter().map(|z| (z.id.clone(), z.level)), &acc.rows);
         for w in allocation.warnings {
@@ -249,6 +250,7 @@ pub fn assess_prepared(
             failures,
             warnings,
             physical,
+            crosswalk: prep.valuation.as_ref().and_then(|v| v.crosswalk.clone()),
         },
         resumed,
         steps,

@@ -51,42 +51,104 @@ fn gep_values(accounts: Option<&Accounts>, n: usize) -> Vec<[f64; 5]> {
     v
 }
 
-/// Writes `zones.gpkg` with one layer per level, ready for a QGIS choropleth.
+/// Text fields of the GeoPackage's zone layers.
+const GPKG_TEXT: [&str; 8] = [
+    "zone_id",
+    "zone_level",
+    "name",
+    "parent_id",
+    "county_id",
+    "county_name",
+    "township_id",
+    "township_name",
+];
+
+/// The gap/overlap pieces of a run for `zones.gpkg`: the pieces and their CRS.
+pub struct GpkgPieces<'a> {
+    /// The pieces that gave rows in `checks.csv`.
+    pub pieces: &'a [gep_engine::plan::CheckPiece],
+    /// Their CRS.
+    pub crs: &'a gep_io::Crs,
+}
+
+/// Writes `zones.gpkg`, ready for a QGIS choropleth: one layer per level with the boundaries
+/// **as read** (the vertices of the input, not the densified reprojection the tally used), in
+/// that level's own CRS, and with `pieces` a layer `gaps_overlaps` of the hierarchy checks'
+/// gap, overlap and spill polygons (`parent_id, level, kind, children, area_m2`) in their CRS.
 pub fn write_gpkg(
     staged: &StagedDir,
-    crs: &gep_io::Crs,
+    source: &gep_engine::plan::SourceGeometry,
+    raster_crs: &gep_io::Crs,
     zones: &[Zone],
     table: &ExtentTable,
     accounts: Option<&Accounts>,
+    pieces: Option<GpkgPieces<'_>>,
 ) -> Result<()> {
     let gv = gep_values(accounts, zones.len());
-    let mut per_level: BTreeMap<Level, (Vec<Zone>, Vec<Vec<f64>>)> = BTreeMap::new();
+    let names = gep_report::ZoneDirectory::of_zones(zones);
+    let mut per_level: BTreeMap<Level, Vec<gep_io::GpkgFeature<'_>>> = BTreeMap::new();
     for (i, z) in zones.iter().enumerate() {
         let t = &table.zones[i];
         let area_ha = t.total().to_m2() / 1e4;
         let [g, m, r, c, _] = gv[i];
-        let e = per_level.entry(z.level).or_default();
-        e.0.push(z.clone());
-        e.1.push(vec![
-            area_ha,
-            t.covered().to_m2() / 1e4,
-            g,
-            m,
-            r,
-            c,
-            if area_ha > 0.0 { g / area_ha } else { f64::NAN },
-        ]);
+        let ctx = names.get(&z.id);
+        per_level
+            .entry(z.level)
+            .or_default()
+            .push(gep_io::GpkgFeature {
+                geometry: source.as_read(z),
+                texts: vec![
+                    &z.id,
+                    z.level.as_str(),
+                    &z.name,
+                    z.parent.as_deref().unwrap_or(""),
+                    &ctx.county_id,
+                    &ctx.county_name,
+                    &ctx.township_id,
+                    &ctx.township_name,
+                ],
+                reals: vec![
+                    area_ha,
+                    t.covered().to_m2() / 1e4,
+                    g,
+                    m,
+                    r,
+                    c,
+                    if area_ha > 0.0 { g / area_ha } else { f64::NAN },
+                ],
+            });
     }
-    let layers: Vec<gep_io::write::ZoneLayerOut<'_>> = per_level
-        .iter()
-        .map(|(level, (zs, vals))| gep_io::write::ZoneLayerOut {
+    let mut layers: Vec<gep_io::GpkgLayer<'_>> = per_level
+        .into_iter()
+        .map(|(level, features)| gep_io::GpkgLayer {
             name: level.as_str(),
-            zones: zs,
-            fields: &GPKG_FIELDS,
-            values: vals,
+            crs: source.crs_of(level).unwrap_or(raster_crs),
+            text_fields: &GPKG_TEXT,
+            real_fields: &GPKG_FIELDS,
+            features,
         })
         .collect();
-    gep_io::write::write_zones_gpkg(staged.file("zones.gpkg"), crs, &layers)?;
+    let children: Vec<String>;
+    if let Some(p) = pieces {
+        children = p.pieces.iter().map(|c| c.children.join(";")).collect();
+        layers.push(gep_io::GpkgLayer {
+            name: "gaps_overlaps",
+            crs: p.crs,
+            text_fields: &["parent_id", "level", "kind", "children"],
+            real_fields: &["area_m2"],
+            features: p
+                .pieces
+                .iter()
+                .zip(&children)
+                .map(|(c, ch)| gep_io::GpkgFeature {
+                    geometry: &c.geometry,
+                    texts: vec![&c.parent_id, c.level.as_str(), c.kind.as_str(), ch],
+                    reals: vec![c.area_m2],
+                })
+                .collect(),
+        });
+    }
+    gep_io::write_gpkg(staged.file("zones.gpkg"), &layers)?;
     Ok(())
 }
 

@@ -86,6 +86,10 @@ pub fn write_gpkg(
 ) -> Result<()> {
     let gv = gep_values(accounts, zones.len());
     let names = gep_report::ZoneDirectory::of_zones(zones);
+    let children: Vec<String> = pieces
+        .as_ref()
+        .map(|p| p.pieces.iter().map(|c| c.children.join(";")).collect())
+        .unwrap_or_default();
     let mut per_level: BTreeMap<Level, Vec<gep_io::GpkgFeature<'_>>> = BTreeMap::new();
     for (i, z) in zones.iter().enumerate() {
         let t = &table.zones[i];
@@ -98,14 +102,14 @@ pub fn write_gpkg(
             .push(gep_io::GpkgFeature {
                 geometry: source.as_read(z),
                 texts: vec![
-                    &z.id,
+                    z.id.as_str(),
                     z.level.as_str(),
-                    &z.name,
+                    z.name.as_str(),
                     z.parent.as_deref().unwrap_or(""),
-                    &ctx.county_id,
-                    &ctx.county_name,
-                    &ctx.township_id,
-                    &ctx.township_name,
+                    ctx.county_id.as_str(),
+                    ctx.county_name.as_str(),
+                    ctx.township_id.as_str(),
+                    ctx.township_name.as_str(),
                 ],
                 reals: vec![
                     area_ha,
@@ -128,9 +132,7 @@ pub fn write_gpkg(
             features,
         })
         .collect();
-    let children: Vec<String>;
     if let Some(p) = pieces {
-        children = p.pieces.iter().map(|c| c.children.join(";")).collect();
         layers.push(gep_io::GpkgLayer {
             name: "gaps_overlaps",
             crs: p.crs,
@@ -142,7 +144,12 @@ pub fn write_gpkg(
                 .zip(&children)
                 .map(|(c, ch)| gep_io::GpkgFeature {
                     geometry: &c.geometry,
-                    texts: vec![&c.parent_id, c.level.as_str(), c.kind.as_str(), ch],
+                    texts: vec![
+                        c.parent_id.as_str(),
+                        c.level.as_str(),
+                        c.kind.as_str(),
+                        ch.as_str(),
+                    ],
                     reals: vec![c.area_m2],
                 })
                 .collect(),

@@ -91,9 +91,9 @@ pub fn write_zones_gpkg(
                 .map(|(z, v)| GpkgFeature {
                     geometry: &z.geometry,
                     texts: vec![
-                        &z.id,
+                        z.id.as_str(),
                         z.level.as_str(),
-                        &z.name,
+                        z.name.as_str(),
                         z.parent.as_deref().unwrap_or(""),
                     ],
                     reals: v.clone(),

@@ -954,7 +954,7 @@ mod tests {
         };
         let set = gep_core::CoefficientSet::builtin("zj-db33-2274-profile").unwrap();
         let label = gep_core::TotalLabel::new(&set, &Default::default());
-        let names = ZoneDirectory::new([("331123", "景宁畲族自治县", gep_core::Level::County, None)]);
+        let names = ZoneDirectory::new([("331123", "遂昌县", gep_core::Level::County, None)]);
         write_gep_csv(&p, &[row], &label, &names).unwrap();
         let s = std::fs::read_to_string(&p).unwrap();
         let mut lines = s.lines();
@@ -968,7 +968,7 @@ mod tests {
             "{r}"
         );
         assert!(
-            r.ends_with(";landscape_value,2010,景宁畲族自治县,331123,景宁畲族自治县,,"),
+            r.ends_with(";landscape_value,2010,遂昌县,331123,遂昌县,,"),
             "{r}"
         );
     }

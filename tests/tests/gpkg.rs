@@ -10,6 +10,18 @@ use gdal::vector::{Geometry, LayerAccess};
 use gdal::Dataset;
 use gep_tests::{fixture, gep_ok, num, read_csv, tempdir};
 
+fn text(f: &gdal::vector::Feature<'_>, name: &str) -> String {
+    f.field_as_string(f.field_index(name).unwrap())
+        .unwrap()
+        .unwrap_or_default()
+}
+
+fn real(f: &gdal::vector::Feature<'_>, name: &str) -> f64 {
+    f.field_as_double(f.field_index(name).unwrap())
+        .unwrap()
+        .unwrap()
+}
+
 /// Points of a geometry, all rings and parts (closing points included).
 fn vertices(g: &Geometry) -> usize {
     let n = g.geometry_count();
@@ -30,7 +42,7 @@ fn layer(path: &Path, layer: Option<&str>, id_field: &str) -> (BTreeMap<String, 
     let srs = l.spatial_ref().expect("a CRS");
     let mut m = BTreeMap::new();
     for f in l.features() {
-        let id = f.field_as_string_by_name(id_field).unwrap().unwrap();
+        let id = text(&f, id_field);
         m.insert(id, vertices(f.geometry().unwrap()));
     }
     (m, srs)
@@ -137,9 +149,9 @@ fn three_levels_in_cgcs2000_and_the_gap_of_a_missing_village() {
         .features()
         .map(|f| {
             (
-                f.field_as_string_by_name("parent_id").unwrap().unwrap(),
-                f.field_as_string_by_name("kind").unwrap().unwrap(),
-                f.field_as_double_by_name("area_m2").unwrap().unwrap(),
+                text(&f, "parent_id"),
+                text(&f, "kind"),
+                real(&f, "area_m2"),
                 f.geometry().unwrap().area(),
             )
         })
@@ -153,7 +165,7 @@ fn three_levels_in_cgcs2000_and_the_gap_of_a_missing_village() {
         let mut l = ds.layer(0).unwrap();
         let f = l
             .features()
-            .find(|f| f.field_as_string_by_name("zone_id").unwrap().unwrap() == removed_id)
+            .find(|f| text(f, "zone_id") == removed_id)
             .unwrap();
         ((), f.geometry().unwrap().area())
     };

@@ -230,6 +230,7 @@ fn demo_outputs_are_byte_identical_across_thread_counts() {
         let (_dir, out) = run_demo(threads);
         for f in [
             "extent.csv",
+            "extent_types.csv",
             "zones.csv",
             "checks.csv",
             "accounts.csv",

@@ -117,11 +117,11 @@ fn an_equivalent_factor_run_is_labelled_esv_everywhere() {
 
     let wb = workbook(&out);
     let all: String = wb.values().cloned().collect();
-    assert!(all.contains("ESV（元）"), "zone sheets' headers not ESV");
-    assert!(all.contains("支持服务（元，不计入 GEP）"));
+    assert!(all.contains("ESV（万元）"), "zone sheets' headers not ESV");
+    assert!(all.contains("支持服务（万元，不计入 GEP）"));
     assert!(all.contains("ESV（当量因子法估算，含支持服务，非 GEP） · 2010 年价格"));
     assert!(
-        !all.contains("GEP（元）"),
+        !all.contains("GEP（元）") && !all.contains("GEP（万元）"),
         "an ESV called GEP in the workbook"
     );
 }

@@ -23,6 +23,7 @@ fn library_tables_are_byte_identical_to_gep_run() {
     gep_engine::write::write_tables(&a, &lib_out).unwrap();
     for table in [
         "extent.csv",
+        "extent_types.csv",
         "zones.csv",
         "checks.csv",
         "accounts.csv",

@@ -51,42 +51,111 @@ fn gep_values(accounts: Option<&Accounts>, n: usize) -> Vec<[f64; 5]> {
     v
 }
 
-/// Writes `zones.gpkg` with one layer per level, ready for a QGIS choropleth.
+/// Text fields of the GeoPackage's zone layers.
+const GPKG_TEXT: [&str; 8] = [
+    "zone_id",
+    "zone_level",
+    "name",
+    "parent_id",
+    "county_id",
+    "county_name",
+    "township_id",
+    "township_name",
+];
+
+/// The gap/overlap pieces of a run for `zones.gpkg`: the pieces and their CRS.
+pub struct GpkgPieces<'a> {
+    /// The pieces that gave rows in `checks.csv`.
+    pub pieces: &'a [gep_engine::plan::CheckPiece],
+    /// Their CRS.
+    pub crs: &'a gep_io::Crs,
+}
+
+/// Writes `zones.gpkg`, ready for a QGIS choropleth: one layer per level with the boundaries
+/// **as read** (the vertices of the input, not the densified reprojection the tally used), in
+/// that level's own CRS, and with `pieces` a layer `gaps_overlaps` of the hierarchy checks'
+/// gap, overlap and spill polygons (`parent_id, level, kind, children, area_m2`) in their CRS.
 pub fn write_gpkg(
     staged: &StagedDir,
-    crs: &gep_io::Crs,
+    source: &gep_engine::plan::SourceGeometry,
+    raster_crs: &gep_io::Crs,
     zones: &[Zone],
     table: &ExtentTable,
     accounts: Option<&Accounts>,
+    pieces: Option<GpkgPieces<'_>>,
 ) -> Result<()> {
     let gv = gep_values(accounts, zones.len());
-    let mut per_level: BTreeMap<Level, (Vec<Zone>, Vec<Vec<f64>>)> = BTreeMap::new();
+    let names = gep_report::ZoneDirectory::of_zones(zones);
+    let children: Vec<String> = pieces
+        .as_ref()
+        .map(|p| p.pieces.iter().map(|c| c.children.join(";")).collect())
+        .unwrap_or_default();
+    let mut per_level: BTreeMap<Level, Vec<gep_io::GpkgFeature<'_>>> = BTreeMap::new();
     for (i, z) in zones.iter().enumerate() {
         let t = &table.zones[i];
         let area_ha = t.total().to_m2() / 1e4;
         let [g, m, r, c, _] = gv[i];
-        let e = per_level.entry(z.level).or_default();
-        e.0.push(z.clone());
-        e.1.push(vec![
-            area_ha,
-            t.covered().to_m2() / 1e4,
-            g,
-            m,
-            r,
-            c,
-            if area_ha > 0.0 { g / area_ha } else { f64::NAN },
-        ]);
+        let ctx = names.get(&z.id);
+        per_level
+            .entry(z.level)
+            .or_default()
+            .push(gep_io::GpkgFeature {
+                geometry: source.as_read(z),
+                texts: vec![
+                    z.id.as_str(),
+                    z.level.as_str(),
+                    z.name.as_str(),
+                    z.parent.as_deref().unwrap_or(""),
+                    ctx.county_id.as_str(),
+                    ctx.county_name.as_str(),
+                    ctx.township_id.as_str(),
+                    ctx.township_name.as_str(),
+                ],
+                reals: vec![
+                    area_ha,
+                    t.covered().to_m2() / 1e4,
+                    g,
+                    m,
+                    r,
+                    c,
+                    if area_ha > 0.0 { g / area_ha } else { f64::NAN },
+                ],
+            });
     }
-    let layers: Vec<gep_io::write::ZoneLayerOut<'_>> = per_level
-        .iter()
-        .map(|(level, (zs, vals))| gep_io::write::ZoneLayerOut {
+    let mut layers: Vec<gep_io::GpkgLayer<'_>> = per_level
+        .into_iter()
+        .map(|(level, features)| gep_io::GpkgLayer {
             name: level.as_str(),
-            zones: zs,
-            fields: &GPKG_FIELDS,
-            values: vals,
+            crs: source.crs_of(level).unwrap_or(raster_crs),
+            text_fields: &GPKG_TEXT,
+            real_fields: &GPKG_FIELDS,
+            features,
         })
         .collect();
-    gep_io::write::write_zones_gpkg(staged.file("zones.gpkg"), crs, &layers)?;
+    if let Some(p) = pieces {
+        layers.push(gep_io::GpkgLayer {
+            name: "gaps_overlaps",
+            crs: p.crs,
+            text_fields: &["parent_id", "level", "kind", "children"],
+            real_fields: &["area_m2"],
+            features: p
+                .pieces
+                .iter()
+                .zip(&children)
+                .map(|(c, ch)| gep_io::GpkgFeature {
+                    geometry: &c.geometry,
+                    texts: vec![
+                        c.parent_id.as_str(),
+                        c.level.as_str(),
+                        c.kind.as_str(),
+                        ch.as_str(),
+                    ],
+                    reals: vec![c.area_m2],
+                })
+                .collect(),
+        });
+    }
+    gep_io::write_gpkg(staged.file("zones.gpkg"), &layers)?;
     Ok(())
 }
 
@@ -122,6 +191,7 @@ pub fn report_input(
     table: &ExtentTable,
     accounts: Option<&Accounts>,
     checks: &[gep_zonal::CheckRow],
+    crosswalk: Option<&gep_core::crosswalk::Crosswalk>,
     run: RunInfo,
     lang: Lang,
 ) -> ReportInput {
@@ -175,6 +245,11 @@ pub fn report_input(
                 e.1 = Some(e.1.unwrap_or(0.0) + q);
             }
         }
+        // Per zone, services in the standard's order (the report lists them as given).
+        let mut acc: Vec<_> = acc.into_iter().collect();
+        acc.sort_by(|((za, sa), _), ((zb, sb), _)| {
+            (za, cat.service_order(sa)).cmp(&(zb, cat.service_order(sb)))
+        });
         for ((zi, service), (value, quantity, unit, category)) in acc {
             let (zh, en) = cat
                 .service(&service)
@@ -238,8 +313,32 @@ pub fn report_input(
             format!("Ecosystem service value (ESV, equivalent-factor estimate) {year} · {who}")
         }
     };
+    let extent_types = crosswalk
+        .map(|cw| {
+            let cat = Catalog::builtin();
+            zones
+                .iter()
+                .zip(&table.zones)
+                .flat_map(|(z, t)| {
+                    gep_core::account::ecosystem_extent(t, cw)
+                        .into_iter()
+                        .map(|(ty, area)| {
+                            let e = cat.ecosystem(&ty);
+                            gep_report::ExtentTypeLine {
+                                zone_id: z.id.clone(),
+                                ecosystem_type_zh: e.map(|e| e.zh.clone()).unwrap_or_default(),
+                                ecosystem_type_en: e.map(|e| e.en.clone()).unwrap_or_default(),
+                                ecosystem_type: ty,
+                                area_ha: area.to_m2() / 1e4,
+                            }
+                        })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     ReportInput {
         sensitivity: Vec::new(),
+        extent_types,
         title,
         zones: rzones,
         services,

@@ -239,6 +239,8 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
             seconds: *seconds,
         });
     }
+    let pieces = assessed.pieces;
+    let pieces_crs = assessed.pieces_crs;
     let a = assessed.assessment;
     if a.zones.is_empty() {
         return Ok(nothing_published(&prep, &plan, &progress));
@@ -276,7 +278,13 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
     // The writers as jobs over the threads, longest chain first (report tables → workbook),
     // the others filling the gaps; in this order with one thread.
     let hashed = crate::outputs::Hashed::default();
-    write_all(&plan, &staged, &a, &run_info, &crs, basis, &steps, &hashed)?;
+    let gpkg = Gpkg {
+        source: &prep.source,
+        raster_crs: &crs,
+        pieces: &pieces,
+        pieces_crs: &pieces_crs,
+    };
+    write_all(&plan, &staged, &a, &run_info, &gpkg, basis, &steps, &hashed)?;
     if plan.value_raster {
         if let Some(v) = &prep.valuation {
             // After the others: it reads the raster (one GDAL dataset, not shareable).
@@ -396,6 +404,14 @@ fn total_line(t: &gep_engine::Totals) -> String {
     line
 }
 
+/// What `zones.gpkg` is drawn from besides the assessment.
+struct Gpkg<'a> {
+    source: &'a gep_engine::plan::SourceGeometry,
+    raster_crs: &'a gep_io::Crs,
+    pieces: &'a [gep_engine::plan::CheckPiece],
+    pieces_crs: &'a gep_io::Crs,
+}
+
 /// Writes every output but the value raster, the failures and the manifest, as jobs: report
 /// tables → workbook / HTML / wide table; accounts.csv and gep.csv; the GeoPackage; extent,
 /// zones and checks.
@@ -405,7 +421,7 @@ fn write_all(
     staged: &StagedDir,
     a: &gep_engine::Assessment,
     run_info: &gep_report::RunInfo,
-    crs: &gep_io::Crs,
+    gpkg: &Gpkg<'_>,
     basis: &str,
     steps: &crate::outputs::Steps,
     hashed: &crate::outputs::Hashed,
@@ -426,6 +442,7 @@ fn write_all(
                     &a.extent,
                     accounts,
                     &a.checks,
+                    a.crosswalk.as_ref(),
                     run_info.clone(),
                     lang,
                 );
@@ -471,8 +488,7 @@ fn write_all(
     if let (Some(acc), Some(totals)) = (accounts, a.totals.as_ref()) {
         jobs.push(Job::new(&[], move || {
             steps.time("write accounts.csv, gep.csv", || -> Result<()> {
-                write_csv(&staged.file("accounts.csv"), acc.rows.iter())?;
-                gep_report::write_gep_csv(&staged.file("gep.csv"), &acc.gep, &totals.label)?;
+                write::write_account_tables(staged.path(), &a.zones, acc, &totals.label)?;
                 hashed.add(staged, "accounts.csv")?;
                 hashed.add(staged, "gep.csv")
             })
@@ -481,7 +497,21 @@ fn write_all(
     if plan.report {
         jobs.push(Job::new(&[], move || {
             steps.time("write zones.gpkg", || {
-                crate::outputs::write_gpkg(staged, crs, &a.zones, &a.extent, accounts)
+                let pieces = plan
+                    .geometry_checks
+                    .then_some(crate::outputs::GpkgPieces {
+                        pieces: gpkg.pieces,
+                        crs: gpkg.pieces_crs,
+                    });
+                crate::outputs::write_gpkg(
+                    staged,
+                    gpkg.source,
+                    gpkg.raster_crs,
+                    &a.zones,
+                    &a.extent,
+                    accounts,
+                    pieces,
+                )
             })
         }));
     }
@@ -499,14 +529,16 @@ fn write_all(
         }));
     }
     jobs.push(Job::new(&[], move || {
-        steps.time("write extent.csv, zones.csv, checks.csv", || {
-            Ok(write::write_extent_tables(
+        steps.time("write extent.csv, zones.csv, checks.csv", || -> Result<()> {
+            write::write_extent_tables(
                 staged.path(),
                 basis,
                 &a.zones,
                 &a.extent,
                 &a.checks,
-            )?)
+                a.crosswalk.as_ref(),
+            )?;
+            Ok(())
         })
     }));
     crate::outputs::run_jobs(plan.threads, jobs)

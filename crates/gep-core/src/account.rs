@@ -378,6 +378,9 @@ pub fn compute_accounts(
             yuan_per_ha,
         });
     }
+    // Services in the standard's order within each ecosystem type (not the set's order).
+    let mut svc_order: Vec<usize> = (0..set.services.len()).collect();
+    svc_order.sort_by_key(|&k| cat.service_order(&set.services[k]));
     let mut rows = Vec::new();
     for (zone, tally) in zones.iter().zip(&extent.zones) {
         let zone_id = Text::from(zone.id.as_str());
@@ -392,15 +395,10 @@ pub fn compute_accounts(
                 }
                 Some(cw) => {
                     for (t, share) in cw.lookup(*class).unwrap_or(&[]) {
-                        let part = if *share == 1.0 {
-                            *area
-                        } else {
-                            ExactArea::from_m2(area.to_m2() * share)
-                        };
                         areas
                             .entry(type_sort_key(cat, t))
                             .or_insert_with(|| (t.clone(), ExactArea::ZERO))
-                            .1 += part;
+                            .1 += share_of(*area, *share);
                     }
                 }
             }
@@ -411,7 +409,7 @@ pub fn compute_accounts(
             let Some(slots) = templates.get(key.as_str()) else {
                 continue;
             };
-            for t in slots.iter().flatten() {
+            for t in svc_order.iter().filter_map(|&k| slots[k].as_ref()) {
                 let quantity = match t.stock_per_ha {
                     Some(stock) => Some(area_ha * stock),
                     None => t.quantity_per_ha.map(|q| area_ha * q),
@@ -452,6 +450,57 @@ fn unmapped_error(id: &str, missing: &[UnmappedClass]) -> CoreError {
             .collect::<Vec<_>>()
             .join(", "),
     }
+}
+
+/// `share` of `area`, exactly `area` for a share of 1 (how a crosswalk splits a class).
+fn share_of(area: ExactArea, share: f64) -> ExactArea {
+    if share == 1.0 {
+        area
+    } else {
+        ExactArea::from_m2(area.to_m2() * share)
+    }
+}
+
+/// A zone's area by ecosystem type through `cw` (classes it does not map are left out), in
+/// catalogue order: the extent of ecosystem types, with the same areas as the account's
+/// `area_ha` (the same split of each class by its shares, summed exactly).
+pub fn ecosystem_extent(tally: &crate::extent::ZoneTally, cw: &Crosswalk) -> Vec<(String, ExactArea)> {
+    let cat = Catalog::builtin();
+    let mut areas: BTreeMap<(usize, i64, String), (String, ExactArea)> = BTreeMap::new();
+    for (class, area) in &tally.classes {
+        for (t, share) in cw.lookup(*class).unwrap_or(&[]) {
+            areas
+                .entry(type_sort_key(cat, t))
+                .or_insert_with(|| (t.clone(), ExactArea::ZERO))
+                .1 += share_of(*area, *share);
+        }
+    }
+    areas.into_values().collect()
+}
+
+/// Puts account rows in their published order: zones in the order of `zones` (rows of other
+/// zones last), then ecosystem types in catalogue order (class-keyed rows by class code), then
+/// services in the standard's order ([`Catalog::service_order`]). Stable: rows equal in all
+/// three keep their order. Recompute the GEP rows ([`gep_rows`]) afterwards, so that they are
+/// summed in the rows' order.
+pub fn order_rows(rows: &mut [AccountRow], zones: &[Zone]) {
+    let cat = Catalog::builtin();
+    let pos: HashMap<&str, usize> = zones
+        .iter()
+        .enumerate()
+        .map(|(i, z)| (z.id.as_str(), i))
+        .collect();
+    rows.sort_by(|a, b| {
+        let key = |r: &AccountRow| {
+            (
+                pos.get(&*r.zone_id).copied().unwrap_or(usize::MAX),
+                type_sort_key(cat, &r.ecosystem_type),
+            )
+        };
+        key(a)
+            .cmp(&key(b))
+            .then_with(|| cat.service_order(&a.service).cmp(&cat.service_order(&b.service)))
+    });
 }
 
 /// GEP rows for the given zones from their rows, summing in row order (Neumaier).

@@ -162,6 +162,39 @@ impl Catalog {
         self.services.iter().position(|s| s.code == code)
     }
 
+    /// The sort key of a service in **the standard's order**: the catalogue lists the GEP
+    /// services as DB33/T 2274 and GEP-METHOD.md §2 do (material products: agriculture,
+    /// forestry, livestock, fishery, water supply, hydropower; then regulating services:
+    /// water conservation, soil retention with its sediment/N/P parts, flood regulation,
+    /// water purification, air purification, carbon sequestration, oxygen release, climate
+    /// regulation, negative air ions; then cultural: recreation, landscape value), then the
+    /// equivalent-factor services in Xie et al. 2015's order, then stocks. Every table,
+    /// column list and chart that lists services uses this key, never the code's alphabetical
+    /// order. A code not in the catalogue sorts after all others, by code.
+    ///
+    /// ```
+    /// use gep_core::catalog::Catalog;
+    /// let cat = Catalog::builtin();
+    /// let mut s = vec!["recreation", "water_conservation", "agriculture_products"];
+    /// s.sort_by_key(|c| cat.service_order(c));
+    /// assert_eq!(s, ["agriculture_products", "water_conservation", "recreation"]);
+    /// ```
+    pub fn service_order<'a>(&self, code: &'a str) -> (usize, &'a str) {
+        match self.service_rank(code) {
+            // Known codes: the rank alone orders them (the code breaks no ties).
+            Some(r) => (r, ""),
+            None => (usize::MAX, code),
+        }
+    }
+
+    /// Sorts service codes into the standard's order ([`Catalog::service_order`]).
+    pub fn sort_services<S: AsRef<str>>(&self, codes: &mut [S]) {
+        codes.sort_by(|a, b| {
+            self.service_order(a.as_ref())
+                .cmp(&self.service_order(b.as_ref()))
+        });
+    }
+
     /// All ecosystem type codes, comma-separated (for error messages).
     pub fn ecosystem_codes(&self) -> String {
         self.ecosystems
@@ -536,6 +569,68 @@ mod tests {
         for (i, (line, rec)) in df.records.iter().enumerate() {
             assert_eq!(*line, 4 + i + 2 * i.div_ceil(3), "record {rec:?}");
         }
+    }
+
+    /// The GEP services in the order of GEP-METHOD.md §2's table (the standard's order),
+    /// written out here from that table, not from the catalogue.
+    #[test]
+    fn services_come_in_the_standards_order() {
+        let expected = [
+            "agriculture_products",
+            "forestry_products",
+            "livestock_products",
+            "fishery_products",
+            "water_supply",
+            "hydropower",
+            "water_conservation",
+            "soil_retention",
+            "soil_retention_sediment",
+            "soil_retention_nitrogen",
+            "soil_retention_phosphorus",
+            "flood_regulation",
+            "water_purification",
+            "air_purification",
+            "carbon_sequestration",
+            "oxygen_release",
+            "climate_regulation",
+            "negative_air_ions",
+            "recreation",
+            "landscape_value",
+        ];
+        let cat = Catalog::builtin();
+        let mut shuffled: Vec<&str> = expected.iter().rev().copied().collect();
+        shuffled.sort();
+        cat.sort_services(&mut shuffled);
+        assert_eq!(shuffled, expected);
+        // Material before regulating before cultural, in the whole catalogue.
+        let gep: Vec<Category> = cat
+            .services
+            .iter()
+            .filter(|s| !s.code.starts_with("esv_"))
+            .map(|s| s.category)
+            .collect();
+        let mut sorted = gep.clone();
+        sorted.sort();
+        assert_eq!(gep, sorted);
+        // Xie's order for the equivalent-factor services; unknown codes last.
+        let mut esv = vec![
+            "zzz_unknown",
+            "esv_aesthetic_landscape",
+            "esv_food",
+            "esv_hydrological_regulation",
+            "esv_gas_regulation",
+        ];
+        cat.sort_services(&mut esv);
+        assert_eq!(
+            esv,
+            [
+                "esv_food",
+                "esv_gas_regulation",
+                "esv_hydrological_regulation",
+                "esv_aesthetic_landscape",
+                "zzz_unknown"
+            ]
+        );
     }
 
     #[test]

@@ -514,6 +514,9 @@ pub struct Assessment {
     /// Weighted sums of continuous inputs and the models' physical quantities, when the run
     /// has models.
     pub physical: Option<crate::Physical>,
+    /// The crosswalk the run valued through, when it has one: it names the ecosystem types of
+    /// `extent.csv`'s classes and gives `extent_types.csv`.
+    pub crosswalk: Option<Crosswalk>,
 }
 
 impl Assessment {

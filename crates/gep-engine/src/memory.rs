@@ -196,5 +196,6 @@ pub fn assess_zones(
         units_total,
         warnings,
         physical: None,
+        crosswalk: valuation.and_then(|v| v.crosswalk.clone()),
     })
 }

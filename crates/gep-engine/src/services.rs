@@ -340,13 +340,7 @@ pub fn value_into_accounts(
     acc.rows
         .retain(|r| !replaced_owned.iter().any(|s| s == &*r.service));
     acc.rows.extend(rows);
-    let pos: HashMap<&str, usize> = zones
-        .iter()
-        .enumerate()
-        .map(|(i, z)| (z.id.as_str(), i))
-        .collect();
-    acc.rows
-        .sort_by_key(|r| pos.get(&*r.zone_id).copied().unwrap_or(usize::MAX));
+    gep_core::account::order_rows(&mut acc.rows, zones);
     acc.gep = gep_rows(zones.iter().map(|z| (z.id.clone(), z.level)), &acc.rows);
     let years: std::collections::BTreeSet<i32> =
         acc.rows.iter().filter_map(|r| r.price_year).collect();

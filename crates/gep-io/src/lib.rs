@@ -66,4 +66,7 @@ pub use reproject::{reproject_zones, Densify};
 pub use vector::{
     read_zones, read_zones_lenient, Datum, RejectedFeature, ZoneLayer, ZoneLayerSpec,
 };
-pub use write::{write_value_geotiff, write_zones_gpkg, GeoTiffWriter, ZoneLayerOut};
+pub use write::{
+    write_gpkg, write_value_geotiff, write_zones_gpkg, GeoTiffWriter, GpkgFeature, GpkgLayer,
+    ZoneLayerOut,
+};

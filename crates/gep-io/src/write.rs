@@ -1,4 +1,5 @@
-//! Writers: zone layers with numeric results to GeoPackage, and value rasters to tiled,
+//! Writers: zone layers with numeric results to GeoPackage (each layer in its own CRS,
+//! geometries written as given), and value rasters to tiled,
 //! DEFLATE-compressed GeoTIFF. Both go straight to `path`; atomic publication (staging
 //! directory, rename) is the caller's job.
 
@@ -10,6 +11,7 @@ use gdal::vector::{
     Feature, FieldDefn, LayerAccess, LayerOptions, OGRFieldType, OGRwkbGeometryType, ToGdal,
 };
 use gdal::{Dataset, DriverManager};
+use geo_types::MultiPolygon;
 use gep_core::{Grid, Window, Zone};
 use std::path::{Path, PathBuf};
 
@@ -26,26 +28,104 @@ pub struct ZoneLayerOut<'a> {
     pub values: &'a [Vec<f64>],
 }
 
+/// One feature of a [`GpkgLayer`]: a (multi)polygon with its text and numeric values.
+#[derive(Debug, Clone)]
+pub struct GpkgFeature<'a> {
+    /// The geometry, in its layer's CRS, written as given (no reprojection, no densification).
+    pub geometry: &'a MultiPolygon<f64>,
+    /// One value per text field of the layer; an empty text is written as null.
+    pub texts: Vec<&'a str>,
+    /// One value per numeric field of the layer; NaN is written as null.
+    pub reals: Vec<f64>,
+}
+
+/// One MultiPolygon layer of [`write_gpkg`], with its own CRS.
+#[derive(Debug, Clone)]
+pub struct GpkgLayer<'a> {
+    /// Layer name.
+    pub name: &'a str,
+    /// The CRS of every geometry of the layer.
+    pub crs: &'a Crs,
+    /// Names of the text (String) fields, first.
+    pub text_fields: &'a [&'a str],
+    /// Names of the numeric (Real) fields, after the text fields.
+    pub real_fields: &'a [&'a str],
+    /// The features.
+    pub features: Vec<GpkgFeature<'a>>,
+}
+
 /// Writes a GeoPackage with one MultiPolygon layer per [`ZoneLayerOut`], fields `zone_id`,
-/// `zone_level`, `name`, `parent_id` (text) followed by the numeric fields. Replaces an
-/// existing file.
+/// `zone_level`, `name`, `parent_id` (text) followed by the numeric fields, every layer in
+/// `crs`. Replaces an existing file.
 pub fn write_zones_gpkg(
     path: impl AsRef<Path>,
     crs: &Crs,
     layers: &[ZoneLayerOut<'_>],
 ) -> Result<(), IoError> {
     let path = path.as_ref();
-    let fail = |what: &str, e: gdal::errors::GdalError| IoError::gdal(path, what.to_string(), e);
     for l in layers {
-        if l.values.len() != l.zones.len() || l.values.iter().any(|v| v.len() != l.fields.len()) {
+        if l.values.len() != l.zones.len() {
             return Err(IoError::Write {
                 path: path.to_path_buf(),
                 reason: format!(
-                    "layer {:?}: {} zones and {} value rows, each row needs {} values",
+                    "layer {:?}: {} zones and {} value rows",
                     l.name,
                     l.zones.len(),
-                    l.values.len(),
-                    l.fields.len()
+                    l.values.len()
+                ),
+            });
+        }
+    }
+    const TEXT: [&str; 4] = ["zone_id", "zone_level", "name", "parent_id"];
+    let out: Vec<GpkgLayer<'_>> = layers
+        .iter()
+        .map(|l| GpkgLayer {
+            name: l.name,
+            crs,
+            text_fields: &TEXT,
+            real_fields: l.fields,
+            features: l
+                .zones
+                .iter()
+                .zip(l.values)
+                .map(|(z, v)| GpkgFeature {
+                    geometry: &z.geometry,
+                    texts: vec![
+                        z.id.as_str(),
+                        z.level.as_str(),
+                        z.name.as_str(),
+                        z.parent.as_deref().unwrap_or(""),
+                    ],
+                    reals: v.clone(),
+                })
+                .collect(),
+        })
+        .collect();
+    write_gpkg(path, &out)
+}
+
+/// Writes a GeoPackage with one MultiPolygon layer per [`GpkgLayer`], each in its own CRS,
+/// with its text fields then its numeric fields. Replaces an existing file.
+///
+/// # Errors
+/// A feature whose value count does not match its layer's fields (naming the layer), and
+/// GDAL errors naming the file and what failed.
+pub fn write_gpkg(path: impl AsRef<Path>, layers: &[GpkgLayer<'_>]) -> Result<(), IoError> {
+    let path = path.as_ref();
+    let fail = |what: &str, e: gdal::errors::GdalError| IoError::gdal(path, what.to_string(), e);
+    for l in layers {
+        if let Some(k) = l.features.iter().position(|f| {
+            f.texts.len() != l.text_fields.len() || f.reals.len() != l.real_fields.len()
+        }) {
+            return Err(IoError::Write {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "layer {:?}: feature {k} has {} text and {} numeric values, the layer {} and {} fields",
+                    l.name,
+                    l.features[k].texts.len(),
+                    l.features[k].reals.len(),
+                    l.text_fields.len(),
+                    l.real_fields.len()
                 ),
             });
         }
@@ -56,13 +136,14 @@ pub fn write_zones_gpkg(
             source,
         })?;
     }
-    let srs = SpatialRef::from_definition(&crs.definition).map_err(|e| fail("parse the CRS", e))?;
     let driver =
         DriverManager::get_driver_by_name("GPKG").map_err(|e| fail("find the GPKG driver", e))?;
     let mut ds = driver
         .create_vector_only(path)
         .map_err(|e| fail("create GeoPackage", e))?;
     for l in layers {
+        let srs = SpatialRef::from_definition(&l.crs.definition)
+            .map_err(|e| fail(&format!("parse the CRS of layer {}", l.name), e))?;
         let mut txn = ds
             .start_transaction()
             .map_err(|e| fail("start a transaction", e))?;
@@ -74,35 +155,36 @@ pub fn write_zones_gpkg(
                 options: None,
             })
             .map_err(|e| fail(&format!("create layer {}", l.name), e))?;
-        let mut defs: Vec<(&str, OGRFieldType::Type)> = vec![
-            ("zone_id", OGRFieldType::OFTString),
-            ("zone_level", OGRFieldType::OFTString),
-            ("name", OGRFieldType::OFTString),
-            ("parent_id", OGRFieldType::OFTString),
-        ];
-        defs.extend(l.fields.iter().map(|f| (*f, OGRFieldType::OFTReal)));
-        for (name, ty) in &defs {
+        let defs = l
+            .text_fields
+            .iter()
+            .map(|f| (*f, OGRFieldType::OFTString))
+            .chain(l.real_fields.iter().map(|f| (*f, OGRFieldType::OFTReal)));
+        for (name, ty) in defs {
             let fd =
-                FieldDefn::new(name, *ty).map_err(|e| fail(&format!("define field {name}"), e))?;
+                FieldDefn::new(name, ty).map_err(|e| fail(&format!("define field {name}"), e))?;
             fd.add_to_layer(&layer)
                 .map_err(|e| fail(&format!("add field {name}"), e))?;
         }
-        for (z, vals) in l.zones.iter().zip(l.values) {
-            let what = format!("write zone {:?} to layer {}", z.id, l.name);
+        let nt = l.text_fields.len();
+        for (k, feat) in l.features.iter().enumerate() {
+            let what = format!(
+                "write feature {k} ({:?}) to layer {}",
+                feat.texts.first().copied().unwrap_or(""),
+                l.name
+            );
             let mut f = Feature::new(layer.defn()).map_err(|e| fail(&what, e))?;
-            f.set_field_string(0, &z.id).map_err(|e| fail(&what, e))?;
-            f.set_field_string(1, z.level.as_str())
-                .map_err(|e| fail(&what, e))?;
-            f.set_field_string(2, &z.name).map_err(|e| fail(&what, e))?;
-            if let Some(p) = &z.parent {
-                f.set_field_string(3, p).map_err(|e| fail(&what, e))?;
-            }
-            for (i, v) in vals.iter().enumerate() {
-                if !v.is_nan() {
-                    f.set_field_double(4 + i, *v).map_err(|e| fail(&what, e))?;
+            for (i, t) in feat.texts.iter().enumerate() {
+                if !t.is_empty() {
+                    f.set_field_string(i, t).map_err(|e| fail(&what, e))?;
                 }
             }
-            let g = z.geometry.to_gdal().map_err(|e| fail(&what, e))?;
+            for (i, v) in feat.reals.iter().enumerate() {
+                if !v.is_nan() {
+                    f.set_field_double(nt + i, *v).map_err(|e| fail(&what, e))?;
+                }
+            }
+            let g = feat.geometry.to_gdal().map_err(|e| fail(&what, e))?;
             f.set_geometry(g).map_err(|e| fail(&what, e))?;
             f.create(&layer).map_err(|e| fail(&what, e))?;
         }

@@ -204,6 +204,73 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("county", "县", "county"),
     ("township", "乡镇", "township"),
     ("village", "村", "village"),
+    // tables (#15)
+    ("gep_wan", "GEP（万元）", "GEP (10,000 yuan)"),
+    ("esv_wan", "ESV（万元）", "ESV (10,000 yuan)"),
+    (
+        "material_wan",
+        "物质产品（万元）",
+        "Material products (10,000 yuan)",
+    ),
+    (
+        "regulating_wan",
+        "调节服务（万元）",
+        "Regulating services (10,000 yuan)",
+    ),
+    (
+        "cultural_wan",
+        "文化服务（万元）",
+        "Cultural services (10,000 yuan)",
+    ),
+    (
+        "supporting_wan",
+        "支持服务（万元，不计入 GEP）",
+        "Supporting services (10,000 yuan, not in GEP)",
+    ),
+    (
+        "final_wan",
+        "最终服务小计（万元）",
+        "Final services only (10,000 yuan)",
+    ),
+    ("total_yi", "合计（亿元）", "Total (100 million yuan)"),
+    (
+        "unit_zones",
+        "金额单位：各区域为万元，合计行为亿元；单位面积价值为元/公顷；面积为公顷。",
+        "Money: 10,000 yuan (万元) for each zone, 100 million yuan (亿元) on the total row; value per hectare in yuan/ha; areas in ha.",
+    ),
+    (
+        "unit_services",
+        "价值量单位：万元；实物量单位见各列标题。",
+        "Values in 10,000 yuan (万元); the unit of each quantity is in its column header.",
+    ),
+    ("unit_m2", "面积单位：平方米。", "Areas in m²."),
+    ("unit_ha", "面积单位：公顷。", "Areas in ha."),
+    ("unit_none", "本表无金额。", "No money in this sheet."),
+    (
+        "unit_sensitivity",
+        "金额单位：亿元（所有顶级区域合计）；参数单位见“单位”列。",
+        "Money in 100 million yuan (亿元, all top-level zones together); parameter units in the Unit column.",
+    ),
+    ("not_valued", "未估值", "not valued"),
+    ("county_name", "所属县（市、区）", "County"),
+    ("township_name", "所属乡镇（街道）", "Township"),
+    ("sheet_services", "分服务价值量与实物量", "Values and quantities by service"),
+    (
+        "extent_types",
+        "生态系统类型面积",
+        "Ecosystem extent by type",
+    ),
+    ("ecosystem_type", "生态系统类型代码", "Ecosystem type code"),
+    ("ecosystem_type_zh", "中文名", "Chinese name"),
+    ("ecosystem_type_en", "英文名", "English name"),
+    ("unit", "单位", "Unit"),
+    ("value_in_run", "核算取值", "Value in the run"),
+    ("low", "下限", "Low"),
+    ("high", "上限", "High"),
+    ("change_low", "下限时变化", "Change at low"),
+    ("change_high", "上限时变化", "Change at high"),
+    ("sensitivity_low_yi", "下限时总值（亿元）", "Total at low (100 million yuan)"),
+    ("sensitivity_high_yi", "上限时总值（亿元）", "Total at high (100 million yuan)"),
 ];
 
 /// All labels of `lang`, by key.
@@ -222,6 +289,7 @@ const ESV_KEYS: &[(&str, &str)] = &[
     ("gep_per_ha", "esv_per_ha"),
     ("ranking", "ranking_esv"),
     ("maps", "maps_esv"),
+    ("gep_wan", "esv_wan"),
 ];
 
 /// All labels of `lang` for totals of `kind`: an ESV run's totals are called ESV wherever a

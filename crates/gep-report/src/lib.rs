@@ -26,12 +26,13 @@ pub use i18n::Lang;
 pub use manifest::{sha256_bytes, sha256_file, Manifest, OutputFile};
 pub use model::{
     CheckSummary, FailedUnit, IdHash, InputFile, ReportInput, ReportZone, RunInfo, SensitivityLine,
-    ServiceTotal, Timing, TotalsInfo,
+    ExtentTypeLine, ServiceTotal, Timing, TotalsInfo, ZoneContext, ZoneDirectory,
 };
 pub use neutralize::{is_formula_like, neutralize};
 pub use staging::{check_output_dir, Committed, OutputDirState, StagedDir};
 pub use tables::{
-    write_csv, write_gep_csv, write_wide_csv, CheckCsvRow, CsvRow, ExtentRow, FailureRow,
-    GepCsvRow, LayerSumRow, QuantityCsvRow, ZoneRow,
+    write_accounts_csv, write_csv, write_gep_csv, write_wide_csv, AccountCsvRow, CheckCsvRow,
+    ClassTypes, CsvRow, ExtentRow, ExtentTypeRow, FailureRow, GepCsvRow, LayerSumRow,
+    QuantityCsvRow, ZoneRow,
 };
 pub use xlsx::write_workbook;

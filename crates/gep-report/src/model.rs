@@ -46,6 +46,98 @@ impl ReportZone {
     }
 }
 
+/// Where a zone lies: its name and the ids and names of the county and township it belongs
+/// to, as the tables print them after their other columns.
+///
+/// A county's `county_*` are its own, a township's `township_*` its own; a zone with no
+/// ancestor of a level (a village directly under its county, a run without counties) has
+/// empty fields for that level.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ZoneContext {
+    /// The zone's own name.
+    pub name: String,
+    /// The county's id.
+    pub county_id: String,
+    /// The county's name.
+    pub county_name: String,
+    /// The township's id.
+    pub township_id: String,
+    /// The township's name.
+    pub township_name: String,
+}
+
+/// [`ZoneContext`]s by zone id, built once from the zones of a run (parents resolved).
+#[derive(Debug, Clone, Default)]
+pub struct ZoneDirectory {
+    by_id: std::collections::HashMap<String, ZoneContext>,
+}
+
+/// The context of a zone that is not in the directory: all fields empty.
+static NO_CONTEXT: ZoneContext = ZoneContext {
+    name: String::new(),
+    county_id: String::new(),
+    county_name: String::new(),
+    township_id: String::new(),
+    township_name: String::new(),
+};
+
+impl ZoneDirectory {
+    /// The directory of zones given as (id, name, level, parent id). Ancestors are followed
+    /// through the parent ids (a cycle or a missing parent ends the walk).
+    pub fn new<'a>(
+        zones: impl IntoIterator<Item = (&'a str, &'a str, Level, Option<&'a str>)>,
+    ) -> ZoneDirectory {
+        let zones: Vec<_> = zones.into_iter().collect();
+        let index: std::collections::HashMap<&str, usize> = zones
+            .iter()
+            .enumerate()
+            .map(|(i, z)| (z.0, i))
+            .collect();
+        let mut by_id = std::collections::HashMap::with_capacity(zones.len());
+        for &(id, name, level, parent) in &zones {
+            let mut c = ZoneContext {
+                name: name.to_string(),
+                ..Default::default()
+            };
+            let mut at = Some((id, name, level, parent));
+            // At most one step per level (a cycle in the parents cannot loop).
+            for _ in 0..Level::ALL.len() {
+                let Some((zid, zname, zlevel, zparent)) = at else {
+                    break;
+                };
+                match zlevel {
+                    Level::County if c.county_id.is_empty() => {
+                        c.county_id = zid.to_string();
+                        c.county_name = zname.to_string();
+                    }
+                    Level::Township if c.township_id.is_empty() => {
+                        c.township_id = zid.to_string();
+                        c.township_name = zname.to_string();
+                    }
+                    _ => {}
+                }
+                at = zparent.and_then(|p| index.get(p)).map(|&i| zones[i]);
+            }
+            by_id.insert(id.to_string(), c);
+        }
+        ZoneDirectory { by_id }
+    }
+
+    /// The directory of `zones`.
+    pub fn of_zones(zones: &[gep_core::Zone]) -> ZoneDirectory {
+        ZoneDirectory::new(
+            zones
+                .iter()
+                .map(|z| (z.id.as_str(), z.name.as_str(), z.level, z.parent.as_deref())),
+        )
+    }
+
+    /// The context of `zone_id` (all fields empty when it is not in the directory).
+    pub fn get(&self, zone_id: &str) -> &ZoneContext {
+        self.by_id.get(zone_id).unwrap_or(&NO_CONTEXT)
+    }
+}
+
 /// One zone × service total (summed over ecosystem types).
 #[derive(Debug, Clone)]
 pub struct ServiceTotal {
@@ -70,7 +162,8 @@ pub struct ServiceTotal {
 /// A zone's (value 元/a, quantity) of one service; `None` where no row gave one.
 pub type ValueQuantity = (Option<f64>, Option<f64>);
 
-/// Zone × service totals pivoted wide: one column per service (in first-appearance order),
+/// Zone × service totals pivoted wide: one column per service (in the standard's order,
+/// [`gep_core::catalog::Catalog::service_order`]),
 /// one row of (value, quantity) per zone; several rows of one zone and service add up.
 #[derive(Debug, Clone)]
 pub struct ServicePivot<'a> {
@@ -84,13 +177,23 @@ impl<'a> ServicePivot<'a> {
     /// Pivots `services`.
     pub fn new(services: &'a [ServiceTotal]) -> ServicePivot<'a> {
         let mut columns: Vec<&ServiceTotal> = Vec::new();
-        let mut col_of: std::collections::HashMap<&str, usize> = Default::default();
+        let mut seen: std::collections::HashSet<&str> = Default::default();
         for s in services {
-            col_of.entry(&s.service).or_insert_with(|| {
+            if seen.insert(&s.service) {
                 columns.push(s);
-                columns.len() - 1
-            });
+            }
         }
+        // The standard's order, whatever the order of `services` (stable for unknown codes).
+        let cat = gep_core::catalog::Catalog::builtin();
+        columns.sort_by(|a, b| {
+            cat.service_order(&a.service)
+                .cmp(&cat.service_order(&b.service))
+        });
+        let col_of: std::collections::HashMap<&str, usize> = columns
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.service.as_str(), i))
+            .collect();
         let add = |a: Option<f64>, b: Option<f64>| match (a, b) {
             (Some(a), Some(b)) => Some(a + b),
             (a, b) => a.or(b),
@@ -263,6 +366,24 @@ pub struct ReportInput {
     /// GEP of all top-level zones with each key parameter at its low and high value (empty
     /// when the run valued no model quantities with ranged parameters).
     pub sensitivity: Vec<SensitivityLine>,
+    /// Zone × ecosystem type areas (through the crosswalk), zones in the order of `zones`,
+    /// types in catalogue order; empty when the run has no crosswalk.
+    pub extent_types: Vec<ExtentTypeLine>,
+}
+
+/// One zone × ecosystem type area of the ecosystem extent table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExtentTypeLine {
+    /// The zone (text id).
+    pub zone_id: String,
+    /// Ecosystem type code.
+    pub ecosystem_type: String,
+    /// Its Chinese name.
+    pub ecosystem_type_zh: String,
+    /// Its English name.
+    pub ecosystem_type_en: String,
+    /// Area of the type in the zone, ha.
+    pub area_ha: f64,
 }
 
 /// One line of the sensitivity table: a parameter moved to its low and high value.

@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Every file name gep may write at the top of an output directory.
 pub const OUTPUT_NAMES: &[&str] = &[
     "extent.csv",
+    "extent_types.csv",
     "zones.csv",
     "checks.csv",
     "accounts.csv",
@@ -33,6 +34,9 @@ pub const OUTPUT_NAMES: &[&str] = &[
     "report.html",
     "zones.gpkg",
     "value_density.tif",
+    "quantities.csv",
+    "layer_sums.csv",
+    "sensitivity.csv",
     "manifest.json",
 ];
 

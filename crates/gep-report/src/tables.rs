@@ -4,7 +4,7 @@
 //! a spreadsheet could read as a formula are neutralised ([`crate::neutralize()`]).
 
 use crate::error::ReportError;
-use crate::model::{ReportZone, ServicePivot, ServiceTotal};
+use crate::model::{ReportZone, ServicePivot, ServiceTotal, ZoneContext, ZoneDirectory};
 use crate::neutralize::{is_formula_like, neutralize};
 use serde::Serialize;
 use std::borrow::Cow;
@@ -23,6 +23,112 @@ pub struct ExtentRow<'a> {
     pub class: i32,
     /// Covered area in m², full precision.
     pub area_m2: f64,
+    /// The ecosystem type(s) the crosswalk maps the class to, `;`-separated codes (empty
+    /// without a crosswalk).
+    pub ecosystem_type: &'a str,
+    /// Their Chinese names, `;`-separated.
+    pub ecosystem_type_zh: &'a str,
+    /// Their English names, `;`-separated.
+    pub ecosystem_type_en: &'a str,
+    /// Their shares of the class, `;`-separated (`1` for a class mapped whole).
+    pub ecosystem_share: &'a str,
+}
+
+/// What a land-cover class is through a crosswalk, as `extent.csv` prints it: `;`-separated
+/// lists, one item per ecosystem type the class maps to.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClassTypes {
+    /// Ecosystem type codes.
+    pub codes: String,
+    /// Chinese names.
+    pub zh: String,
+    /// English names.
+    pub en: String,
+    /// Shares of the class.
+    pub shares: String,
+}
+
+impl ClassTypes {
+    /// The ecosystem types of every class of `cw`, with their names from the catalogue.
+    pub fn of_crosswalk(
+        cw: &gep_core::crosswalk::Crosswalk,
+    ) -> std::collections::BTreeMap<i32, ClassTypes> {
+        let cat = gep_core::catalog::Catalog::builtin();
+        cw.classes
+            .iter()
+            .map(|(class, m)| {
+                let names = |f: fn(&gep_core::catalog::EcosystemType) -> &str| {
+                    m.targets
+                        .iter()
+                        .map(|(t, _)| cat.ecosystem(t).map_or(t.as_str(), f))
+                        .collect::<Vec<_>>()
+                        .join(";")
+                };
+                let mut buf = ryu::Buffer::new();
+                let shares = m
+                    .targets
+                    .iter()
+                    .map(|(_, s)| {
+                        if *s == 1.0 {
+                            "1".to_string()
+                        } else {
+                            buf.format(*s).to_string()
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(";");
+                let types = ClassTypes {
+                    codes: m
+                        .targets
+                        .iter()
+                        .map(|(t, _)| t.as_str())
+                        .collect::<Vec<_>>()
+                        .join(";"),
+                    zh: names(|e| e.zh.as_str()),
+                    en: names(|e| e.en.as_str()),
+                    shares,
+                };
+                (*class, types)
+            })
+            .collect()
+    }
+}
+
+/// One row of `extent_types.csv`: a zone × ecosystem type area (land-cover classes mapped
+/// through the crosswalk, split classes by their shares), with the type's names and where the
+/// zone lies.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExtentTypeRow<'a> {
+    /// Zone id (text).
+    #[serde(serialize_with = "crate::neutralize::ser_text")]
+    pub zone_id: &'a str,
+    /// county, township or village.
+    pub zone_level: &'a str,
+    /// Ecosystem type code.
+    pub ecosystem_type: &'a str,
+    /// Its Chinese name (中文名).
+    pub ecosystem_type_zh: &'a str,
+    /// Its English name.
+    pub ecosystem_type_en: &'a str,
+    /// Area of the type in the zone, m², full precision.
+    pub area_m2: f64,
+    /// The same area in ha.
+    pub area_ha: f64,
+    /// The zone's name.
+    #[serde(serialize_with = "crate::neutralize::ser_text")]
+    pub name: &'a str,
+    /// The county the zone lies in.
+    #[serde(serialize_with = "crate::neutralize::ser_text")]
+    pub county_id: &'a str,
+    /// Its name.
+    #[serde(serialize_with = "crate::neutralize::ser_text")]
+    pub county_name: &'a str,
+    /// The township the zone lies in.
+    #[serde(serialize_with = "crate::neutralize::ser_text")]
+    pub township_id: &'a str,
+    /// Its name.
+    #[serde(serialize_with = "crate::neutralize::ser_text")]
+    pub township_name: &'a str,
 }
 
 /// One row of `zones.csv`.
@@ -49,6 +155,18 @@ pub struct ZoneRow<'a> {
     pub outside_raster_area_m2: f64,
     /// `planar` or `ellipsoidal`.
     pub area_basis: &'a str,
+    /// The county the zone lies in (its own id for a county).
+    #[serde(serialize_with = "crate::neutralize::ser_text")]
+    pub county_id: &'a str,
+    /// Its name.
+    #[serde(serialize_with = "crate::neutralize::ser_text")]
+    pub county_name: &'a str,
+    /// The township the zone lies in (its own id for a township; empty above it).
+    #[serde(serialize_with = "crate::neutralize::ser_text")]
+    pub township_id: &'a str,
+    /// Its name.
+    #[serde(serialize_with = "crate::neutralize::ser_text")]
+    pub township_name: &'a str,
 }
 
 /// One row of `checks.csv`.
@@ -137,7 +255,33 @@ fn neutralize_in_place<T: AsRef<str> + From<String>>(text: &mut T) {
 }
 
 impl CsvRow for ExtentRow<'_> {
-    const COLUMNS: &'static [&'static str] = &["zone_id", "zone_level", "class", "area_m2"];
+    const COLUMNS: &'static [&'static str] = &[
+        "zone_id",
+        "zone_level",
+        "class",
+        "area_m2",
+        "ecosystem_type",
+        "ecosystem_type_zh",
+        "ecosystem_type_en",
+        "ecosystem_share",
+    ];
+}
+
+impl CsvRow for ExtentTypeRow<'_> {
+    const COLUMNS: &'static [&'static str] = &[
+        "zone_id",
+        "zone_level",
+        "ecosystem_type",
+        "ecosystem_type_zh",
+        "ecosystem_type_en",
+        "area_m2",
+        "area_ha",
+        "name",
+        "county_id",
+        "county_name",
+        "township_id",
+        "township_name",
+    ];
 }
 
 impl CsvRow for ZoneRow<'_> {
@@ -151,6 +295,10 @@ impl CsvRow for ZoneRow<'_> {
         "nodata_area_m2",
         "outside_raster_area_m2",
         "area_basis",
+        "county_id",
+        "county_name",
+        "township_id",
+        "township_name",
     ];
 }
 
@@ -226,6 +374,168 @@ impl CsvRow for gep_core::account::AccountRow {
     }
 }
 
+/// One row of `accounts.csv`: the columns of [`gep_core::account::AccountRow`] (the
+/// contract's, unchanged and first), then the zone's name and where it lies, and the names of
+/// the ecosystem type and the service in Chinese and English.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountCsvRow<'a> {
+    /// Zone id (text).
+    #[serde(serialize_with = "crate::neutralize::ser_text")]
+    pub zone_id: &'a str,
+    /// Zone level.
+    pub zone_level: gep_core::Level,
+    /// Accounting year.
+    pub year: i32,
+    /// Ecosystem type code.
+    #[serde(serialize_with = "crate::neutralize::ser_text")]
+    pub ecosystem_type: &'a str,
+    /// Service code.
+    #[serde(serialize_with = "crate::neutralize::ser_text")]
+    pub service: &'a str,
+    /// GEP category.
+    pub category: gep_core::catalog::Category,
+    /// Area of the type in the zone, ha.
+    pub area_ha: f64,
+    /// Physical quantity.
+    pub quantity: Option<f64>,
+    /// Its unit.
+    #[serde(serialize_with = "ser_opt_text")]
+    pub quantity_unit: Option<&'a str>,
+    /// Value per ha per year (or stock per ha).
+    pub unit_value: Option<f64>,
+    /// Unit of `unit_value`.
+    #[serde(serialize_with = "crate::neutralize::ser_text")]
+    pub unit: &'a str,
+    /// Price year.
+    pub price_year: Option<i32>,
+    /// Value, 元/a.
+    pub value_yuan: Option<f64>,
+    /// How the unit value was formed.
+    #[serde(serialize_with = "crate::neutralize::ser_text")]
+    pub method: &'a str,
+    /// Coefficient set, line and citation.
+    #[serde(serialize_with = "crate::neutralize::ser_text")]
+    pub source: &'a str,
+    /// `;`-separated flags.
+    #[serde(serialize_with = "crate::neutralize::ser_text")]
+    pub flags: &'a str,
+    /// The zone's name.
+    #[serde(serialize_with = "crate::neutralize::ser_text")]
+    pub name: &'a str,
+    /// The county the zone lies in.
+    #[serde(serialize_with = "crate::neutralize::ser_text")]
+    pub county_id: &'a str,
+    /// Its name.
+    #[serde(serialize_with = "crate::neutralize::ser_text")]
+    pub county_name: &'a str,
+    /// The township the zone lies in.
+    #[serde(serialize_with = "crate::neutralize::ser_text")]
+    pub township_id: &'a str,
+    /// Its name.
+    #[serde(serialize_with = "crate::neutralize::ser_text")]
+    pub township_name: &'a str,
+    /// The ecosystem type's Chinese name (empty for class-keyed rows).
+    pub ecosystem_type_zh: &'a str,
+    /// Its English name.
+    pub ecosystem_type_en: &'a str,
+    /// The service's Chinese name.
+    pub service_zh: &'a str,
+    /// Its English name.
+    pub service_en: &'a str,
+}
+
+fn ser_opt_text<S: serde::Serializer>(text: &Option<&str>, s: S) -> Result<S::Ok, S::Error> {
+    match text {
+        Some(t) => crate::neutralize::ser_text(t, s),
+        None => s.serialize_none(),
+    }
+}
+
+impl CsvRow for AccountCsvRow<'_> {
+    const COLUMNS: &'static [&'static str] = &[
+        "zone_id",
+        "zone_level",
+        "year",
+        "ecosystem_type",
+        "service",
+        "category",
+        "area_ha",
+        "quantity",
+        "quantity_unit",
+        "unit_value",
+        "unit",
+        "price_year",
+        "value_yuan",
+        "method",
+        "source",
+        "flags",
+        "name",
+        "county_id",
+        "county_name",
+        "township_id",
+        "township_name",
+        "ecosystem_type_zh",
+        "ecosystem_type_en",
+        "service_zh",
+        "service_en",
+    ];
+}
+
+/// Writes `accounts.csv`: one [`AccountCsvRow`] per account row, names from `names` and the
+/// built-in catalogue.
+pub fn write_accounts_csv(
+    path: &Path,
+    rows: &[gep_core::account::AccountRow],
+    names: &ZoneDirectory,
+) -> Result<(), ReportError> {
+    let cat = gep_core::catalog::Catalog::builtin();
+    let types: std::collections::HashMap<&str, (&str, &str)> = cat
+        .ecosystems
+        .iter()
+        .map(|e| (e.code.as_str(), (e.zh.as_str(), e.en.as_str())))
+        .collect();
+    let services: std::collections::HashMap<&str, (&str, &str)> = cat
+        .services
+        .iter()
+        .map(|e| (e.code.as_str(), (e.zh.as_str(), e.en.as_str())))
+        .collect();
+    write_csv(
+        path,
+        rows.iter().map(|r| {
+            let z = names.get(&r.zone_id);
+            let (tz, te) = types.get(&*r.ecosystem_type).copied().unwrap_or(("", ""));
+            let (sz, se) = services.get(&*r.service).copied().unwrap_or(("", ""));
+            AccountCsvRow {
+                zone_id: &r.zone_id,
+                zone_level: r.zone_level,
+                year: r.year,
+                ecosystem_type: &r.ecosystem_type,
+                service: &r.service,
+                category: r.category,
+                area_ha: r.area_ha,
+                quantity: r.quantity,
+                quantity_unit: r.quantity_unit.as_deref(),
+                unit_value: r.unit_value,
+                unit: &r.unit,
+                price_year: r.price_year,
+                value_yuan: r.value_yuan,
+                method: &r.method,
+                source: &r.source,
+                flags: &r.flags,
+                name: &z.name,
+                county_id: &z.county_id,
+                county_name: &z.county_name,
+                township_id: &z.township_id,
+                township_name: &z.township_name,
+                ecosystem_type_zh: tz,
+                ecosystem_type_en: te,
+                service_zh: sz,
+                service_en: se,
+            }
+        }),
+    )
+}
+
 impl CsvRow for gep_core::account::GepRow {
     const COLUMNS: &'static [&'static str] = &[
         "zone_id",
@@ -280,6 +590,21 @@ pub struct GepCsvRow<'a> {
     pub missing_services: &'a str,
     /// The price year of every value.
     pub price_year: Option<i32>,
+    /// The zone's name.
+    #[serde(serialize_with = "crate::neutralize::ser_text")]
+    pub name: &'a str,
+    /// The county the zone lies in.
+    #[serde(serialize_with = "crate::neutralize::ser_text")]
+    pub county_id: &'a str,
+    /// Its name.
+    #[serde(serialize_with = "crate::neutralize::ser_text")]
+    pub county_name: &'a str,
+    /// The township the zone lies in.
+    #[serde(serialize_with = "crate::neutralize::ser_text")]
+    pub township_id: &'a str,
+    /// Its name.
+    #[serde(serialize_with = "crate::neutralize::ser_text")]
+    pub township_name: &'a str,
 }
 
 impl<'a> GepCsvRow<'a> {
@@ -289,6 +614,7 @@ impl<'a> GepCsvRow<'a> {
         row: &'a gep_core::account::GepRow,
         label: &'a gep_core::TotalLabel,
         missing: &'a str,
+        zone: &'a ZoneContext,
     ) -> GepCsvRow<'a> {
         GepCsvRow {
             zone_id: &row.zone_id,
@@ -303,6 +629,11 @@ impl<'a> GepCsvRow<'a> {
             partial: label.partial(),
             missing_services: missing,
             price_year: label.price_year,
+            name: &zone.name,
+            county_id: &zone.county_id,
+            county_name: &zone.county_name,
+            township_id: &zone.township_id,
+            township_name: &zone.township_name,
         }
     }
 
@@ -326,17 +657,28 @@ impl CsvRow for GepCsvRow<'_> {
         "partial",
         "missing_services",
         "price_year",
+        "name",
+        "county_id",
+        "county_name",
+        "township_id",
+        "township_name",
     ];
 }
 
-/// Writes `gep.csv`: one [`GepCsvRow`] per zone of `gep`, labelled with `label`.
+/// Writes `gep.csv`: one [`GepCsvRow`] per zone of `gep`, labelled with `label`, names from
+/// `names`.
 pub fn write_gep_csv(
     path: &Path,
     gep: &[gep_core::account::GepRow],
     label: &gep_core::TotalLabel,
+    names: &ZoneDirectory,
 ) -> Result<(), ReportError> {
     let missing = GepCsvRow::missing(label);
-    write_csv(path, gep.iter().map(|g| GepCsvRow::new(g, label, &missing)))
+    write_csv(
+        path,
+        gep.iter()
+            .map(|g| GepCsvRow::new(g, label, &missing, names.get(&g.zone_id))),
+    )
 }
 
 type CsvWriter = csv::Writer<std::io::BufWriter<std::fs::File>>;
@@ -369,9 +711,10 @@ fn finish(w: CsvWriter, path: &Path) -> Result<(), ReportError> {
 }
 
 /// Writes the wide pivot: one row per zone, one column per service (value in 元/a), then
-/// `gep_yuan`. UTF-8 with BOM like every table; text fields neutralised; an empty cell where a
-/// value is unknown or the zone has no row for the service. Service columns follow the order of
-/// first appearance in `services`; rows follow `zones`.
+/// `gep_yuan`, then where the zone lies (`county_id, county_name, township_id,
+/// township_name`). UTF-8 with BOM like every table; text fields neutralised; an empty cell
+/// where a value is unknown or the zone has no row for the service. Service columns follow
+/// the standard's order ([`gep_core::catalog::Catalog::service_order`]); rows follow `zones`.
 pub fn write_wide_csv(
     path: &Path,
     zones: &[ReportZone],
@@ -386,8 +729,14 @@ pub fn write_wide_csv(
     let mut header = vec!["zone_id", "zone_level", "name", "parent_id"];
     header.extend(pivot.columns.iter().map(|c| c.service.as_str()));
     header.push("gep_yuan");
+    header.extend(["county_id", "county_name", "township_id", "township_name"]);
     w.write_record(header.iter().map(|h| neutralize(h).into_owned()))
         .map_err(cerr)?;
+    let names = ZoneDirectory::new(
+        zones
+            .iter()
+            .map(|z| (z.id.as_str(), z.name.as_str(), z.level, z.parent.as_deref())),
+    );
     let mut buf = ryu::Buffer::new();
     let mut num = |v: Option<f64>| v.map(|v| buf.format(v).to_string()).unwrap_or_default();
     for z in zones {
@@ -399,6 +748,15 @@ pub fn write_wide_csv(
         ];
         rec.extend(pivot.row(&z.id).iter().map(|v| num(v.0)));
         rec.push(num(z.gep_yuan));
+        let c = names.get(&z.id);
+        for t in [
+            &c.county_id,
+            &c.county_name,
+            &c.township_id,
+            &c.township_name,
+        ] {
+            rec.push(neutralize(t).into_owned());
+        }
         w.write_record(&rec).map_err(cerr)?;
     }
     finish(w, path)
@@ -417,6 +775,10 @@ mod tests {
             zone_level: "county",
             class: 5,
             area_m2: 0.1 + 0.2,
+            ecosystem_type: "",
+            ecosystem_type_zh: "",
+            ecosystem_type_en: "",
+            ecosystem_share: "",
         }];
         write_csv(&p, rows.iter()).unwrap();
         let s = std::fs::read_to_string(&p).unwrap();
@@ -461,6 +823,10 @@ mod tests {
             zone_level: "county",
             class: 1,
             area_m2: 1.0,
+            ecosystem_type: "a;b",
+            ecosystem_type_zh: "甲;乙",
+            ecosystem_type_en: "a;b",
+            ecosystem_share: "0.5;0.5",
         };
         assert_eq!(serde_header(ext), ExtentRow::COLUMNS.join(","));
         let zone = ZoneRow {
@@ -473,8 +839,62 @@ mod tests {
             nodata_area_m2: 0.0,
             outside_raster_area_m2: 0.0,
             area_basis: "planar",
+            county_id: "1",
+            county_name: "n",
+            township_id: "",
+            township_name: "",
         };
         assert_eq!(serde_header(zone), ZoneRow::COLUMNS.join(","));
+        let ety = ExtentTypeRow {
+            zone_id: "1",
+            zone_level: "county",
+            ecosystem_type: "paddy",
+            ecosystem_type_zh: "水田",
+            ecosystem_type_en: "paddy field",
+            area_m2: 1.0,
+            area_ha: 1e-4,
+            name: "n",
+            county_id: "1",
+            county_name: "n",
+            township_id: "",
+            township_name: "",
+        };
+        assert_eq!(serde_header(ety), ExtentTypeRow::COLUMNS.join(","));
+        let arow = account_row("1", "s");
+        let ctx = ZoneContext::default();
+        let acsv = AccountCsvRow {
+            zone_id: &arow.zone_id,
+            zone_level: arow.zone_level,
+            year: arow.year,
+            ecosystem_type: &arow.ecosystem_type,
+            service: &arow.service,
+            category: arow.category,
+            area_ha: arow.area_ha,
+            quantity: None,
+            quantity_unit: None,
+            unit_value: arow.unit_value,
+            unit: &arow.unit,
+            price_year: arow.price_year,
+            value_yuan: arow.value_yuan,
+            method: &arow.method,
+            source: &arow.source,
+            flags: &arow.flags,
+            name: &ctx.name,
+            county_id: &ctx.county_id,
+            county_name: &ctx.county_name,
+            township_id: &ctx.township_id,
+            township_name: &ctx.township_name,
+            ecosystem_type_zh: "",
+            ecosystem_type_en: "",
+            service_zh: "",
+            service_en: "",
+        };
+        assert_eq!(serde_header(acsv), AccountCsvRow::COLUMNS.join(","));
+        // accounts.csv starts with the contract's columns, unchanged.
+        assert_eq!(
+            &AccountCsvRow::COLUMNS[..gep_core::account::AccountRow::COLUMNS.len()],
+            gep_core::account::AccountRow::COLUMNS
+        );
         let check = CheckCsvRow {
             parent_id: "1",
             level: "village",
@@ -510,7 +930,8 @@ mod tests {
             &Default::default(),
         );
         let missing = GepCsvRow::missing(&label);
-        let labelled = GepCsvRow::new(&gep, &label, &missing);
+        let ctx = ZoneContext::default();
+        let labelled = GepCsvRow::new(&gep, &label, &missing, &ctx);
         assert_eq!(serde_header(&labelled), GepCsvRow::COLUMNS.join(","));
         assert_eq!(
             serde_header(gep),
@@ -533,18 +954,23 @@ mod tests {
         };
         let set = gep_core::CoefficientSet::builtin("zj-db33-2274-profile").unwrap();
         let label = gep_core::TotalLabel::new(&set, &Default::default());
-        write_gep_csv(&p, &[row], &label).unwrap();
+        let names = ZoneDirectory::new([("331123", "遂昌县", gep_core::Level::County, None)]);
+        write_gep_csv(&p, &[row], &label, &names).unwrap();
         let s = std::fs::read_to_string(&p).unwrap();
         let mut lines = s.lines();
-        assert!(lines.next().unwrap().starts_with(
-            "\u{feff}zone_id,zone_level,gep_yuan,material_yuan,regulating_yuan,cultural_yuan,supporting_yuan,final_yuan,total_kind,partial,missing_services,price_year"
-        ));
+        assert_eq!(
+            lines.next().unwrap(),
+            "\u{feff}zone_id,zone_level,gep_yuan,material_yuan,regulating_yuan,cultural_yuan,supporting_yuan,final_yuan,total_kind,partial,missing_services,price_year,name,county_id,county_name,township_id,township_name"
+        );
         let r = lines.next().unwrap();
         assert!(
             r.starts_with("331123,county,10.0,2.0,5.0,1.0,2.0,8.0,gep,true,agriculture_products;forestry_products;"),
             "{r}"
         );
-        assert!(r.ends_with(";landscape_value,2010"), "{r}");
+        assert!(
+            r.ends_with(";landscape_value,2010,遂昌县,331123,遂昌县,,"),
+            "{r}"
+        );
     }
 
     #[test]

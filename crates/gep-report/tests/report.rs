@@ -160,6 +160,7 @@ fn example() -> ReportInput {
     ];
     ReportInput {
         sensitivity: Vec::new(),
+        extent_types: Vec::new(),
         title: String::new(),
         zones,
         services,
@@ -256,13 +257,15 @@ fn wide_csv_has_bom_and_one_column_per_service() {
     let s = std::fs::read_to_string(&p).unwrap();
     assert!(s.starts_with('\u{feff}'));
     let mut lines = s.trim_start_matches('\u{feff}').lines();
+    // Services in the standard's order (a code outside the catalogue, `agriculture`, last),
+    // then where the zone lies.
     assert_eq!(
         lines.next().unwrap(),
-        "zone_id,zone_level,name,parent_id,agriculture,water_conservation,recreation,carbon_stock,gep_yuan"
+        "zone_id,zone_level,name,parent_id,water_conservation,recreation,carbon_stock,agriculture,gep_yuan,county_id,county_name,township_id,township_name"
     );
     assert_eq!(
         lines.next().unwrap(),
-        "330127,county,淳安县,,6000000000.0,21000000000.0,3000000000.0,,30000000000.0"
+        "330127,county,淳安县,,21000000000.0,3000000000.0,,6000000000.0,30000000000.0,330127,淳安县,,"
     );
     assert!(s.contains("330127100001,village,'=1+1,330127,"), "{s}");
     assert_eq!(s.lines().count(), 1 + input.zones.len());
@@ -512,10 +515,11 @@ fn services_sheet_is_one_row_per_zone_and_a_column_per_service() {
         .map(|n| zip_entry(&p, n))
         .find(|x| x.contains("(water_conservation)"))
         .expect("a sheet with a column per service");
-    // Header + one row per zone (every level), not one per zone × service.
+    // Title, unit and price-year rows, the header, and one row per zone (every level), not
+    // one per zone × service.
     assert_eq!(
         sheet.matches("<row ").count(),
-        1 + input.zones.len(),
+        4 + input.zones.len(),
         "{sheet}"
     );
     for h in [
@@ -526,10 +530,11 @@ fn services_sheet_is_one_row_per_zone_and_a_column_per_service() {
     ] {
         assert!(sheet.contains(h), "header {h:?} missing: {sheet}");
     }
-    // The county's water conservation: 0.7 of its GEP, by hand from the example's shares.
+    // The county's water conservation: 0.7 of its GEP, by hand from the example's shares,
+    // in 万元.
     let county = &input.zones[0];
-    let expected = county.gep_yuan.unwrap() * 0.7;
-    let row2 = sheet.split("<row ").nth(2).unwrap();
+    let expected = county.gep_yuan.unwrap() * 0.7 / 1e4;
+    let row2 = sheet.split("<row ").nth(5).unwrap();
     assert!(row2.contains(&format!("<t>{}</t>", county.id)), "{row2}");
     let values: Vec<f64> = row2
         .split("<v>")

@@ -326,6 +326,17 @@ impl HierarchyGeometry {
         self.pieces.iter_mut().map(|p| &mut p.geometry)
     }
 
+    /// The pieces, in order (the order [`hierarchy_checks_reported`] indexes).
+    pub fn pieces(&self) -> impl Iterator<Item = PieceRef<'_>> {
+        self.pieces.iter().map(|p| PieceRef {
+            parent_id: p.parent_id.as_deref(),
+            level: p.level,
+            kind: p.kind,
+            children: &p.children,
+            geometry: &p.geometry,
+        })
+    }
+
     /// Keeps the pieces for which `keep(parent id, polygon)` is true: e.g. drops, before
     /// reprojecting them, pieces whose area where they were clipped is far below the floor.
     /// The parent id is empty for an overlap between two top-level zones: such a piece has
@@ -336,6 +347,34 @@ impl HierarchyGeometry {
         self.pieces
             .retain(|p| keep(p.parent_id.as_deref().unwrap_or(""), &p.geometry));
     }
+}
+
+/// One gap, overlap or spill polygon of a [`HierarchyGeometry`].
+#[derive(Debug, Clone, Copy)]
+pub struct PieceRef<'a> {
+    /// The parent; `None` for an overlap between two top-level zones.
+    pub parent_id: Option<&'a str>,
+    /// The children's level (see [`CheckRow::level`]).
+    pub level: Level,
+    /// Gap, overlap or spill.
+    pub kind: CheckKind,
+    /// The two zones of an overlap; empty otherwise.
+    pub children: &'a [String],
+    /// The polygon, in the coordinates it was clipped in (or moved to).
+    pub geometry: &'a MultiPolygon<f64>,
+}
+
+/// A piece of a [`HierarchyGeometry`] that gave rows in the checks.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReportedPiece {
+    /// Its index in [`HierarchyGeometry::pieces`].
+    pub index: usize,
+    /// Its area tallied on the grid (all classes, nodata and area beyond the raster
+    /// included).
+    ///
+    /// # Units
+    /// m² on the grid's area basis.
+    pub area_m2: f64,
 }
 
 /// Size floor of a family's pieces: `opts.min_area_m2`, or `opts.min_relative` of the
@@ -476,9 +515,25 @@ pub fn hierarchy_checks_with(
     geometry: Option<&HierarchyGeometry>,
     opts: &CheckOptions,
 ) -> Result<Vec<CheckRow>, ZonalError> {
+    hierarchy_checks_reported(zones, table, source, geometry, opts).map(|(rows, _)| rows)
+}
+
+/// [`hierarchy_checks_with`], and the pieces of `geometry` that gave at least one row (each
+/// with its area on the grid), in the order of [`HierarchyGeometry::pieces`]: the pieces to
+/// show on a map beside `checks.csv`.
+///
+/// # Errors
+/// As [`hierarchy_checks_with`].
+pub fn hierarchy_checks_reported(
+    zones: &[Zone],
+    table: &ExtentTable,
+    source: &dyn RasterSource,
+    geometry: Option<&HierarchyGeometry>,
+    opts: &CheckOptions,
+) -> Result<(Vec<CheckRow>, Vec<ReportedPiece>), ZonalError> {
     let mut rows = sum_checks(zones, table)?;
     let Some(geometry) = geometry else {
-        return Ok(rows);
+        return Ok((rows, Vec::new()));
     };
     let index: HashMap<&str, usize> = zones
         .iter()
@@ -487,10 +542,11 @@ pub fn hierarchy_checks_with(
         .collect();
     let grid = source.grid();
     // Each piece with what it is measured against: its parent, or the two top-level zones.
-    let pieces: Vec<(&Piece, Scope, f64)> = geometry
+    let pieces: Vec<(usize, &Piece, Scope, f64)> = geometry
         .pieces
         .iter()
-        .filter_map(|p| {
+        .enumerate()
+        .filter_map(|(k, p)| {
             let scope = match &p.parent_id {
                 Some(parent) => Scope::Family(*index.get(parent.as_str())?),
                 None => {
@@ -509,16 +565,16 @@ pub fn hierarchy_checks_with(
                     .min(table.zones[b].total().to_m2()),
             };
             let floor = piece_floor(opts, scale);
-            (polygon_area_m2(&p.geometry, grid).abs() >= floor).then_some((p, scope, floor))
+            (polygon_area_m2(&p.geometry, grid).abs() >= floor).then_some((k, p, scope, floor))
         })
         .collect();
     if pieces.is_empty() {
-        return Ok(rows);
+        return Ok((rows, Vec::new()));
     }
     let pseudo: Vec<Zone> = pieces
         .iter()
         .enumerate()
-        .map(|(i, (p, _, _))| Zone {
+        .map(|(i, (_, p, _, _))| Zone {
             id: format!(
                 "{}:{}:{}",
                 p.parent_id.as_deref().unwrap_or(""),
@@ -543,7 +599,9 @@ pub fn hierarchy_checks_with(
         })
         .collect();
     let mut extra = Vec::new();
-    for ((p, scope, floor), t) in pieces.iter().zip(&pt.zones) {
+    let mut reported = Vec::new();
+    for ((k, p, scope, floor), t) in pieces.iter().zip(&pt.zones) {
+        let before = extra.len();
         let sign = if p.kind == CheckKind::Gap { 1.0 } else { -1.0 };
         for class in family_classes(std::iter::once(t)) {
             let area = class_area(t, class).to_m2();
@@ -573,9 +631,15 @@ pub fn hierarchy_checks_with(
                 children: p.children.clone(),
             });
         }
+        if extra.len() > before {
+            reported.push(ReportedPiece {
+                index: *k,
+                area_m2: t.total().to_m2(),
+            });
+        }
     }
     rows.extend(extra);
-    Ok(rows)
+    Ok((rows, reported))
 }
 
 #[cfg(feature = "geometry-checks")]

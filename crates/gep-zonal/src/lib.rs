@@ -20,8 +20,8 @@ mod weighted;
 #[cfg(feature = "geometry-checks")]
 pub use checks::hierarchy_geometry;
 pub use checks::{
-    hierarchy_checks, hierarchy_checks_with, sum_checks, CheckKind, CheckOptions, CheckRow,
-    HierarchyGeometry,
+    hierarchy_checks, hierarchy_checks_reported, hierarchy_checks_with, sum_checks, CheckKind,
+    CheckOptions, CheckRow, HierarchyGeometry, PieceRef, ReportedPiece,
 };
 pub use coverage::{
     coverage, CellRange, CoverageBuffer, CoverageWindow, PreparedPolygon, Span, SparseCoverage,

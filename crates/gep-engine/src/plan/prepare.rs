@@ -40,10 +40,11 @@ pub struct Prepared {
     pub warnings: Vec<Warning>,
     /// Coefficient set, crosswalk and parameters, when valuing.
     pub valuation: Option<Valuation>,
-    /// The boundaries as read, when every layer came in one CRS other than the raster's: the
-    /// geometric hierarchy checks clip these (far fewer vertices than the densified,
-    /// reprojected zones) and reproject only the pieces.
-    pub source: Option<SourceGeometry>,
+    /// The boundaries as read and the CRS of each layer: `zones.gpkg` is written from
+    /// these, and when every layer came in one CRS other than the raster's the geometric
+    /// hierarchy checks clip them (far fewer vertices than the densified, reprojected zones)
+    /// and reproject only the pieces.
+    pub source: SourceGeometry,
     /// Continuous inputs on the land-cover grid and the models' parameters, when the plan
     /// has models.
     pub models: Option<super::models::PreparedModels>,
@@ -62,12 +63,49 @@ struct LoadedLayer {
     as_read: Option<Vec<(String, geo::MultiPolygon<f64>)>>,
 }
 
-/// Zone boundaries in their own (common) CRS, by zone id.
+/// Zone boundaries as read, in their layers' own CRSs.
+///
+/// A GCJ-02 layer's boundaries are those after the correction, in EPSG:4326 (GCJ-02 is not a
+/// CRS a GIS can declare).
 pub struct SourceGeometry {
-    /// The CRS of every layer.
-    pub crs: gep_io::Crs,
-    /// Boundary of each zone, as read.
+    /// Each boundary layer's level and CRS, in plan order.
+    pub layers: Vec<(Level, gep_io::Crs)>,
+    /// Boundary of each zone as read, by zone id, for the zones of layers in another CRS
+    /// than the raster's; the zones of the others were not reprojected, so their own
+    /// boundaries are those read.
     pub by_id: HashMap<String, geo::MultiPolygon<f64>>,
+}
+
+impl SourceGeometry {
+    /// The CRS of the layer of `level`.
+    pub fn crs_of(&self, level: Level) -> Option<&gep_io::Crs> {
+        self.layers.iter().find(|(l, _)| *l == level).map(|(_, c)| c)
+    }
+
+    /// The one CRS every layer is in, when they share one.
+    pub fn common_crs(&self) -> Option<&gep_io::Crs> {
+        let (_, first) = self.layers.first()?;
+        self.layers
+            .iter()
+            .all(|(_, c)| gep_io::reproject::same_crs(c, first))
+            .then_some(first)
+    }
+
+    /// The CRS of the gap/overlap pieces in `zones.gpkg`: the one CRS of every layer, or
+    /// when the layers differ, the CRS of the top (coarsest) level's layer.
+    pub fn pieces_crs(&self) -> Option<&gep_io::Crs> {
+        self.common_crs().or_else(|| {
+            self.layers
+                .iter()
+                .min_by_key(|(l, _)| l.rank())
+                .map(|(_, c)| c)
+        })
+    }
+
+    /// `zone`'s boundary as read (its own geometry when its layer was not reprojected).
+    pub fn as_read<'a>(&'a self, zone: &'a Zone) -> &'a geo::MultiPolygon<f64> {
+        self.by_id.get(&zone.id).unwrap_or(&zone.geometry)
+    }
 }
 
 /// Loads the plan's coefficient set, crosswalk and deflator, and checks that the set values
@@ -215,7 +253,7 @@ struct ReadLayers {
     rejected: Vec<(Level, String, Option<String>, String)>,
     warnings: Vec<Warning>,
     notes: Vec<String>,
-    source: Option<SourceGeometry>,
+    source: SourceGeometry,
 }
 
 /// Reads and reprojects one layer, keeping its boundaries as read when its CRS is not the
@@ -281,9 +319,11 @@ fn read_layers(plan: &Plan, target: &gep_io::Crs, progress: &dyn Reporter) -> Re
         rejected: Vec::new(),
         warnings: Vec::new(),
         notes: Vec::new(),
-        source: None,
+        source: SourceGeometry {
+            layers: Vec::new(),
+            by_id: HashMap::new(),
+        },
     };
-    let mut one_source_crs = true;
     for (zp, loaded) in plan.zones.iter().zip(loaded) {
         let LoadedLayer {
             layer,
@@ -298,19 +338,9 @@ fn read_layers(plan: &Plan, target: &gep_io::Crs, progress: &dyn Reporter) -> Re
             out.rejected
                 .push((zp.level, r.id, r.parent, r.error.to_string()));
         }
-        match as_read {
-            Some(geoms) if one_source_crs => {
-                let s = out.source.get_or_insert_with(|| SourceGeometry {
-                    crs: layer.crs.clone(),
-                    by_id: HashMap::new(),
-                });
-                if gep_io::reproject::same_crs(&s.crs, &layer.crs) {
-                    s.by_id.extend(geoms);
-                } else {
-                    one_source_crs = false;
-                }
-            }
-            _ => one_source_crs = false,
+        out.source.layers.push((zp.level, layer.crs.clone()));
+        if let Some(geoms) = as_read {
+            out.source.by_id.extend(geoms);
         }
         out.notes.push(format!(
             "{}: {} {} zones, {} → {}",
@@ -321,9 +351,6 @@ fn read_layers(plan: &Plan, target: &gep_io::Crs, progress: &dyn Reporter) -> Re
             target.label()
         ));
         out.zones.extend(layer.zones);
-    }
-    if !one_source_crs {
-        out.source = None;
     }
     Ok(out)
 }
@@ -601,9 +628,13 @@ pub fn input_paths(plan: &Plan) -> Vec<std::path::PathBuf> {
     v
 }
 
-/// The gap/overlap/spill polygons of `zones`' families on the raster's CRS. With `source`,
-/// they are clipped on the boundaries as read and only the pieces are reprojected (as the
-/// zones were: same densification), else on the zones as tallied.
+/// The gap/overlap/spill polygons of `zones`' families on the raster's CRS, and the same
+/// pieces in the CRS of `source.pieces_crs()` (for `zones.gpkg`; parallel to
+/// [`gep_zonal::HierarchyGeometry::pieces`]). When every layer is in one CRS other than the
+/// raster's, they are clipped on the boundaries as read and only the pieces are reprojected
+/// (as the zones were: same densification), else on the zones as tallied (those of layers in
+/// the raster's CRS are as read; pieces of zones from other CRSs are moved back to the top
+/// level's CRS point by point, without densifying again).
 ///
 /// Most pieces are clipping slivers micrometres wide along whole boundaries. Those whose
 /// area where they were clipped is below half the size floor are dropped here (an upper
@@ -613,14 +644,17 @@ pub fn input_paths(plan: &Plan) -> Vec<std::path::PathBuf> {
 /// at T-junctions, which are not in the boundary data, are not reported.
 pub fn hierarchy_geometry(
     zones: &[Zone],
-    source: Option<&SourceGeometry>,
+    source: &SourceGeometry,
     target: &gep_io::Crs,
     opts: &gep_zonal::CheckOptions,
-) -> Result<gep_zonal::HierarchyGeometry> {
-    let source = source.filter(|s| zones.iter().all(|z| s.by_id.contains_key(&z.id)));
+) -> Result<(gep_zonal::HierarchyGeometry, Vec<geo::MultiPolygon<f64>>)> {
+    let common = source
+        .common_crs()
+        .filter(|c| !gep_io::reproject::same_crs(c, target))
+        .filter(|_| zones.iter().all(|z| source.by_id.contains_key(&z.id)));
     let as_read: Vec<Zone>;
-    let (clipped, crs) = match source {
-        Some(src) => {
+    let (clipped, crs) = match common {
+        Some(crs) => {
             as_read = zones
                 .iter()
                 .map(|z| Zone {
@@ -628,10 +662,10 @@ pub fn hierarchy_geometry(
                     name: String::new(),
                     level: z.level,
                     parent: z.parent.clone(),
-                    geometry: src.by_id[&z.id].clone(),
+                    geometry: source.by_id[&z.id].clone(),
                 })
                 .collect();
-            (&as_read[..], &src.crs)
+            (&as_read[..], crs)
         }
         None => (zones, target),
     };
@@ -667,31 +701,60 @@ pub fn hierarchy_geometry(
         let floor = opts.min_area_m2.max(opts.min_relative * pa);
         area(piece) >= 0.5 * floor
     });
-    if let Some(src) = source {
-        let mut pieces: Vec<Zone> = g
-            .geometries_mut()
+    // The pieces as clipped, for the GeoPackage.
+    let mut out: Vec<geo::MultiPolygon<f64>> = g.pieces().map(|p| p.geometry.clone()).collect();
+    let as_zones = |geoms: Vec<geo::MultiPolygon<f64>>| -> Vec<Zone> {
+        geoms
+            .into_iter()
             .enumerate()
-            .map(|(i, p)| Zone {
+            .map(|(i, geometry)| Zone {
                 id: format!("piece {i}"),
                 name: String::new(),
                 level: Level::County,
                 parent: None,
-                geometry: std::mem::replace(p, geo::MultiPolygon::new(Vec::new())),
+                geometry,
             })
-            .collect();
-        gep_io::reproject::reproject_zones_threads(
-            &mut pieces,
-            &src.crs,
-            target,
-            gep_io::Densify::Default,
-            opts.tally.threads,
-        )
-        .context("reprojecting the hierarchy check polygons")?;
-        for (p, z) in g.geometries_mut().zip(pieces) {
-            *p = z.geometry;
+            .collect()
+    };
+    match common {
+        Some(crs) => {
+            let mut pieces = as_zones(
+                g.geometries_mut()
+                    .map(|p| std::mem::replace(p, geo::MultiPolygon::new(Vec::new())))
+                    .collect(),
+            );
+            gep_io::reproject::reproject_zones_threads(
+                &mut pieces,
+                crs,
+                target,
+                gep_io::Densify::Default,
+                opts.tally.threads,
+            )
+            .context("reprojecting the hierarchy check polygons")?;
+            for (p, z) in g.geometries_mut().zip(pieces) {
+                *p = z.geometry;
+            }
+        }
+        None => {
+            // Clipped on the raster's CRS: moved to the pieces' CRS when that is another.
+            if let Some(to) = source
+                .pieces_crs()
+                .filter(|c| !gep_io::reproject::same_crs(c, target))
+            {
+                let mut pieces = as_zones(out);
+                gep_io::reproject::reproject_zones_threads(
+                    &mut pieces,
+                    target,
+                    to,
+                    gep_io::Densify::Off,
+                    opts.tally.threads,
+                )
+                .context("moving the hierarchy check polygons to the boundaries' CRS")?;
+                out = pieces.into_iter().map(|z| z.geometry).collect();
+            }
         }
     }
-    Ok(g)
+    Ok((g, out))
 }
 
 /// The merged extent table of a run and how many counties came from the cache.

@@ -18,6 +18,28 @@ pub struct Assessed {
     /// Wall-clock seconds of the steps (`tally`, `hierarchy geometry`, `hierarchy checks`,
     /// `accounts`).
     pub steps: Vec<(String, f64)>,
+    /// The gap, overlap and spill polygons that gave rows in the checks, in
+    /// `pieces_crs` (the boundaries' own CRS, see [`super::SourceGeometry::pieces_crs`]).
+    pub pieces: Vec<CheckPiece>,
+    /// The CRS of `pieces`.
+    pub pieces_crs: gep_io::Crs,
+}
+
+/// A gap, overlap or spill polygon found by the hierarchy checks, as `zones.gpkg` shows it.
+#[derive(Debug, Clone)]
+pub struct CheckPiece {
+    /// The parent zone; empty for an overlap between two top-level zones.
+    pub parent_id: String,
+    /// The children's level.
+    pub level: gep_core::Level,
+    /// Gap, overlap or spill.
+    pub kind: gep_zonal::CheckKind,
+    /// The two zones of an overlap; empty otherwise.
+    pub children: Vec<String>,
+    /// Its area tallied on the raster's grid (as `checks.csv` counts it), m².
+    pub area_m2: f64,
+    /// The polygon, in the boundaries' CRS.
+    pub geometry: geo::MultiPolygon<f64>,
 }
 
 fn timed<T>(steps: &std::sync::Mutex<Vec<(String, f64)>>, step: &str, f: impl FnOnce() -> T) -> T {
@@ -86,8 +108,10 @@ pub fn assess_prepared(
     // The gap/overlap/spill polygons need no raster: with more than one thread they are
     // clipped while the counties are tallied.
     let target_crs = prep.raster.crs().clone();
-    let source = prep.source.as_ref();
-    let geometry = || -> Result<Option<gep_zonal::HierarchyGeometry>> {
+    let source = &prep.source;
+    let pieces_crs = source.pieces_crs().unwrap_or(&target_crs).clone();
+    type Clipped = (gep_zonal::HierarchyGeometry, Vec<geo::MultiPolygon<f64>>);
+    let geometry = || -> Result<Option<Clipped>> {
         if !plan.geometry_checks {
             return Ok(None);
         }
@@ -134,8 +158,32 @@ pub fn assess_prepared(
         })?),
         _ => None,
     };
-    let (checks, mut accounts) =
+    let (geometry, pieces_out) = match geometry {
+        Some((g, p)) => (Some(g), p),
+        None => (None, Vec::new()),
+    };
+    let (checks, reported, mut accounts) =
         checks_and_accounts(prep, &zones, &table, geometry.as_ref(), &check_opts, &steps)?;
+    let pieces: Vec<CheckPiece> = match &geometry {
+        Some(g) => {
+            let all: Vec<gep_zonal::PieceRef<'_>> = g.pieces().collect();
+            reported
+                .iter()
+                .map(|r| {
+                    let p = all[r.index];
+                    CheckPiece {
+                        parent_id: p.parent_id.unwrap_or("").to_string(),
+                        level: p.level,
+                        kind: p.kind,
+                        children: p.children.to_vec(),
+                        area_m2: r.area_m2,
+                        geometry: pieces_out[r.index].clone(),
+                    }
+                })
+                .collect()
+        }
+        None => Vec::new(),
+    };
     let valuation = prep.valuation.as_ref();
     let mut warnings = prep.warnings.clone();
     if let (Some((stats, shares)), Some(acc), Some(v)) =
@@ -157,6 +205,7 @@ pub fn assess_prepared(
             )?)
         })?;
         acc.rows.extend(allocation.account_rows());
+        gep_core::account::order_rows(&mut acc.rows, &zones);
         acc.gep =
             gep_core::account::gep_rows(zones.iter().map(|z| (z.id.clone(), z.level)), &acc.rows);
         for w in allocation.warnings {
@@ -251,9 +300,12 @@ pub fn assess_prepared(
             failures,
             warnings,
             physical,
+            crosswalk: prep.valuation.as_ref().and_then(|v| v.crosswalk.clone()),
         },
         resumed,
         steps,
+        pieces,
+        pieces_crs,
     })
 }
 
@@ -395,6 +447,7 @@ fn checks_and_accounts(
     steps: &std::sync::Mutex<Vec<(String, f64)>>,
 ) -> Result<(
     Vec<gep_zonal::CheckRow>,
+    Vec<gep_zonal::ReportedPiece>,
     Option<gep_core::account::Accounts>,
 )> {
     let reader = prep.raster.try_clone_source()?;
@@ -416,13 +469,19 @@ fn checks_and_accounts(
                 })
                 .transpose()
         });
-        let checks = timed(steps, "hierarchy checks", || {
-            gep_zonal::hierarchy_checks_with(zones, table, reader.as_ref(), geometry, check_opts)
+        let (checks, reported) = timed(steps, "hierarchy checks", || {
+            gep_zonal::hierarchy_checks_reported(
+                zones,
+                table,
+                reader.as_ref(),
+                geometry,
+                check_opts,
+            )
         })?;
         let accounts = accounts
             .join()
             .map_err(|_| EngineError::Panicked("the accounts"))??;
-        Ok((checks, accounts))
+        Ok((checks, reported, accounts))
     })
 }
 

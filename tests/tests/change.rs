@@ -692,3 +692,64 @@ fn gep_appraise_scenario_raster() {
     let manifest = std::fs::read_to_string(out.join("manifest.json")).unwrap();
     assert!(manifest.contains("landcover:scenario"));
 }
+
+/// Writes band 1 of `src`'s window (col, row, cols, rows) as a new GeoTIFF at `dest`, with
+/// the geotransform moved to the window's corner (the same cells, a different grid).
+fn crop(src: &std::path::Path, dest: &std::path::Path, win: (usize, usize, usize, usize)) {
+    let ds = gdal::Dataset::open(src).unwrap();
+    let band = ds.rasterband(1).unwrap();
+    let (c0, r0, w, h) = win;
+    let mut buf = band
+        .read_as::<u8>((c0 as isize, r0 as isize), (w, h), (w, h), None)
+        .unwrap();
+    let mut gt = ds.geo_transform().unwrap();
+    gt[0] += c0 as f64 * gt[1];
+    gt[3] += r0 as f64 * gt[5];
+    let drv = gdal::DriverManager::get_driver_by_name("GTiff").unwrap();
+    let mut out = drv.create_with_band_type::<u8, _>(dest, w, h, 1).unwrap();
+    out.set_geo_transform(&gt).unwrap();
+    out.set_projection(&ds.projection()).unwrap();
+    let mut b = out.rasterband(1).unwrap();
+    b.set_no_data_value(band.no_data_value()).unwrap();
+    b.write((0, 0), (w, h), &mut buf).unwrap();
+}
+
+/// `gep change` with a second year on another grid (the 2012 raster cropped by one cell on
+/// the top and left: origin moved by whole cells, 188 x 129 cells) warps it onto the first
+/// year's grid with nearest neighbour instead of refusing. The cells line up, so every
+/// zone's transitions (the zones lie inside the crop) are those of the uncropped 2012 raster,
+/// number for number; the manifest carries the warning.
+#[test]
+fn gep_change_warps_the_second_year() {
+    let dir = tempdir();
+    let cropped = dir.path().join("clc2012_cropped.tif");
+    crop(
+        &fixture("change/corine_lausanne_250m_2012.tif"),
+        &cropped,
+        (1, 1, 188, 129),
+    );
+    let run = |year1: &std::path::Path, out: &std::path::Path| {
+        let mut a = vec!["change".to_string()];
+        a.extend(zone_flags());
+        a.extend([
+            "--landcover1".into(),
+            year1.display().to_string(),
+            "--year1".into(),
+            "2012".into(),
+            "--out".into(),
+            out.display().to_string(),
+        ]);
+        gep_ok(&a);
+    };
+    let (o1, o2) = (dir.path().join("same"), dir.path().join("warped"));
+    run(&fixture("change/corine_lausanne_250m_2012.tif"), &o1);
+    run(&cropped, &o2);
+    let a = std::fs::read_to_string(o1.join("transitions.csv")).unwrap();
+    let b = std::fs::read_to_string(o2.join("transitions.csv")).unwrap();
+    assert!(a.lines().count() > 10);
+    assert_eq!(a, b);
+    let manifest = std::fs::read_to_string(o2.join("manifest.json")).unwrap();
+    assert!(manifest.contains("warped onto it with nearest neighbour"), "{manifest}");
+    let manifest = std::fs::read_to_string(o1.join("manifest.json")).unwrap();
+    assert!(!manifest.contains("warped onto it"));
+}

@@ -168,6 +168,28 @@ fn absolute(p: &Path) -> Result<PathBuf> {
     Ok(std::env::current_dir()?.join(p))
 }
 
+/// Whether two rasters share CRS and grid (origin, cell size, size).
+fn on_same_grid(raster0: &GdalRaster, raster1: &GdalRaster) -> bool {
+    let (g0, g1) = (raster0.grid(), raster1.grid());
+    gep_io::reproject::same_crs(raster0.crs(), raster1.crs())
+        && (g0.left, g0.top, g0.cell_width, g0.cell_height, g0.rows, g0.cols)
+            == (g1.left, g1.top, g1.cell_width, g1.cell_height, g1.rows, g1.cols)
+}
+
+/// `cols x rows cells of w from (left, top) in CRS`.
+fn grid_text(r: &GdalRaster) -> String {
+    let g = r.grid();
+    format!(
+        "{} x {} cells of {} from ({}, {}) in {}",
+        g.cols,
+        g.rows,
+        g.cell_width,
+        g.left,
+        g.top,
+        r.crs().label()
+    )
+}
+
 /// Opens a second land-cover raster (`path1`) with the first one's band, nodata and CRS
 /// options, and checks it is on `raster0`'s grid: the message prints the `gdalwarp` command
 /// that aligns it (nearest neighbour, as categorical rasters must be resampled).
@@ -226,8 +248,28 @@ pub fn change(flags: &ChangeFlags, quiet: bool) -> Result<u8> {
     let s = setup(&flags.run, quiet, &extra_paths)?;
     let plan = &s.plan;
     let raster0 = &s.prep.raster;
-    let raster1 = open_aligned(&path1, plan, raster0, "the first year's")?;
-    let g1 = raster1.grid();
+    // On the first year's grid, or warped onto it (nearest neighbour; the warning says what
+    // that costs in exactness).
+    let opts1 = RasterOptions {
+        band: plan.band,
+        nodata: plan.nodata,
+        crs: plan.landcover_crs.clone(),
+    };
+    let own = GdalRaster::open(&path1, opts1.clone())?;
+    let aligned = if on_same_grid(raster0, &own) {
+        None
+    } else {
+        let a = gep_io::align::warp_onto(&path1, opts1, raster0)?;
+        s.progress.warn(&format!(
+            "{}: not on the first year's grid ({}); warped onto it with nearest neighbour (as `{}`): its class areas are those of the first year's grid, not its own, and the transitions include misregistration between the grids (docs/change.md)",
+            path1.display(),
+            grid_text(&own),
+            a.command
+        ));
+        Some(a)
+    };
+    let raster1 = aligned.as_ref().map(|a| a.raster()).unwrap_or(&own);
+    let g1 = own.grid();
     let Some(v0) = s.prep.valuation.as_ref() else {
         bail!("gep change values both years: give a coefficient set (--coefficients or [valuation] coefficients)");
     };
@@ -240,7 +282,7 @@ pub fn change(flags: &ChangeFlags, quiet: bool) -> Result<u8> {
         ..Default::default()
     };
     s.progress.status("tallying the transitions of both years");
-    let t = gep_zonal::tally_transitions(raster0, &raster1, &zones, &opts, &s.progress)?;
+    let t = gep_zonal::tally_transitions(raster0, raster1, &zones, &opts, &s.progress)?;
     let set1 = match &flags.coefficients1 {
         Some(c) => CoefficientSet::load(c)?,
         None => v0.set.clone(),
@@ -273,7 +315,7 @@ pub fn change(flags: &ChangeFlags, quiet: bool) -> Result<u8> {
     let mut extra = vec![input_file(
         "landcover:year1",
         &path1,
-        Some(raster1.crs().label()),
+        Some(own.crs().label()),
         Some([g1.cell_width, g1.cell_height]),
     )?];
     if let Some(d) = &deflator_path {

@@ -43,6 +43,7 @@
 //!   as EPSG:4326.
 #![deny(missing_docs)]
 
+pub mod align;
 pub mod continuous;
 pub mod crs;
 pub mod describe;

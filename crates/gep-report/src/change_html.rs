@@ -265,13 +265,13 @@ pub fn transition_matrix(cells: &[TransitionCell], lang: Lang) -> TransitionMatr
             *sums.entry((c.from.as_str(), c.to.as_str())).or_default() += c.area_ha;
         }
     }
-    let order = |set: BTreeSet<&str>| {
-        let mut v: Vec<&str> = set.into_iter().collect();
+    fn order<'a>(cat: &Catalog, set: BTreeSet<&'a str>) -> Vec<&'a str> {
+        let mut v: Vec<&'a str> = set.into_iter().collect();
         v.sort_by_key(|t| (cat.ecosystem_rank(t).unwrap_or(usize::MAX), t.to_string()));
         v
-    };
-    let from = order(sums.keys().map(|k| k.0).collect());
-    let to = order(sums.keys().map(|k| k.1).collect());
+    }
+    let from = order(cat, sums.keys().map(|k| k.0).collect());
+    let to = order(cat, sums.keys().map(|k| k.1).collect());
     let max_changed = sums
         .iter()
         .filter(|((f, t), _)| f != t)
@@ -434,7 +434,7 @@ pub fn change_map(zones: &[ChangeZone], lang: Lang) -> Option<MapView> {
             let sign = if c < 3 { "−" } else { "+" };
             format!("{sign}{} – {sign}{}", fmt_num(lo, 0), fmt_num(hi, 0))
         };
-        legend.push(LegendItem { color: col, label });
+        legend.push(LegendItem { color: *col, label });
     }
     if any_missing {
         legend.push(LegendItem {

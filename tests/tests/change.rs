@@ -628,10 +628,10 @@ fn gep_appraise_scenario_raster() {
     let mut buf: Buffer<u8> = band.read_as((0, 0), (cols, rows), (cols, rows), None).unwrap();
     let gt = src.geo_transform().unwrap();
     let cell_ha = (gt[1] * gt[5]).abs() / 1e4;
-    // The block: rows 40..50, columns 20..30: x from gt[0] + 20 px ≈ 2517000 to ≈ 2519500,
-    // y ≈ 1167970 to 1165470, inside the west village (x < 2535000) and the county.
-    assert!(gt[0] + 30.0 * gt[1] < 2_535_000.0 && gt[0] + 20.0 * gt[1] > 2_512_500.0);
-    assert!(gt[3] + 40.0 * gt[5] < 1_177_500.0 && gt[3] + 50.0 * gt[5] > 1_146_000.0);
+    // The block: rows 85..95, columns 46..56: x ≈ 2523496 to 2525995, y ≈ 1156722 to
+    // 1154223, inside the west village (x < 2535000) and the county, no nodata, 5 classes.
+    assert!(gt[0] + 56.0 * gt[1] < 2_535_000.0 && gt[0] + 46.0 * gt[1] > 2_512_500.0);
+    assert!(gt[3] + 85.0 * gt[5] < 1_177_500.0 && gt[3] + 95.0 * gt[5] > 1_146_000.0);
     let cw = gep_core::Crosswalk::from_path(&fixture("change/corine-clc.csv")).unwrap();
     let value = |t: &str| {
         let clim = CLIMATE.iter().find(|c| c.0 == t).unwrap().1;
@@ -640,8 +640,8 @@ fn gep_appraise_scenario_raster() {
     };
     let mut hand = 0.0;
     let mut changed = 0;
-    for r in 40..50 {
-        for c in 20..30 {
+    for r in 85..95 {
+        for c in 46..56 {
             let i = r * cols + c;
             let class = buf.data()[i];
             assert_ne!(class, 255, "nodata in the block");

@@ -2,7 +2,7 @@
 //! the second year of `gep change` when its grid is not the first year's.
 //!
 //! The warp is a VRT in `/vsimem/` (`gdalwarp -of VRT -t_srs <target CRS> -te <target extent>
-//! -ts <cols> <rows> -r near -ovr NONE -dstnodata <nodata>`): nothing is resampled up front,
+//! -tr <target cell size> -r near -ovr NONE -dstnodata <nodata>`): nothing is resampled up front,
 //! GDAL warps the blocks a window needs when it is read, and every reader opens its own
 //! dataset on the VRT. The VRT is unlinked when the [`AlignedRaster`] is dropped.
 //!
@@ -107,9 +107,11 @@ pub fn warp_onto(
         format!("{:?}", g.bottom()),
         format!("{:?}", g.right()),
         format!("{:?}", g.top),
-        "-ts".into(),
-        g.cols.to_string(),
-        g.rows.to_string(),
+        // The resolution, not the size: GDAL then keeps the cell size bit for bit (from
+        // -ts it would divide the extent, off in the last bits).
+        "-tr".into(),
+        format!("{:?}", g.cell_width),
+        format!("{:?}", g.cell_height),
         "-srcnodata".into(),
         format!("{nodata:?}"),
         "-dstnodata".into(),
@@ -182,6 +184,16 @@ pub fn warp_onto(
             ..options
         },
     )?;
+    let w = raster.grid();
+    if (w.left, w.top, w.cell_width, w.cell_height, w.rows, w.cols)
+        != (g.left, g.top, g.cell_width, g.cell_height, g.rows, g.cols)
+    {
+        return Err(fail(format!(
+            "the warped grid ({} x {} cells of {:?} x {:?} from ({:?}, {:?})) is not the target's ({} x {} of {:?} x {:?} from ({:?}, {:?}))",
+            w.cols, w.rows, w.cell_width, w.cell_height, w.left, w.top,
+            g.cols, g.rows, g.cell_width, g.cell_height, g.left, g.top
+        )));
+    }
     Ok(AlignedRaster {
         raster,
         vrt,

@@ -228,7 +228,9 @@ fn gep_change_on_lausanne() {
     let types0: std::collections::BTreeSet<&str> = c
         .maps()
         .into_iter()
-        .filter(|m| m["zone_id"] == "100" && m["ecosystem_type"] != "*" && m["area0_ha"] != "")
+        .filter(|m| {
+            m["zone_id"] == "100" && m["ecosystem_type"] != "*" && !m["area0_ha"].is_empty()
+        })
         .filter(|m| num(m["area0_ha"]) > 0.0)
         .map(|m| m["ecosystem_type"])
         .collect();
@@ -238,7 +240,10 @@ fn gep_change_on_lausanne() {
         types0.len() + usize::from(nodata0)
     );
     let map = &html[html.find("<g class=\"zones\"").unwrap()..];
-    assert_eq!(map[..map.find("</g>").unwrap()].matches("<path ").count(), 2);
+    assert_eq!(
+        map[..map.find("</g>").unwrap()].matches("<path ").count(),
+        2
+    );
     assert!(!html.contains("http://") && !html.contains("https://"));
     let manifest = std::fs::read_to_string(out.join("manifest.json")).unwrap();
     assert!(manifest.contains("\"report.html\""), "{manifest}");
@@ -303,9 +308,15 @@ fn gep_parcels_and_appraise_on_lausanne() {
     assert_eq!(gep.len(), 2, "{gep:?}");
     // The report's map shows the two villages; the footprint converts land to built-up.
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
-    assert!(html.contains("土地变化效应"), "the default language is Chinese");
+    assert!(
+        html.contains("土地变化效应"),
+        "the default language is Chinese"
+    );
     let map = &html[html.find("<g class=\"zones\"").unwrap()..];
-    assert_eq!(map[..map.find("</g>").unwrap()].matches("<path ").count(), 2);
+    assert_eq!(
+        map[..map.find("</g>").unwrap()].matches("<path ").count(),
+        2
+    );
     assert!(html.matches("<tr class=\"from-row\">").count() >= 1);
     assert!(gep["100001"] < 0.0);
     assert_eq!(gep["100001"], gep["100"]);
@@ -388,9 +399,13 @@ fn gep_change_across_sets_and_price_years() {
         "--year1".into(),
         "2012".into(),
         "--coefficients1".into(),
-        fixture("change/lausanne-set-2012.csv").display().to_string(),
+        fixture("change/lausanne-set-2012.csv")
+            .display()
+            .to_string(),
         "--deflator".into(),
-        fixture("change/lausanne-deflator.csv").display().to_string(),
+        fixture("change/lausanne-deflator.csv")
+            .display()
+            .to_string(),
         "--real-price-year".into(),
         "2006".into(),
         "--out".into(),
@@ -429,8 +444,14 @@ fn gep_change_across_sets_and_price_years() {
             s.add(x);
         }
         let big = land.abs().max(price.abs()).max(total.abs());
-        assert!(s.value().abs() <= 2.0 * f64::EPSILON * big, "zone {z}: {m:?}");
-        assert!(land != 0.0 && price != 0.0 && inter != 0.0, "zone {z}: {m:?}");
+        assert!(
+            s.value().abs() <= 2.0 * f64::EPSILON * big,
+            "zone {z}: {m:?}"
+        );
+        assert!(
+            land != 0.0 && price != 0.0 && inter != 0.0,
+            "zone {z}: {m:?}"
+        );
         // Real: 2012 in 2006 prices is × 100/125.
         let rv1 = num(m["real_value1_yuan"]);
         close(rv1, 0.8 * v1, "real value1");
@@ -513,7 +534,12 @@ fn gep_parcels_geopackage_layer() {
     assert!(srs.is_geographic() && !srs.is_projected());
     // The same CRS as the input file's (OSRIsSame; the GeoJSON's CRS84 is EPSG:4326 in
     // traditional lon/lat order).
-    assert!(srs == src_srs, "{:?} vs {:?}", srs.to_wkt(), src_srs.to_wkt());
+    assert!(
+        srs == src_srs,
+        "{:?} vs {:?}",
+        srs.to_wkt(),
+        src_srs.to_wkt()
+    );
     let csv = read_csv(&out.join("parcels.csv"));
     let rows = csv.maps();
     let villages = read_csv(&out.join("parcel_villages.csv"));
@@ -538,7 +564,9 @@ fn gep_parcels_geopackage_layer() {
         }
         for col in &csv.headers {
             let want = r[col.as_str()];
-            let idx = f.field_index(col).unwrap_or_else(|_| panic!("no field {col}"));
+            let idx = f
+                .field_index(col)
+                .unwrap_or_else(|_| panic!("no field {col}"));
             let got = f.field(idx).unwrap();
             match col.as_str() {
                 "parcel_id" | "name" | "area_basis" => {
@@ -587,9 +615,14 @@ fn gep_parcels_geopackage_layer() {
                 total += v.and_then(|v| v.into_real()).unwrap_or(0.0);
             }
         }
-        assert!(f.fields().any(|(n, _)| n.starts_with("area_") && n.ends_with("_ha")));
+        assert!(f
+            .fields()
+            .any(|(n, _)| n.starts_with("area_") && n.ends_with("_ha")));
         let gep = num(r["gep_yuan"]);
-        assert!((total - gep).abs() <= 1e-9 * gep.abs().max(1.0), "{total} vs {gep}");
+        assert!(
+            (total - gep).abs() <= 1e-9 * gep.abs().max(1.0),
+            "{total} vs {gep}"
+        );
     }
 }
 
@@ -625,7 +658,9 @@ fn gep_appraise_scenario_raster() {
     let src = gdal::Dataset::open(&base).unwrap();
     let band = src.rasterband(1).unwrap();
     let (cols, rows) = band.size();
-    let mut buf: Buffer<u8> = band.read_as((0, 0), (cols, rows), (cols, rows), None).unwrap();
+    let mut buf: Buffer<u8> = band
+        .read_as((0, 0), (cols, rows), (cols, rows), None)
+        .unwrap();
     let gt = src.geo_transform().unwrap();
     let cell_ha = (gt[1] * gt[5]).abs() / 1e4;
     // The block: rows 85..95, columns 46..56: x ≈ 2523496 to 2525995, y ≈ 1156722 to
@@ -635,7 +670,12 @@ fn gep_appraise_scenario_raster() {
     let cw = gep_core::Crosswalk::from_path(&fixture("change/corine-clc.csv")).unwrap();
     let value = |t: &str| {
         let clim = CLIMATE.iter().find(|c| c.0 == t).unwrap().1;
-        let food = FOOD_2006.iter().find(|c| c.0 == t).unwrap().1.unwrap_or(0.0);
+        let food = FOOD_2006
+            .iter()
+            .find(|c| c.0 == t)
+            .unwrap()
+            .1
+            .unwrap_or(0.0);
         (clim + food) * 3000.0
     };
     let mut hand = 0.0;
@@ -684,10 +724,17 @@ fn gep_appraise_scenario_raster() {
         .filter(|m| m["service"] == "GEP")
         .map(|m| (m["zone_id"].to_string(), num(m["change_yuan"])))
         .collect();
-    assert_eq!(gep.keys().collect::<Vec<_>>(), vec!["100", "100001"], "{gep:?}");
+    assert_eq!(
+        gep.keys().collect::<Vec<_>>(),
+        vec!["100", "100001"],
+        "{gep:?}"
+    );
     assert_eq!(gep["100"], gep["100001"]);
     let got = gep["100001"];
-    assert!((got - hand).abs() <= 1e-9 * hand.abs(), "{got} vs by hand {hand}");
+    assert!(
+        (got - hand).abs() <= 1e-9 * hand.abs(),
+        "{got} vs by hand {hand}"
+    );
     assert!(out.join("report.html").is_file());
     let manifest = std::fs::read_to_string(out.join("manifest.json")).unwrap();
     assert!(manifest.contains("landcover:scenario"));
@@ -749,7 +796,10 @@ fn gep_change_warps_the_second_year() {
     assert!(a.lines().count() > 10);
     assert_eq!(a, b);
     let manifest = std::fs::read_to_string(o2.join("manifest.json")).unwrap();
-    assert!(manifest.contains("warped onto it with nearest neighbour"), "{manifest}");
+    assert!(
+        manifest.contains("warped onto it with nearest neighbour"),
+        "{manifest}"
+    );
     let manifest = std::fs::read_to_string(o1.join("manifest.json")).unwrap();
     assert!(!manifest.contains("warped onto it"));
 }

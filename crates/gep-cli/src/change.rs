@@ -10,9 +10,9 @@ use anyhow::{bail, Context, Result};
 use gep_core::change::{decompose, ChangeOptions, TypeAreas, UnitValues, YearState};
 use gep_core::{CoefficientSet, Deflator, Level, RasterSource, Reporter, Zone};
 use gep_engine::appraise::{appraise, Appraisal, Footprint};
-use gep_engine::{change_report, change_tables};
 use gep_engine::parcels::{assess_parcels, Parcel, ParcelWarning};
 use gep_engine::plan::{input_paths, prepare, sidecars, Plan, Prepared};
+use gep_engine::{change_report, change_tables};
 use gep_io::{GdalRaster, RasterOptions, ZoneLayerSpec};
 use gep_report::{InputFile, Manifest, OutputFile, RunInfo, StagedDir};
 use std::path::{Path, PathBuf};
@@ -172,8 +172,21 @@ fn absolute(p: &Path) -> Result<PathBuf> {
 fn on_same_grid(raster0: &GdalRaster, raster1: &GdalRaster) -> bool {
     let (g0, g1) = (raster0.grid(), raster1.grid());
     gep_io::reproject::same_crs(raster0.crs(), raster1.crs())
-        && (g0.left, g0.top, g0.cell_width, g0.cell_height, g0.rows, g0.cols)
-            == (g1.left, g1.top, g1.cell_width, g1.cell_height, g1.rows, g1.cols)
+        && (
+            g0.left,
+            g0.top,
+            g0.cell_width,
+            g0.cell_height,
+            g0.rows,
+            g0.cols,
+        ) == (
+            g1.left,
+            g1.top,
+            g1.cell_width,
+            g1.cell_height,
+            g1.rows,
+            g1.cols,
+        )
 }
 
 /// `cols x rows cells of w from (left, top) in CRS`.
@@ -193,7 +206,12 @@ fn grid_text(r: &GdalRaster) -> String {
 /// Opens a second land-cover raster (`path1`) with the first one's band, nodata and CRS
 /// options, and checks it is on `raster0`'s grid: the message prints the `gdalwarp` command
 /// that aligns it (nearest neighbour, as categorical rasters must be resampled).
-fn open_aligned(path1: &Path, plan: &Plan, raster0: &GdalRaster, whose: &str) -> Result<GdalRaster> {
+fn open_aligned(
+    path1: &Path,
+    plan: &Plan,
+    raster0: &GdalRaster,
+    whose: &str,
+) -> Result<GdalRaster> {
     let raster1 = GdalRaster::open(
         path1,
         RasterOptions {

@@ -16,8 +16,8 @@ use crate::{EngineError, Valuation};
 use geo::{Area, BooleanOps, BoundingRect, Contains};
 use gep_core::change::{decompose, Change, ChangeOptions, TypeAreas, UnitValues, YearState};
 use gep_core::geo_types::{MultiPolygon, Rect};
-use gep_core::{ClassCode, ExactArea, ExtentTable, Level, RasterSource, Reporter, Zone, ZoneTally};
 use gep_core::transition::Transitions;
+use gep_core::{ClassCode, ExactArea, ExtentTable, Level, RasterSource, Reporter, Zone, ZoneTally};
 use gep_zonal::{tally, tally_transitions, TallyOptions};
 use serde::Serialize;
 
@@ -261,7 +261,8 @@ pub fn appraise_scenario(
     };
     let mut t = tally_transitions(baseline, scenario, &zones, &opts, reporter)?;
     for z in &mut t.zones {
-        let gaps: Vec<((Option<ClassCode>, Option<ClassCode>), ExactArea)> = z
+        type Pair = (Option<ClassCode>, Option<ClassCode>);
+        let gaps: Vec<(Pair, ExactArea)> = z
             .pairs
             .iter()
             .filter(|((f, to), _)| f.is_none() || to.is_none())

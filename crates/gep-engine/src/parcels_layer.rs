@@ -42,7 +42,10 @@ fn int(name: &str, v: Vec<i64>) -> Column {
 pub fn parcel_columns(a: &ParcelAssessment) -> Vec<Column> {
     let ps = &a.parcels;
     let mut cols = vec![
-        text("parcel_id", ps.iter().map(|p| p.parcel_id.clone()).collect()),
+        text(
+            "parcel_id",
+            ps.iter().map(|p| p.parcel_id.clone()).collect(),
+        ),
         text("name", ps.iter().map(|p| p.name.clone()).collect()),
         real(
             "polygon_area_m2".into(),
@@ -83,7 +86,9 @@ pub fn parcel_columns(a: &ParcelAssessment) -> Vec<Column> {
     let mut vids: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     let mut shares: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for v in &a.villages {
-        vids.entry(&v.parcel_id).or_default().push(v.village_id.clone());
+        vids.entry(&v.parcel_id)
+            .or_default()
+            .push(v.village_id.clone());
         shares
             .entry(&v.parcel_id)
             .or_default()
@@ -128,15 +133,14 @@ pub fn parcel_columns(a: &ParcelAssessment) -> Vec<Column> {
                     services.push(s.clone());
                 }
                 if let Some(v) = r.value_yuan {
-                    value
-                        .entry(s)
-                        .or_insert_with(|| vec![Vec::new(); ps.len()])[i]
-                        .push(v);
+                    value.entry(s).or_insert_with(|| vec![Vec::new(); ps.len()])[i].push(v);
                 }
             }
             cols.extend(area.into_iter().map(|(n, v)| real(n, v)));
             for s in services {
-                let v = value.remove(&s).unwrap_or_else(|| vec![Vec::new(); ps.len()]);
+                let v = value
+                    .remove(&s)
+                    .unwrap_or_else(|| vec![Vec::new(); ps.len()]);
                 cols.push(real(
                     format!("value_{s}_yuan"),
                     v.into_iter()

@@ -124,7 +124,11 @@ pub fn warp_onto(
         "gdalwarp {} {} aligned.tif",
         args.iter()
             .skip(2)
-            .map(|a| if a.contains(' ') { format!("'{a}'") } else { a.clone() })
+            .map(|a| if a.contains(' ') {
+                format!("'{a}'")
+            } else {
+                a.clone()
+            })
             .collect::<Vec<_>>()
             .join(" "),
         path.display()
@@ -143,7 +147,9 @@ pub fn warp_onto(
     let ds = Dataset::open(path).map_err(|e| IoError::gdal(path, "open raster", e))?;
     let owned = args
         .iter()
-        .map(|a| CString::new(a.as_str()).map_err(|_| fail(format!("argument {a:?} holds a NUL byte"))))
+        .map(|a| {
+            CString::new(a.as_str()).map_err(|_| fail(format!("argument {a:?} holds a NUL byte")))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let mut ptrs: Vec<*mut c_char> = owned
         .iter()
@@ -157,7 +163,10 @@ pub fn warp_onto(
     unsafe {
         let opts = gdal_sys::GDALWarpAppOptionsNew(ptrs.as_mut_ptr(), std::ptr::null_mut());
         if opts.is_null() {
-            return Err(fail(format!("bad gdalwarp options: {}", last_gdal_message())));
+            return Err(fail(format!(
+                "bad gdalwarp options: {}",
+                last_gdal_message()
+            )));
         }
         let mut srcs = [ds.c_dataset()];
         let mut usage = 0;

@@ -72,7 +72,10 @@ pub struct FeatureLayerOut<'a> {
 /// # Errors
 /// A column whose length is not the number of geometries, duplicate field names, the CRS or
 /// a geometry GDAL cannot take, or the file cannot be written.
-pub fn write_features_gpkg(path: impl AsRef<Path>, layer: &FeatureLayerOut<'_>) -> Result<(), IoError> {
+pub fn write_features_gpkg(
+    path: impl AsRef<Path>,
+    layer: &FeatureLayerOut<'_>,
+) -> Result<(), IoError> {
     let path = path.as_ref();
     let fail = |what: &str, e: gdal::errors::GdalError| IoError::gdal(path, what.to_string(), e);
     let n = layer.geometries.len();
@@ -100,8 +103,8 @@ pub fn write_features_gpkg(path: impl AsRef<Path>, layer: &FeatureLayerOut<'_>) 
             source,
         })?;
     }
-    let srs = SpatialRef::from_definition(&layer.crs.definition)
-        .map_err(|e| fail("parse the CRS", e))?;
+    let srs =
+        SpatialRef::from_definition(&layer.crs.definition).map_err(|e| fail("parse the CRS", e))?;
     let driver =
         DriverManager::get_driver_by_name("GPKG").map_err(|e| fail("find the GPKG driver", e))?;
     let mut ds = driver

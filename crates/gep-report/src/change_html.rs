@@ -8,7 +8,7 @@
 //! drawing frame and compact path encoding. Nothing refers to the network.
 
 use crate::error::ReportError;
-use crate::html::{fmt_num, path_data, Frame, MapPath, MapView, LegendItem, NO_DATA_FILL, STYLE};
+use crate::html::{fmt_num, path_data, Frame, LegendItem, MapPath, MapView, NO_DATA_FILL, STYLE};
 use crate::i18n::Lang;
 use crate::model::RunInfo;
 use geo_types::MultiPolygon;
@@ -402,13 +402,7 @@ pub fn change_map(zones: &[ChangeZone], lang: Lang) -> Option<MapView> {
                 }
             };
             let tip = match v {
-                Some(v) => format!(
-                    "{} ({}): {} {}",
-                    z.name,
-                    z.id,
-                    signed(v),
-                    t.unit_yuan
-                ),
+                Some(v) => format!("{} ({}): {} {}", z.name, z.id, signed(v), t.unit_yuan),
                 None => format!("{} ({})", z.name, z.id),
             };
             MapPath {
@@ -434,12 +428,17 @@ pub fn change_map(zones: &[ChangeZone], lang: Lang) -> Option<MapView> {
             let sign = if c < 3 { "−" } else { "+" };
             format!("{sign}{} – {sign}{}", fmt_num(lo, 0), fmt_num(hi, 0))
         };
-        legend.push(LegendItem { color: *col, label });
+        legend.push(LegendItem { color: col, label });
     }
     if any_missing {
         legend.push(LegendItem {
             color: NO_DATA_FILL,
-            label: if lang == Lang::Zh { "无数据" } else { "no data" }.to_string(),
+            label: if lang == Lang::Zh {
+                "无数据"
+            } else {
+                "no data"
+            }
+            .to_string(),
         });
     }
     let outlines = if top != finest {

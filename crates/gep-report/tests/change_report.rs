@@ -32,10 +32,30 @@ fn zones() -> Vec<ChangeZone> {
         effects: e,
     };
     vec![
-        z("1", Level::County, rect(0.0, 0.0, 3000.0, 1000.0), effects(-50.0)),
-        z("1001", Level::Village, rect(0.0, 0.0, 1000.0, 1000.0), effects(-80.0)),
-        z("1002", Level::Village, rect(1000.0, 0.0, 2000.0, 1000.0), effects(30.0)),
-        z("1003", Level::Village, rect(2000.0, 0.0, 3000.0, 1000.0), effects(0.0)),
+        z(
+            "1",
+            Level::County,
+            rect(0.0, 0.0, 3000.0, 1000.0),
+            effects(-50.0),
+        ),
+        z(
+            "1001",
+            Level::Village,
+            rect(0.0, 0.0, 1000.0, 1000.0),
+            effects(-80.0),
+        ),
+        z(
+            "1002",
+            Level::Village,
+            rect(1000.0, 0.0, 2000.0, 1000.0),
+            effects(30.0),
+        ),
+        z(
+            "1003",
+            Level::Village,
+            rect(2000.0, 0.0, 3000.0, 1000.0),
+            effects(0.0),
+        ),
     ]
 }
 
@@ -77,14 +97,23 @@ fn transition_matrix_rows_and_totals() {
             if c.area_ha == 0.0 {
                 assert_eq!((c.fill, c.text.as_str()), ("#ffffff", ""));
             } else if m.to[j] == r.from {
-                assert!(c.fill.starts_with("#f0") || c.fill.starts_with("#d9") || c.fill.starts_with("#bd"), "{i},{j}");
+                assert!(
+                    c.fill.starts_with("#f0")
+                        || c.fill.starts_with("#d9")
+                        || c.fill.starts_with("#bd"),
+                    "{i},{j}"
+                );
             } else {
                 assert!(!c.fill.starts_with("#ff"), "{i},{j}: {}", c.fill);
             }
         }
     }
     let zh = transition_matrix(&cells, Lang::Zh);
-    assert!(zh.rows.iter().any(|r| r.from == "水田"), "{:?}", zh.rows[1].from);
+    assert!(
+        zh.rows.iter().any(|r| r.from == "水田"),
+        "{:?}",
+        zh.rows[1].from
+    );
 }
 
 /// One path per village (the finest level), the county drawn as an outline; red for the

@@ -23,8 +23,8 @@ use std::time::Instant;
 pub struct ChangeFlags {
     #[command(flatten)]
     pub run: RunFlags,
-    /// Land-cover raster of the second year, on the first year's grid (--landcover or
-    /// [landcover] is the first year).
+    /// Land-cover raster of the second year (--landcover or [landcover] is the first year);
+    /// on another grid it is warped onto the first year's, nearest neighbour, with a warning.
     #[arg(long, value_name = "PATH")]
     pub landcover1: PathBuf,
     /// The second accounting year (--year or `year` is the first).

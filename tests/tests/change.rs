@@ -743,6 +743,16 @@ fn gep_appraise_scenario_raster() {
 /// Writes band 1 of `src`'s window (col, row, cols, rows) as a new GeoTIFF at `dest`, with
 /// the geotransform moved to the window's corner (the same cells, a different grid).
 fn crop(src: &std::path::Path, dest: &std::path::Path, win: (usize, usize, usize, usize)) {
+    crop_with(src, dest, win, true)
+}
+
+/// [`crop`], with or without the source's nodata value.
+fn crop_with(
+    src: &std::path::Path,
+    dest: &std::path::Path,
+    win: (usize, usize, usize, usize),
+    nodata: bool,
+) {
     let ds = gdal::Dataset::open(src).unwrap();
     let band = ds.rasterband(1).unwrap();
     let (c0, r0, w, h) = win;
@@ -757,7 +767,9 @@ fn crop(src: &std::path::Path, dest: &std::path::Path, win: (usize, usize, usize
     out.set_geo_transform(&gt).unwrap();
     out.set_projection(&ds.projection()).unwrap();
     let mut b = out.rasterband(1).unwrap();
-    b.set_no_data_value(band.no_data_value()).unwrap();
+    if nodata {
+        b.set_no_data_value(band.no_data_value()).unwrap();
+    }
     b.write((0, 0), (w, h), &mut buf).unwrap();
 }
 
@@ -802,4 +814,65 @@ fn gep_change_warps_the_second_year() {
     );
     let manifest = std::fs::read_to_string(o1.join("manifest.json")).unwrap();
     assert!(!manifest.contains("warped onto it"));
+}
+
+/// Bad inputs of the second part: exit 2, a message naming the file and the fix, no output
+/// directory. A scenario raster on another grid; footprints and a scenario together; a
+/// second year on another grid without a nodata value (the warp would fill with a class).
+#[test]
+fn change_and_scenario_bad_inputs() {
+    let dir = tempdir();
+    // The 2012 raster cropped: another grid.
+    let cropped = dir.path().join("cropped.tif");
+    crop(
+        &fixture("change/corine_lausanne_250m_2012.tif"),
+        &cropped,
+        (1, 1, 188, 129),
+    );
+    let out = dir.path().join("out");
+    let check = |args: Vec<String>, needles: &[&str]| {
+        let o = gep_tests::gep_output(&args);
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        for n in needles {
+            assert!(err.contains(n), "{n:?} not in: {err}");
+        }
+        assert!(!out.exists(), "an output directory was left");
+    };
+    let mut a = vec!["appraise".to_string()];
+    a.extend(run_flags("lausanne-set-2006.csv", 2006));
+    a.extend([
+        "--scenario".into(),
+        cropped.display().to_string(),
+        "--out".into(),
+        out.display().to_string(),
+    ]);
+    check(a.clone(), &["cropped.tif", "gdalwarp -r near"]);
+    a.extend([
+        "--footprints".into(),
+        format!(
+            "{}:fid:new_class",
+            fixture("change/lausanne_footprints.geojson").display()
+        ),
+    ]);
+    check(a, &["--scenario"]);
+    // A second year without nodata on another grid.
+    let no_nodata = dir.path().join("no_nodata.tif");
+    crop_with(
+        &fixture("change/corine_lausanne_250m_2012.tif"),
+        &no_nodata,
+        (1, 1, 188, 129),
+        false,
+    );
+    let mut a = vec!["change".to_string()];
+    a.extend(zone_flags());
+    a.extend([
+        "--landcover1".into(),
+        no_nodata.display().to_string(),
+        "--year1".into(),
+        "2012".into(),
+        "--out".into(),
+        out.display().to_string(),
+    ]);
+    check(a, &["no_nodata.tif", "nodata"]);
 }

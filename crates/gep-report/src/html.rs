@@ -933,7 +933,7 @@ fn bar_chart(caption: String, mut items: Vec<(String, f64, &'static str)>, lang:
 }
 
 /// Rough width of `s` at 13 px: CJK glyphs are square, Latin ones about half as wide.
-pub(crate) fn text_width(s: &str) -> f64 {
+fn text_width(s: &str) -> f64 {
     s.chars()
         .map(|c| if c.is_ascii() { 7.0 } else { 13.0 })
         .sum()

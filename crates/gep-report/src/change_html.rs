@@ -425,8 +425,20 @@ pub fn change_map(zones: &[ChangeZone], lang: Lang) -> Option<MapView> {
         } else {
             let step = c.abs_diff(3);
             let (lo, hi) = (bounds[step - 1], bounds[step]);
-            let sign = if c < 3 { "−" } else { "+" };
-            format!("{sign}{} – {sign}{}", fmt_num(lo, 0), fmt_num(hi, 0))
+            // Low to high: a loss class reads "−hi – −lo" (its lower end is 0 for the
+            // smallest losses, "−hi – 0").
+            let signed_abs = |v: f64, sign: &str| {
+                if v == 0.0 {
+                    "0".to_string()
+                } else {
+                    format!("{sign}{}", fmt_num(v, 0))
+                }
+            };
+            if c < 3 {
+                format!("{} – {}", signed_abs(hi, "−"), signed_abs(lo, "−"))
+            } else {
+                format!("{} – {}", signed_abs(lo, "+"), signed_abs(hi, "+"))
+            }
         };
         legend.push(LegendItem { color: col, label });
     }

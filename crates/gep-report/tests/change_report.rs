@@ -130,6 +130,10 @@ fn change_map_one_path_per_zone_diverging() {
     assert!(fill[1].starts_with("#21") || fill[1].starts_with("#67") || fill[1].starts_with("#d1"));
     assert_eq!(m.legend.len(), 3);
     assert!(m.legend.iter().any(|l| l.label == "0"));
+    // Classes by |ΔGEP| terciles of the changed zones (30, 80: breaks 30 and 80), ranges low
+    // to high: the loss of 80 is in "−80 – −30", the gain of 30 in "0 – +30".
+    let labels: Vec<&str> = m.legend.iter().map(|l| l.label.as_str()).collect();
+    assert_eq!(labels, vec!["−80 – −30", "0", "0 – +30"]);
     assert!(m.paths[0].tip.contains("-80"), "{}", m.paths[0].tip);
     assert!(m.paths[1].tip.contains("+30"), "{}", m.paths[1].tip);
     // The summary lists the county only.

@@ -9,10 +9,10 @@ use crate::{run, RunFlags};
 use anyhow::{bail, Context, Result};
 use gep_core::change::{decompose, ChangeOptions, TypeAreas, UnitValues, YearState};
 use gep_core::{CoefficientSet, Deflator, Level, RasterSource, Reporter, Zone};
-use gep_engine::appraise::{appraise, Footprint};
-use gep_engine::change_tables;
+use gep_engine::appraise::{appraise, Appraisal, Footprint};
 use gep_engine::parcels::{assess_parcels, Parcel, ParcelWarning};
 use gep_engine::plan::{input_paths, prepare, sidecars, Plan, Prepared};
+use gep_engine::{change_report, change_tables};
 use gep_io::{GdalRaster, RasterOptions, ZoneLayerSpec};
 use gep_report::{InputFile, Manifest, OutputFile, RunInfo, StagedDir};
 use std::path::{Path, PathBuf};
@@ -23,8 +23,8 @@ use std::time::Instant;
 pub struct ChangeFlags {
     #[command(flatten)]
     pub run: RunFlags,
-    /// Land-cover raster of the second year, on the first year's grid (--landcover or
-    /// [landcover] is the first year).
+    /// Land-cover raster of the second year (--landcover or [landcover] is the first year);
+    /// on another grid it is warped onto the first year's, nearest neighbour, with a warning.
     #[arg(long, value_name = "PATH")]
     pub landcover1: PathBuf,
     /// The second accounting year (--year or `year` is the first).
@@ -59,8 +59,17 @@ pub struct AppraiseFlags {
     pub run: RunFlags,
     /// The footprint layer, as PATH:ID_FIELD:CLASS_FIELD (CLASS_FIELD: the land-cover code,
     /// in the raster's scheme, each footprint would become).
-    #[arg(long, value_name = "PATH:ID_FIELD:CLASS_FIELD")]
-    pub footprints: String,
+    #[arg(
+        long,
+        value_name = "PATH:ID_FIELD:CLASS_FIELD",
+        required_unless_present = "scenario",
+        conflicts_with = "scenario"
+    )]
+    pub footprints: Option<String>,
+    /// Instead of footprints: the land cover after the project, a raster on the land-cover
+    /// raster's grid and in its scheme (nodata = unchanged).
+    #[arg(long, value_name = "PATH")]
+    pub scenario: Option<PathBuf>,
 }
 
 /// The plan, the output directory checked, the inputs read.
@@ -141,13 +150,13 @@ fn publish(
     s: &Setup,
     extra: Vec<InputFile>,
     warnings: Vec<String>,
-    write: impl FnOnce(&Path) -> Result<()>,
+    write: impl FnOnce(&Path, &RunInfo) -> Result<()>,
 ) -> Result<()> {
+    let info = run_info(s, extra, warnings)?;
     let staged = StagedDir::create(&s.plan.out_dir)
         .with_context(|| format!("output directory {}", s.plan.out_dir.display()))?;
-    write(staged.path())?;
+    write(staged.path(), &info)?;
     let outputs = OutputFile::all_in(staged.path(), &["manifest.json"])?;
-    let info = run_info(s, extra, warnings)?;
     Manifest::new(&info, outputs).write(&staged.file("manifest.json"))?;
     staged.commit()?;
     s.progress
@@ -159,17 +168,52 @@ fn absolute(p: &Path) -> Result<PathBuf> {
     Ok(std::env::current_dir()?.join(p))
 }
 
-/// `gep change`: transitions, net change and the ΔGEP decomposition between two years.
-pub fn change(flags: &ChangeFlags, quiet: bool) -> Result<u8> {
-    let path1 = absolute(&flags.landcover1)?;
-    let deflator_path = flags.deflator.as_deref().map(absolute).transpose()?;
-    let mut extra_paths = vec![path1.clone()];
-    extra_paths.extend(deflator_path.iter().cloned());
-    let s = setup(&flags.run, quiet, &extra_paths)?;
-    let plan = &s.plan;
-    let raster0 = &s.prep.raster;
+/// Whether two rasters share CRS and grid (origin, cell size, size).
+fn on_same_grid(raster0: &GdalRaster, raster1: &GdalRaster) -> bool {
+    let (g0, g1) = (raster0.grid(), raster1.grid());
+    gep_io::reproject::same_crs(raster0.crs(), raster1.crs())
+        && (
+            g0.left,
+            g0.top,
+            g0.cell_width,
+            g0.cell_height,
+            g0.rows,
+            g0.cols,
+        ) == (
+            g1.left,
+            g1.top,
+            g1.cell_width,
+            g1.cell_height,
+            g1.rows,
+            g1.cols,
+        )
+}
+
+/// `cols x rows cells of w from (left, top) in CRS`.
+fn grid_text(r: &GdalRaster) -> String {
+    let g = r.grid();
+    format!(
+        "{} x {} cells of {} from ({}, {}) in {}",
+        g.cols,
+        g.rows,
+        g.cell_width,
+        g.left,
+        g.top,
+        r.crs().label()
+    )
+}
+
+/// Opens a second land-cover raster (`path1`) with the first one's band, nodata and CRS
+/// options, and checks it is on `raster0`'s grid: the message prints the `gdalwarp` command
+/// that aligns it (nearest neighbour, as categorical rasters must be resampled).
+fn open_aligned(
+    path1: &Path,
+    plan: &Plan,
+    raster0: &GdalRaster,
+    whose: &str,
+) -> Result<GdalRaster> {
     let raster1 = GdalRaster::open(
-        &path1,
+        path1,
         RasterOptions {
             band: plan.band,
             nodata: plan.nodata,
@@ -178,7 +222,7 @@ pub fn change(flags: &ChangeFlags, quiet: bool) -> Result<u8> {
     )?;
     if !gep_io::reproject::same_crs(raster0.crs(), raster1.crs()) {
         bail!(
-            "{}: its CRS ({}) is not the first year's ({}); warp it onto the first year's grid, e.g. `gdalwarp -r near -t_srs <first year's CRS> -te <xmin ymin xmax ymax> -tr <cell size> {} aligned.tif`",
+            "{}: its CRS ({}) is not {whose} ({}); warp it onto {whose} grid, e.g. `gdalwarp -r near -t_srs <{whose} CRS> -te <xmin ymin xmax ymax> -tr <cell size> {} aligned.tif`",
             path1.display(),
             raster1.crs().label(),
             raster0.crs().label(),
@@ -202,7 +246,7 @@ pub fn change(flags: &ChangeFlags, quiet: bool) -> Result<u8> {
         g1.cols,
     ) {
         bail!(
-            "{}: not on the first year's grid ({} x {} cells of {} from ({}, {}), the first year has {} x {} of {} from ({}, {})); align it first: `gdalwarp -r near -te {} {} {} {} -tr {} {} {} aligned.tif`",
+            "{}: not on {whose} grid ({} x {} cells of {} from ({}, {}), {whose} has {} x {} of {} from ({}, {})); align it first: `gdalwarp -r near -te {} {} {} {} -tr {} {} {} aligned.tif`",
             path1.display(),
             g1.cols, g1.rows, g1.cell_width, g1.left, g1.top,
             g0.cols, g0.rows, g0.cell_width, g0.left, g0.top,
@@ -210,6 +254,40 @@ pub fn change(flags: &ChangeFlags, quiet: bool) -> Result<u8> {
             path1.display()
         );
     }
+    Ok(raster1)
+}
+
+/// `gep change`: transitions, net change and the ΔGEP decomposition between two years.
+pub fn change(flags: &ChangeFlags, quiet: bool) -> Result<u8> {
+    let path1 = absolute(&flags.landcover1)?;
+    let deflator_path = flags.deflator.as_deref().map(absolute).transpose()?;
+    let mut extra_paths = vec![path1.clone()];
+    extra_paths.extend(deflator_path.iter().cloned());
+    let s = setup(&flags.run, quiet, &extra_paths)?;
+    let plan = &s.plan;
+    let raster0 = &s.prep.raster;
+    // On the first year's grid, or warped onto it (nearest neighbour; the warning says what
+    // that costs in exactness).
+    let opts1 = RasterOptions {
+        band: plan.band,
+        nodata: plan.nodata,
+        crs: plan.landcover_crs.clone(),
+    };
+    let own = GdalRaster::open(&path1, opts1.clone())?;
+    let aligned = if on_same_grid(raster0, &own) {
+        None
+    } else {
+        let a = gep_io::align::warp_onto(&path1, opts1, raster0)?;
+        s.progress.warn(&format!(
+            "{}: not on the first year's grid ({}); warped onto it with nearest neighbour (as `{}`): its class areas are those of the first year's grid, not its own, and the transitions include misregistration between the grids (docs/change.md)",
+            path1.display(),
+            grid_text(&own),
+            a.command
+        ));
+        Some(a)
+    };
+    let raster1 = aligned.as_ref().map(|a| a.raster()).unwrap_or(&own);
+    let g1 = own.grid();
     let Some(v0) = s.prep.valuation.as_ref() else {
         bail!("gep change values both years: give a coefficient set (--coefficients or [valuation] coefficients)");
     };
@@ -222,7 +300,7 @@ pub fn change(flags: &ChangeFlags, quiet: bool) -> Result<u8> {
         ..Default::default()
     };
     s.progress.status("tallying the transitions of both years");
-    let t = gep_zonal::tally_transitions(raster0, &raster1, &zones, &opts, &s.progress)?;
+    let t = gep_zonal::tally_transitions(raster0, raster1, &zones, &opts, &s.progress)?;
     let set1 = match &flags.coefficients1 {
         Some(c) => CoefficientSet::load(c)?,
         None => v0.set.clone(),
@@ -255,16 +333,19 @@ pub fn change(flags: &ChangeFlags, quiet: bool) -> Result<u8> {
     let mut extra = vec![input_file(
         "landcover:year1",
         &path1,
-        Some(raster1.crs().label()),
+        Some(own.crs().label()),
         Some([g1.cell_width, g1.cell_height]),
     )?];
     if let Some(d) = &deflator_path {
         extra.push(input_file("deflator", d, None, None)?);
     }
     let warnings = s.progress.warnings();
-    publish(&s, extra, warnings, |dir| {
+    let lang = plan.lang;
+    publish(&s, extra, warnings, |dir, info| {
         change_tables::write_transitions(dir, &zones, &t)?;
         change_tables::write_change(dir, &ch)?;
+        let report = change_report::years_report(&zones, &t, &ch, cw, info.clone())?;
+        gep_report::write_change_html(&dir.join("report.html"), &report, lang)?;
         Ok(())
     })?;
     if !quiet {
@@ -286,13 +367,22 @@ pub fn change(flags: &ChangeFlags, quiet: bool) -> Result<u8> {
     Ok(0)
 }
 
+/// An extra layer: its path, its features reprojected to the raster's CRS, and the outlines
+/// as read with their CRS.
+struct ExtraLayer {
+    path: PathBuf,
+    zones: Vec<Zone>,
+    read: Vec<gep_core::geo_types::MultiPolygon<f64>>,
+    crs: gep_io::Crs,
+}
+
 /// Reads an extra layer given as PATH:ID_FIELD[:SECOND_FIELD], reprojected to the raster's CRS.
 fn read_extra_layer(
     spec: &str,
     flag: &str,
     raster: &GdalRaster,
     threads: usize,
-) -> Result<(PathBuf, Vec<Zone>)> {
+) -> Result<ExtraLayer> {
     let parts: Vec<&str> = spec.split(':').collect();
     if !(2..=3).contains(&parts.len()) || parts[0].is_empty() || parts[1].is_empty() {
         bail!(
@@ -303,6 +393,7 @@ fn read_extra_layer(
     let mut zs = ZoneLayerSpec::new(&path, Level::Village, parts[1]);
     zs.name_field = parts.get(2).map(|s| s.to_string());
     let mut layer = gep_io::read_zones(&zs)?;
+    let read = layer.zones.iter().map(|z| z.geometry.clone()).collect();
     gep_io::reproject::reproject_zones_threads(
         &mut layer.zones,
         &layer.crs,
@@ -311,7 +402,12 @@ fn read_extra_layer(
         threads,
     )
     .with_context(|| format!("reprojecting {}", path.display()))?;
-    Ok((path, layer.zones))
+    Ok(ExtraLayer {
+        path,
+        zones: layer.zones,
+        read,
+        crs: layer.crs,
+    })
 }
 
 fn layer_inputs(role: &str, path: &Path) -> Result<Vec<InputFile>> {
@@ -325,8 +421,12 @@ fn layer_inputs(role: &str, path: &Path) -> Result<Vec<InputFile>> {
 pub fn parcels(flags: &ParcelFlags, quiet: bool) -> Result<u8> {
     let ppath = absolute(Path::new(flags.parcels.split(':').next().unwrap_or("")))?;
     let s = setup(&flags.run, quiet, std::slice::from_ref(&ppath))?;
-    let (path, layer) =
-        read_extra_layer(&flags.parcels, "parcels", &s.prep.raster, s.plan.threads)?;
+    let ExtraLayer {
+        path,
+        zones: layer,
+        read,
+        crs,
+    } = read_extra_layer(&flags.parcels, "parcels", &s.prep.raster, s.plan.threads)?;
     let parcels: Vec<Parcel> = layer
         .into_iter()
         .map(|z| Parcel {
@@ -369,8 +469,9 @@ pub fn parcels(flags: &ParcelFlags, quiet: bool) -> Result<u8> {
         warnings.push(text);
     }
     let extra = layer_inputs("parcels", &path)?;
-    publish(&s, extra, warnings, |dir| {
+    publish(&s, extra, warnings, |dir, _| {
         change_tables::write_parcels(dir, &a)?;
+        gep_engine::parcels_layer::write_parcels_gpkg(&dir.join("parcels.gpkg"), &a, &read, &crs)?;
         Ok(())
     })?;
     if !quiet {
@@ -388,26 +489,29 @@ pub fn parcels(flags: &ParcelFlags, quiet: bool) -> Result<u8> {
     Ok(0)
 }
 
-/// `gep appraise`: ΔGEP of a project's footprints by affected village, township and county.
+/// `gep appraise`: ΔGEP of a project's footprints (or of a scenario raster) by affected
+/// village, township and county.
 pub fn appraise_cmd(flags: &AppraiseFlags, quiet: bool) -> Result<u8> {
-    let fpath = absolute(Path::new(flags.footprints.split(':').next().unwrap_or("")))?;
-    if flags.footprints.split(':').count() != 3 {
+    if let Some(scenario) = &flags.scenario {
+        return appraise_scenario_cmd(flags, scenario, quiet);
+    }
+    let Some(spec) = flags.footprints.as_deref() else {
+        bail!("gep appraise needs the project: --footprints PATH:ID_FIELD:CLASS_FIELD or --scenario raster.tif");
+    };
+    let fpath = absolute(Path::new(spec.split(':').next().unwrap_or("")))?;
+    if spec.split(':').count() != 3 {
         bail!(
-            "--footprints {:?}: expected PATH:ID_FIELD:CLASS_FIELD, e.g. project.gpkg:id:new_class",
-            flags.footprints
+            "--footprints {spec:?}: expected PATH:ID_FIELD:CLASS_FIELD, e.g. project.gpkg:id:new_class"
         );
     }
     let s = setup(&flags.run, quiet, std::slice::from_ref(&fpath))?;
     let Some(v) = s.prep.valuation.as_ref() else {
         bail!("gep appraise values the change: give a coefficient set (--coefficients or [valuation] coefficients)");
     };
-    let (path, layer) = read_extra_layer(
-        &flags.footprints,
-        "footprints",
-        &s.prep.raster,
-        s.plan.threads,
-    )?;
-    let field = flags.footprints.rsplit(':').next().unwrap_or("");
+    let ExtraLayer {
+        path, zones: layer, ..
+    } = read_extra_layer(spec, "footprints", &s.prep.raster, s.plan.threads)?;
+    let field = spec.rsplit(':').next().unwrap_or("");
     let footprints: Vec<Footprint> = layer
         .into_iter()
         .map(|z| {
@@ -435,9 +539,46 @@ pub fn appraise_cmd(flags: &AppraiseFlags, quiet: bool) -> Result<u8> {
         &s.progress,
     )?;
     let extra = layer_inputs("footprints", &path)?;
+    publish_appraisal(&s, extra, &a, quiet)
+}
+
+/// `gep appraise --scenario`: the land cover after the project as a raster.
+fn appraise_scenario_cmd(flags: &AppraiseFlags, scenario: &Path, quiet: bool) -> Result<u8> {
+    let spath = absolute(scenario)?;
+    let s = setup(&flags.run, quiet, std::slice::from_ref(&spath))?;
+    let Some(v) = s.prep.valuation.as_ref() else {
+        bail!("gep appraise values the change: give a coefficient set (--coefficients or [valuation] coefficients)");
+    };
+    let raster1 = open_aligned(&spath, &s.plan, &s.prep.raster, "the land-cover raster's")?;
+    s.progress
+        .status("tallying the current and the scenario land cover");
+    let a = gep_engine::appraise_scenario(
+        &s.prep.raster,
+        &raster1,
+        s.prep.zones.clone(),
+        v,
+        s.plan.threads,
+        &s.progress,
+    )?;
+    let g = raster1.grid();
+    let extra = vec![input_file(
+        "landcover:scenario",
+        &spath,
+        Some(raster1.crs().label()),
+        Some([g.cell_width, g.cell_height]),
+    )?];
+    publish_appraisal(&s, extra, &a, quiet)
+}
+
+/// Writes an appraisal's tables and report, and prints the affected zones.
+fn publish_appraisal(s: &Setup, extra: Vec<InputFile>, a: &Appraisal, quiet: bool) -> Result<u8> {
+    let cw = s.prep.valuation.as_ref().and_then(|v| v.crosswalk.as_ref());
     let warnings = s.progress.warnings();
-    publish(&s, extra, warnings, |dir| {
-        change_tables::write_appraisal(dir, &a)?;
+    let lang = s.plan.lang;
+    publish(s, extra, warnings, |dir, info| {
+        change_tables::write_appraisal(dir, a)?;
+        let report = change_report::appraisal_report(a, cw, info.clone())?;
+        gep_report::write_change_html(&dir.join("report.html"), &report, lang)?;
         Ok(())
     })?;
     if !quiet {

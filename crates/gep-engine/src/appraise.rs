@@ -16,8 +16,9 @@ use crate::{EngineError, Valuation};
 use geo::{Area, BooleanOps, BoundingRect, Contains};
 use gep_core::change::{decompose, Change, ChangeOptions, TypeAreas, UnitValues, YearState};
 use gep_core::geo_types::{MultiPolygon, Rect};
+use gep_core::transition::Transitions;
 use gep_core::{ClassCode, ExactArea, ExtentTable, Level, RasterSource, Reporter, Zone, ZoneTally};
-use gep_zonal::{tally, TallyOptions};
+use gep_zonal::{tally, tally_transitions, TallyOptions};
 use serde::Serialize;
 
 /// A project footprint and the land cover it would become.
@@ -44,6 +45,9 @@ pub struct FootprintPiece {
     pub converted_m2: f64,
     /// The new class.
     pub new_class: ClassCode,
+    /// The classes converted (class, covered m²), ascending by class: what the footprint
+    /// covers in the zone now.
+    pub from_m2: Vec<(ClassCode, f64)>,
 }
 
 /// The appraisal of a project.
@@ -61,6 +65,9 @@ pub struct Appraisal {
     pub affected: Vec<String>,
     /// The change from current to scenario (land effect only), every zone.
     pub change: Change,
+    /// With a scenario raster ([`appraise_scenario`]): the transition matrix of every zone,
+    /// current → scenario (cells nodata in either kept as they are now).
+    pub transitions: Option<Transitions>,
 }
 
 impl Appraisal {
@@ -177,25 +184,10 @@ pub fn appraise(
             zone_level: zones[*zi].level,
             converted_m2: converted.to_m2(),
             new_class: footprints[*fi].new_class,
+            from_m2: piece.classes.iter().map(|(c, a)| (*c, a.to_m2())).collect(),
         });
     }
-    let cw = valuation.crosswalk.as_ref();
-    let a0 = TypeAreas::from_extent(&zones, &before, cw)?;
-    let a1 = TypeAreas::from_extent(&zones, &after, cw)?;
-    let uv = UnitValues::from_set(&valuation.set, &valuation.params)?;
-    let change = decompose(
-        YearState {
-            year: valuation.year,
-            areas: &a0,
-            unit_values: &uv,
-        },
-        YearState {
-            year: valuation.year,
-            areas: &a1,
-            unit_values: &uv,
-        },
-        &ChangeOptions::default(),
-    )?;
+    let change = scenario_change(&zones, &before, &after, valuation)?;
     let affected = zones
         .iter()
         .zip(&affected)
@@ -209,6 +201,104 @@ pub fn appraise(
         pieces: out_pieces,
         affected,
         change,
+        transitions: None,
+    })
+}
+
+/// The land-cover change and the decomposition at unchanged unit values, shared by both
+/// kinds of appraisal.
+fn scenario_change(
+    zones: &[Zone],
+    before: &ExtentTable,
+    after: &ExtentTable,
+    valuation: &Valuation,
+) -> Result<Change, EngineError> {
+    let cw = valuation.crosswalk.as_ref();
+    let a0 = TypeAreas::from_extent(zones, before, cw)?;
+    let a1 = TypeAreas::from_extent(zones, after, cw)?;
+    let uv = UnitValues::from_set(&valuation.set, &valuation.params)?;
+    Ok(decompose(
+        YearState {
+            year: valuation.year,
+            areas: &a0,
+            unit_values: &uv,
+        },
+        YearState {
+            year: valuation.year,
+            areas: &a1,
+            unit_values: &uv,
+        },
+        &ChangeOptions::default(),
+    )?)
+}
+
+/// Appraises a scenario raster: `scenario` is the land cover after the project, on
+/// `baseline`'s grid and in its scheme. Both are read as one ([`tally_transitions`]: exact
+/// covered fractions, every zone's current extent bit-identical to a tally of `baseline`
+/// alone). A cell that is nodata in the scenario keeps its current class (a scenario raster
+/// may carry only the project's area); a cell that is nodata now stays nodata. The change is
+/// decomposed at unchanged unit values (a pure land effect), for every zone; the affected
+/// zones are those where some area changes class.
+///
+/// # Errors
+/// The rasters are not on one grid, a class the valuation cannot price, tally errors.
+///
+/// # Units
+/// Areas in m² on the grid's area basis; values in 元/a at the set's price year.
+pub fn appraise_scenario(
+    baseline: &dyn RasterSource,
+    scenario: &dyn RasterSource,
+    mut zones: Vec<Zone>,
+    valuation: &Valuation,
+    threads: usize,
+    reporter: &dyn Reporter,
+) -> Result<Appraisal, EngineError> {
+    valuation.check()?;
+    gep_core::resolve_parents(&mut zones)?;
+    let opts = TallyOptions {
+        threads,
+        ..Default::default()
+    };
+    let mut t = tally_transitions(baseline, scenario, &zones, &opts, reporter)?;
+    for z in &mut t.zones {
+        type Pair = (Option<ClassCode>, Option<ClassCode>);
+        let gaps: Vec<(Pair, ExactArea)> = z
+            .pairs
+            .iter()
+            .filter(|((f, to), _)| f.is_none() || to.is_none())
+            .map(|(k, a)| (*k, *a))
+            .collect();
+        for ((from, to), a) in gaps {
+            z.pairs.remove(&(from, to));
+            match from {
+                // Nodata in the scenario: the cell keeps its class.
+                Some(c) => *z.pairs.entry((Some(c), Some(c))).or_default() += a,
+                // Nodata now: stays nodata.
+                None => z.nodata += a,
+            }
+        }
+    }
+    let before = t.year0();
+    let after = t.year1();
+    let change = scenario_change(&zones, &before, &after, valuation)?;
+    let affected = zones
+        .iter()
+        .zip(&t.zones)
+        .filter(|(_, m)| {
+            m.pairs
+                .iter()
+                .any(|((f, to), a)| f != to && *a != ExactArea::ZERO)
+        })
+        .map(|(z, _)| z.id.clone())
+        .collect();
+    Ok(Appraisal {
+        zones,
+        before,
+        after,
+        pieces: Vec::new(),
+        affected,
+        change,
+        transitions: Some(t),
     })
 }
 
@@ -292,6 +382,33 @@ mod tests {
         assert_eq!(a.gep_change("331123"), Some(t));
         assert_eq!(a.gep_change("331123002"), Some(0.0));
         assert_eq!(a.pieces.len(), 4);
+    }
+
+    /// A scenario raster that differs from the current land cover only in village 001001
+    /// (column 0, x 0..100): two forest cells (rows 1 and 2) become built-up (8), and the
+    /// scenario is nodata everywhere else (= unchanged). −2 ha × 1300 元/ha/a = −2600 元 in
+    /// the village, its township and its county, the same bits in all three; nothing
+    /// elsewhere.
+    #[test]
+    fn scenario_raster_inside_one_village() {
+        let (r, zones) = setup();
+        let s = MemRaster::from_fn(r.grid().clone(), |row, c| {
+            (c == 0 && (row == 1 || row == 2)).then_some(8)
+        });
+        let a = appraise_scenario(&r, &s, zones, &valuation(), 2, &NoProgress).unwrap();
+        assert_eq!(a.affected, vec!["331123", "331123001", "331123001001"]);
+        let v = a.gep_change("331123001001").unwrap();
+        assert_eq!(v, -2600.0);
+        assert_eq!(a.gep_change("331123001"), Some(v));
+        assert_eq!(a.gep_change("331123"), Some(v));
+        for other in ["331123002", "331123001002", "331123002001"] {
+            assert_eq!(a.gep_change(other), Some(0.0));
+        }
+        // Nodata in the scenario kept the current classes: the covered area is unchanged.
+        for (b, af) in a.before.zones.iter().zip(&a.after.zones) {
+            assert_eq!(b.covered(), af.covered());
+        }
+        assert!(a.transitions.is_some() && a.pieces.is_empty());
     }
 
     #[test]

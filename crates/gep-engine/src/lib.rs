@@ -21,11 +21,14 @@
 
 pub mod appraise;
 mod assessment;
+pub mod change_report;
 pub mod change_tables;
 mod error;
 pub mod guards;
 mod memory;
 pub mod parcels;
+#[cfg(feature = "gdal")]
+pub mod parcels_layer;
 mod physical;
 #[cfg(feature = "gdal")]
 pub mod plan;
@@ -34,7 +37,7 @@ pub mod units;
 pub mod warnings;
 pub mod write;
 
-pub use appraise::{appraise, Appraisal, Footprint};
+pub use appraise::{appraise, appraise_scenario, Appraisal, Footprint};
 pub use assessment::{
     fmt_fixed, Assessment, FailureReason, Totals, UnitFailure, Valuation, Warning,
 };

@@ -43,10 +43,12 @@
 //!   as EPSG:4326.
 #![deny(missing_docs)]
 
+pub mod align;
 pub mod continuous;
 pub mod crs;
 pub mod describe;
 pub mod error;
+pub mod features;
 pub mod gcj02;
 pub mod raster;
 pub mod reproject;
@@ -61,6 +63,7 @@ pub use continuous::{
 pub use crs::Crs;
 pub use describe::describe_path;
 pub use error::IoError;
+pub use features::{write_features_gpkg, Column, ColumnValues, FeatureLayerOut};
 pub use raster::{GdalRaster, RasterOptions};
 pub use reproject::{reproject_zones, Densify};
 pub use vector::{

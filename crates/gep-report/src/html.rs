@@ -22,11 +22,11 @@ use std::path::Path;
 
 const REPORT_TEMPLATE: &str = include_str!("../templates/report.html");
 const CHARTS_TEMPLATE: &str = include_str!("../templates/charts.html");
-const STYLE: &str = include_str!("../templates/style.css");
+pub(crate) const STYLE: &str = include_str!("../templates/style.css");
 
 /// Sequential 5-class yellow-green palette (ColorBrewer YlGn), light = low GEP per ha.
 const PALETTE: [&str; 5] = ["#ffffcc", "#c2e699", "#78c679", "#31a354", "#006837"];
-const NO_DATA_FILL: &str = "#d9d9d9";
+pub(crate) const NO_DATA_FILL: &str = "#d9d9d9";
 /// Number of quantile classes of the maps.
 const CLASSES: usize = 5;
 /// Vertices closer than this to the previously kept one are dropped, in tenths of a pixel.
@@ -607,7 +607,7 @@ fn sum(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
 }
 
 /// `v` with `decimals` decimals and thousands separators: `1234567.891, 2` → `1,234,567.89`.
-fn fmt_num(v: f64, decimals: usize) -> String {
+pub(crate) fn fmt_num(v: f64, decimals: usize) -> String {
     if !v.is_finite() {
         return "–".into();
     }
@@ -641,21 +641,21 @@ fn fmt_m2(v: f64) -> String {
 
 /// The drawing frame: bounding box of every geometry, equirectangular scaling for lon/lat.
 #[derive(Debug, Clone)]
-struct Frame {
+pub(crate) struct Frame {
     min_x: f64,
     max_y: f64,
     /// x stretch: cos(mid-latitude) for lon/lat data, 1 for planar coordinates.
     kx: f64,
     scale: f64,
-    width: f64,
-    height: f64,
+    pub(crate) width: f64,
+    pub(crate) height: f64,
 }
 
 impl Frame {
     const WIDTH: f64 = 900.0;
     const MAX_HEIGHT: f64 = 900.0;
 
-    fn of<'a>(geoms: impl Iterator<Item = &'a MultiPolygon<f64>>) -> Option<Frame> {
+    pub(crate) fn of<'a>(geoms: impl Iterator<Item = &'a MultiPolygon<f64>>) -> Option<Frame> {
         let (mut x0, mut y0, mut x1, mut y1) = (
             f64::INFINITY,
             f64::INFINITY,
@@ -771,7 +771,7 @@ fn push_ring(out: &mut String, ring: &LineString<f64>, frame: &Frame) {
     out.push('z');
 }
 
-fn path_data(g: &MultiPolygon<f64>, frame: &Frame) -> String {
+pub(crate) fn path_data(g: &MultiPolygon<f64>, frame: &Frame) -> String {
     let mut d = String::new();
     for p in &g.0 {
         push_ring(&mut d, p.exterior(), frame);

@@ -10,6 +10,7 @@
 //! crates that compute them.
 #![deny(missing_docs)]
 
+pub mod change_html;
 pub mod error;
 pub mod html;
 pub mod i18n;
@@ -20,6 +21,10 @@ pub mod staging;
 pub mod tables;
 pub mod xlsx;
 
+pub use change_html::{
+    render_change_html, write_change_html, ChangeKind, ChangeReportInput, ChangeZone,
+    TransitionCell, ZoneEffects,
+};
 pub use error::ReportError;
 pub use html::{render_html, write_html};
 pub use i18n::Lang;

@@ -1,14 +1,14 @@
 # The only commands anyone needs. `make demo` and `make test` work on a fresh Debian machine.
 SHELL := /bin/bash
 CARGO ?= cargo
-APT_PACKAGES := libgdal-dev libproj-dev libclang-dev pkg-config gdal-bin proj-bin
+APT_PACKAGES := libgdal-dev libproj-dev libclang-dev pkg-config gdal-bin proj-bin chromium fonts-noto-cjk
 VENV := .venv
 
 .PHONY: deps build demo demo-models test lint bench bench-micro bench-data bench-aux fuzz references clean
 
 # Installs the system libraries (Debian's GDAL 3.6 / PROJ 9.1) when they are missing.
 deps:
-	@if ! pkg-config --exists gdal proj 2>/dev/null || ! command -v ogr2ogr >/dev/null || ! dpkg -s libclang-dev >/dev/null 2>&1; then \
+	@if ! pkg-config --exists gdal proj 2>/dev/null || ! command -v ogr2ogr >/dev/null || ! dpkg -s libclang-dev >/dev/null 2>&1 || ! command -v chromium >/dev/null || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then \
 		echo "installing system packages: $(APT_PACKAGES)"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_PACKAGES); \

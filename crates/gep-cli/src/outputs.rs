@@ -344,6 +344,8 @@ pub fn report_input(
         services,
         checks,
         run,
+        extent: Vec::new(),
+        map_crs: None,
     }
 }
 

@@ -447,6 +447,15 @@ fn write_all(
                     lang,
                 );
                 input.sensitivity = crate::outputs::sensitivity_lines(a.physical.as_ref());
+                // The report's extent table: top-level zones by ecosystem type.
+                input.extent = a
+                    .zones
+                    .iter()
+                    .zip(&a.extent.zones)
+                    .filter(|(z, _)| z.level == plan.top_level())
+                    .flat_map(|(z, t)| gep_report::extent_lines(&z.id, t, a.crosswalk.as_ref()))
+                    .collect();
+                input.map_crs = Some(gpkg.raster_crs.info.clone());
                 input
             });
             let _ = input_cell.set(input);

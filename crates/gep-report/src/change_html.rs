@@ -378,7 +378,7 @@ pub fn change_map(zones: &[ChangeZone], lang: Lang) -> Option<MapView> {
     let finest = zones.iter().map(|z| z.level).max_by_key(|l| l.rank())?;
     let top = zones.iter().map(|z| z.level).min_by_key(|l| l.rank())?;
     let drawn: Vec<&ChangeZone> = zones.iter().filter(|z| z.level == finest).collect();
-    let frame = Frame::of(drawn.iter().map(|z| &z.geometry))?;
+    let frame = Frame::of(drawn.iter().map(|z| &z.geometry), None)?;
     let values: Vec<f64> = drawn
         .iter()
         .filter_map(|z| z.effects.map(|e| e.total_yuan))

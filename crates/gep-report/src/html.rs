@@ -23,6 +23,9 @@ use std::path::Path;
 const REPORT_TEMPLATE: &str = include_str!("../templates/report.html");
 const CHARTS_TEMPLATE: &str = include_str!("../templates/charts.html");
 pub(crate) const STYLE: &str = include_str!("../templates/style.css");
+/// Zoom and pan of the maps, the search and the sortable table of the lowest level: vanilla
+/// JavaScript, inline.
+const SCRIPT: &str = include_str!("../templates/report.js");
 
 /// Sequential 5-class yellow-green palette (ColorBrewer YlGn), light = low GEP per ha.
 const PALETTE: [&str; 5] = ["#ffffcc", "#c2e699", "#78c679", "#31a354", "#006837"];
@@ -72,6 +75,85 @@ pub struct MapView {
     pub legend: Vec<LegendItem>,
     /// Outlines of the parent level drawn over the zones (county borders on the village map).
     pub outlines: Vec<String>,
+    /// Names drawn on the map: every zone of the map's level whose name fits, and the
+    /// top level's names over lower-level maps.
+    pub labels: Vec<MapLabel>,
+    /// The scale bar.
+    pub scale: ScaleBar,
+    /// Height of the band under the map that holds the scale bar, px.
+    pub band: f64,
+    /// Width of the map area (the frame), px.
+    pub frame_width: f64,
+    /// Height of the map area (the frame), px.
+    pub frame_height: f64,
+    /// Legend title with its unit.
+    pub legend_title: String,
+    /// Legend entry of the outlines (`县界`), empty when the map has none.
+    pub outline_label: String,
+}
+
+/// A name drawn on a map.
+#[derive(Debug, Serialize)]
+pub struct MapLabel {
+    /// x of the label's centre, px.
+    pub x: f64,
+    /// y of the label's baseline centre, px.
+    pub y: f64,
+    /// The name.
+    pub text: String,
+    /// `major` (the top level over a lower-level map, or the map's own top-level zones) or
+    /// `minor`.
+    pub class: &'static str,
+    /// The zoom factor from which the name fits inside its zone (1 or less: always shown).
+    pub min_zoom: f64,
+}
+
+/// A scale bar: a round length and its width on the map at zoom 1.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScaleBar {
+    /// Ground length of the bar, m (1, 2 or 5 × 10ⁿ).
+    pub metres: f64,
+    /// Width of the bar, px.
+    pub px: f64,
+    /// `20 km`, `500 m`.
+    pub label: String,
+    /// Ground metres per px along the frame's centre (east–west), for the zoom script.
+    pub metres_per_px: f64,
+    /// The widest the bar may be, px (the zoom script picks the round length under it).
+    pub max_px: f64,
+}
+
+impl ScaleBar {
+    /// The longest round length (1, 2 or 5 × 10ⁿ m) whose bar is at most `max_px` wide at
+    /// `metres_per_px`.
+    pub fn new(metres_per_px: f64, max_px: f64) -> ScaleBar {
+        let limit = metres_per_px * max_px;
+        let mut metres = 1.0;
+        if limit.is_finite() && limit > 0.0 {
+            let p = 10f64.powf(limit.log10().floor());
+            metres = [5.0, 2.0, 1.0]
+                .iter()
+                .map(|m| m * p)
+                .find(|m| *m <= limit * (1.0 + 1e-12))
+                .unwrap_or(p);
+        }
+        let label = if metres >= 1000.0 {
+            format!("{} km", metres / 1000.0)
+        } else {
+            format!("{metres} m")
+        };
+        ScaleBar {
+            metres,
+            px: if metres_per_px > 0.0 {
+                (metres / metres_per_px * 10.0).round() / 10.0
+            } else {
+                0.0
+            },
+            label,
+            metres_per_px,
+            max_px,
+        }
+    }
 }
 
 /// One horizontal bar.
@@ -114,6 +196,7 @@ pub fn render_html(input: &ReportInput, lang: Lang) -> Result<String, ReportErro
         t => t,
         lang => lang.tag(),
         style => STYLE,
+        script => SCRIPT,
         v => view,
     })?;
     Ok(html)
@@ -225,6 +308,57 @@ struct View {
     warnings: Vec<String>,
     config_text: String,
     sensitivity: Vec<SensitivityView>,
+    /// The method statement: what the numbers rest on.
+    method: Vec<KeyValue>,
+    /// The caveats the account carries (the total's qualifications and the run's warnings).
+    caveats: Vec<String>,
+    /// The searchable table of the lowest level, `None` with one level only.
+    zone_table: Option<ZoneTableView>,
+    /// Ecosystem extent of the whole run.
+    extent_total: Vec<ExtentTotalRow>,
+    /// Ecosystem extent by top-level zone: column headers, rows.
+    extent_columns: Vec<String>,
+    extent_rows: Vec<ExtentZoneRow>,
+    /// Per-service quantities and values over the top level, in the input's order.
+    quantities: Vec<QuantityRow>,
+}
+
+#[derive(Debug, Serialize)]
+struct ZoneTableView {
+    /// `village`.
+    level_code: &'static str,
+    /// Number of zones.
+    count: usize,
+    /// One row per zone in map order, as JSON: [id, name, township, county, area ha, value 元,
+    /// value per ha]; `<` escaped.
+    json: String,
+}
+
+#[derive(Debug, Serialize)]
+struct ExtentTotalRow {
+    code: String,
+    name: String,
+    other_name: String,
+    area_km2: String,
+    share: String,
+}
+
+#[derive(Debug, Serialize)]
+struct ExtentZoneRow {
+    id: String,
+    name: String,
+    cells: Vec<String>,
+    total: String,
+}
+
+#[derive(Debug, Serialize)]
+struct QuantityRow {
+    code: String,
+    name: String,
+    category: String,
+    quantity: String,
+    unit: String,
+    value_yi: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -313,7 +447,10 @@ fn build_view(input: &ReportInput, lang: Lang) -> View {
         .collect();
 
     // One frame for all maps, so that the county and village maps line up.
-    let frame = Frame::of(input.zones.iter().map(|z| &z.geometry));
+    let frame = Frame::of(
+        input.zones.iter().map(|z| &z.geometry),
+        input.map_crs.as_ref(),
+    );
     let mut maps = Vec::new();
     for (level, key) in [
         (Level::County, "map_county"),
@@ -326,12 +463,37 @@ fn build_view(input: &ReportInput, lang: Lang) -> View {
         }
         if let Some(frame) = &frame {
             let mut m = map_view(&zones, frame, level, t[key].to_string(), lang);
+            m.legend_title = t["gep_per_ha"].to_string();
             if level != top {
                 m.outlines = input
                     .level(top)
                     .map(|z| path_data(&z.geometry, frame))
                     .collect();
+                m.outline_label = match lang {
+                    Lang::Zh => format!("{}界", crate::i18n::label(lang, top.as_str())),
+                    Lang::En => format!("{} boundary", top.as_str()),
+                };
             }
+            // Names of the levels between the top (exclusive) and this map's (inclusive),
+            // villages excepted (7,541 names: the search finds them), where they fit; the
+            // top level's names always, drawn last (on top).
+            let mut names = Vec::new();
+            for l in Level::ALL {
+                if l.rank() > top.rank() && l.rank() <= level.rank() && l != Level::Village {
+                    names.extend(
+                        input
+                            .level(l)
+                            .filter_map(|z| map_label(z, frame, "minor", MINOR_FONT)),
+                    );
+                }
+            }
+            names.extend(input.level(top).filter_map(|z| {
+                map_label(z, frame, "major", MAJOR_FONT).map(|mut l| {
+                    l.min_zoom = 0.0;
+                    l
+                })
+            }));
+            m.labels = names;
             maps.push(m);
         }
     }
@@ -435,7 +597,19 @@ fn build_view(input: &ReportInput, lang: Lang) -> View {
             }
         })
         .collect();
+    let (extent_total, extent_columns, extent_rows) = extent_view(input, top, lang);
     View {
+        method: method_view(input, lang),
+        caveats: {
+            let mut c = total_alerts(input, lang);
+            c.extend(run.warnings.iter().cloned());
+            c
+        },
+        zone_table: zone_table(input),
+        extent_total,
+        extent_columns,
+        extent_rows,
+        quantities: quantities_view(input, top, lang),
         sensitivity,
         title: if input.title.is_empty() {
             t["title"].to_string()
@@ -464,6 +638,368 @@ fn build_view(input: &ReportInput, lang: Lang) -> View {
         timings,
         warnings: run.warnings.clone(),
         config_text: run.config_text.clone(),
+    }
+}
+
+/// The method statement: the total's label and what it includes, price year, coefficient set,
+/// crosswalk, models with their parameters, the tables they read, area basis, CRS, statistics.
+fn method_view(input: &ReportInput, lang: Lang) -> Vec<KeyValue> {
+    let t = crate::i18n::labels_for(lang, kind_of(input));
+    let zh = lang == Lang::Zh;
+    let run = &input.run;
+    let mut rows = Vec::new();
+    let mut kv = |k: &str, v: String| {
+        rows.push(KeyValue {
+            key: t[k].to_string(),
+            value: v,
+        })
+    };
+    let cat = gep_core::Catalog::builtin();
+    if let Some(tt) = &run.totals {
+        let l = &tt.label;
+        kv(
+            "total_label",
+            if zh { l.text_zh() } else { l.text_en() },
+        );
+        let includes = match (l.kind, zh) {
+            (gep_core::TotalKind::Gep, true) => {
+                "最终服务：物质产品 + 调节服务 + 文化服务（不含支持服务）".to_string()
+            }
+            (gep_core::TotalKind::Gep, false) => {
+                "final services: material products + regulating + cultural services (no supporting services)".to_string()
+            }
+            (gep_core::TotalKind::Esv, true) => {
+                "当量因子法各项服务，含支持服务（养分循环、生物多样性）；非 GEP".to_string()
+            }
+            (gep_core::TotalKind::Esv, false) => {
+                "the equivalent-factor services, supporting services (nutrient cycling, biodiversity) included; not GEP".to_string()
+            }
+            (gep_core::TotalKind::Stock, true) => "存量（实物量），无价值总值".to_string(),
+            (gep_core::TotalKind::Stock, false) => {
+                "stocks (physical quantities), no money total".to_string()
+            }
+        };
+        let missing: Vec<String> = l
+            .missing_services
+            .iter()
+            .map(|m| match cat.service(m) {
+                Some(s) if zh => s.zh.clone(),
+                Some(s) => s.en.clone(),
+                None => m.clone(),
+            })
+            .collect();
+        let includes = if missing.is_empty() {
+            includes
+        } else if zh {
+            format!("{includes}；未核算：{}", missing.join("、"))
+        } else {
+            format!("{includes}; not valued: {}", missing.join(", "))
+        };
+        kv("total_includes", includes);
+        kv(
+            "price_year",
+            l.price_year
+                .map(|y| y.to_string())
+                .unwrap_or_else(|| "–".into()),
+        );
+        kv("price_basis", l.price_basis.clone());
+        kv(
+            "value_basis",
+            if zh {
+                tt.basis.text_zh()
+            } else {
+                tt.basis.text_en()
+            },
+        );
+    }
+    let id_hash = |h: &Option<crate::model::IdHash>| {
+        h.as_ref()
+            .map(|h| format!("{} (SHA-256 {}…)", h.id, &h.sha256[..h.sha256.len().min(12)]))
+            .unwrap_or_else(|| "–".into())
+    };
+    kv("coefficient_set", id_hash(&run.coefficient_set));
+    kv("crosswalk", id_hash(&run.crosswalk));
+    if let Some(models) = run.models.as_ref().and_then(|m| m.get("models")) {
+        for m in models.as_array().into_iter().flatten() {
+            let name = m.get("model").and_then(|v| v.as_str()).unwrap_or("?");
+            let params: Vec<String> = m
+                .get("parameters")
+                .and_then(|p| p.as_object())
+                .map(|p| {
+                    p.iter()
+                        .map(|(k, v)| match v.as_str() {
+                            Some(s) => format!("{k} = {s}"),
+                            None => format!("{k} = {v}"),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            rows.push(KeyValue {
+                key: format!("{}: {name}", t["model"]),
+                value: params.join("; "),
+            });
+        }
+    }
+    let mut kv = |k: &str, v: String| {
+        rows.push(KeyValue {
+            key: t[k].to_string(),
+            value: v,
+        })
+    };
+    let tables: Vec<String> = run
+        .inputs
+        .iter()
+        .filter(|i| {
+            [
+                "coefficients",
+                "crosswalk",
+                "parameters",
+                "runoff_coefficients",
+                "usle_factors",
+                "deflator",
+            ]
+            .contains(&i.role.as_str())
+        })
+        .map(|i| format!("{}: {} (SHA-256 {}…)", i.role, i.path, &i.sha256[..i.sha256.len().min(12)]))
+        .collect();
+    if !tables.is_empty() {
+        kv("tables_read", tables.join("\n"));
+    }
+    kv(
+        "area_basis",
+        match (run.area_basis.as_str(), zh) {
+            ("ellipsoidal", true) => "椭球面积（按像元所在纬度在椭球面上计算）".to_string(),
+            ("ellipsoidal", false) => {
+                "ellipsoidal (each cell's area on the ellipsoid at its latitude)".to_string()
+            }
+            ("planar", true) => "平面面积（投影坐标系下的像元面积）".to_string(),
+            ("planar", false) => "planar (cell areas in the projected CRS)".to_string(),
+            (other, _) => other.to_string(),
+        },
+    );
+    if let Some(lc) = run.inputs.iter().find(|i| i.role == "landcover") {
+        kv(
+            "landcover_crs",
+            format!(
+                "{}{}",
+                lc.crs.clone().unwrap_or_else(|| "–".into()),
+                lc.resolution
+                    .map(|[x, y]| format!(" · {x} × {y}"))
+                    .unwrap_or_default()
+            ),
+        );
+    }
+    if let Some(c) = &input.map_crs {
+        kv("map_crs", c.description.clone());
+    }
+    let stats: Vec<String> = run
+        .inputs
+        .iter()
+        .filter(|i| i.role.starts_with("statistics"))
+        .map(|i| format!("{}: {}", i.role, i.path))
+        .collect();
+    kv(
+        "statistics_sources",
+        if stats.is_empty() {
+            t["none"].to_string()
+        } else {
+            stats.join("\n")
+        },
+    );
+    rows
+}
+
+/// The lowest level's zones with their parents' names, as the JSON the search script reads.
+fn zone_table(input: &ReportInput) -> Option<ZoneTableView> {
+    let lowest = input.zones.iter().map(|z| z.level).max_by_key(|l| l.rank())?;
+    if Some(lowest) == input.top_level() {
+        return None;
+    }
+    let by_id: HashMap<&str, &ReportZone> =
+        input.zones.iter().map(|z| (z.id.as_str(), z)).collect();
+    let ancestor = |z: &ReportZone, level: Level| -> String {
+        let mut cur = z;
+        for _ in 0..3 {
+            match cur.parent.as_deref().and_then(|p| by_id.get(p)) {
+                Some(p) if p.level == level => return p.name.clone(),
+                Some(p) => cur = p,
+                None => break,
+            }
+        }
+        String::new()
+    };
+    let round = |v: f64, k: f64| (v * k).round() / k;
+    let rows: Vec<serde_json::Value> = input
+        .level(lowest)
+        .map(|z| {
+            serde_json::json!([
+                z.id,
+                z.name,
+                ancestor(z, Level::Township),
+                ancestor(z, Level::County),
+                round(z.area_ha, 10.0),
+                z.gep_yuan.filter(|v| v.is_finite()).map(|v| v.round()),
+                z.gep_per_ha().filter(|v| v.is_finite()).map(|v| v.round()),
+            ])
+        })
+        .collect();
+    let json = serde_json::to_string(&rows)
+        .unwrap_or_else(|_| "[]".into())
+        .replace('<', "\\u003c");
+    Some(ZoneTableView {
+        level_code: lowest.as_str(),
+        count: rows.len(),
+        json,
+    })
+}
+
+/// The names of an extent class in `lang` and in the other language, and its code.
+fn extent_names(c: &crate::model::ExtentClass, lang: Lang) -> (String, String, String) {
+    use crate::model::ExtentClass as E;
+    let (code, zh, en) = match c {
+        E::Ecosystem(code) => match gep_core::Catalog::builtin().ecosystem(code) {
+            Some(e) => (code.clone(), e.zh.clone(), e.en.clone()),
+            None => (code.clone(), code.clone(), code.clone()),
+        },
+        E::Unmapped(n) => (
+            format!("class {n}"),
+            format!("未对照地类 {n}"),
+            format!("unmapped class {n}"),
+        ),
+        E::LandCover(n) => (n.to_string(), format!("地类 {n}"), format!("land-cover class {n}")),
+        E::NoData => ("nodata".into(), "无数据".into(), "no data".into()),
+    };
+    match lang {
+        Lang::Zh => (code, zh, en),
+        Lang::En => (code, en, zh),
+    }
+}
+
+/// The extent of the whole run by ecosystem type, and the same by top-level zone.
+fn extent_view(
+    input: &ReportInput,
+    top: Level,
+    lang: Lang,
+) -> (Vec<ExtentTotalRow>, Vec<String>, Vec<ExtentZoneRow>) {
+    if input.extent.is_empty() {
+        return (Vec::new(), Vec::new(), Vec::new());
+    }
+    // Classes in first-appearance order (each zone's lines are in catalogue order), then
+    // sorted the same way.
+    let mut classes: Vec<&crate::model::ExtentClass> = Vec::new();
+    let mut totals: HashMap<&crate::model::ExtentClass, f64> = HashMap::new();
+    for l in &input.extent {
+        if !totals.contains_key(&l.class) {
+            classes.push(&l.class);
+        }
+        *totals.entry(&l.class).or_default() += l.area_ha;
+    }
+    let cat = gep_core::Catalog::builtin();
+    classes.sort_by_key(|c| match c {
+        crate::model::ExtentClass::Ecosystem(e) => (0, cat.ecosystem_rank(e).unwrap_or(usize::MAX), 0),
+        crate::model::ExtentClass::Unmapped(n) | crate::model::ExtentClass::LandCover(n) => {
+            (1, 0, *n)
+        }
+        crate::model::ExtentClass::NoData => (2, 0, 0),
+    });
+    let all: f64 = totals.values().sum();
+    let pct = |a: f64, b: f64| {
+        if b > 0.0 {
+            format!("{:.1}%", a / b * 100.0)
+        } else {
+            "–".into()
+        }
+    };
+    let total_rows = classes
+        .iter()
+        .map(|c| {
+            let (code, name, other_name) = extent_names(c, lang);
+            ExtentTotalRow {
+                code,
+                name,
+                other_name,
+                area_km2: fmt_num(totals[c] / 100.0, 1),
+                share: pct(totals[c], all),
+            }
+        })
+        .collect();
+    let columns = classes.iter().map(|c| extent_names(c, lang).1).collect();
+    let col: HashMap<&crate::model::ExtentClass, usize> =
+        classes.iter().enumerate().map(|(i, c)| (*c, i)).collect();
+    let rows = input
+        .level(top)
+        .map(|z| {
+            let mut cells = vec![0.0; classes.len()];
+            for l in input.extent.iter().filter(|l| l.zone_id == z.id) {
+                cells[col[&l.class]] += l.area_ha;
+            }
+            let total: f64 = cells.iter().sum();
+            ExtentZoneRow {
+                id: z.id.clone(),
+                name: z.name.clone(),
+                cells: cells
+                    .iter()
+                    .map(|a| if *a > 0.0 { fmt_num(a / 100.0, 1) } else { "–".into() })
+                    .collect(),
+                total: fmt_num(total / 100.0, 1),
+            }
+        })
+        .collect();
+    (total_rows, columns, rows)
+}
+
+/// Σ quantity and value of each service over the top-level zones, in the input's order.
+fn quantities_view(input: &ReportInput, top: Level, lang: Lang) -> Vec<QuantityRow> {
+    let t = labels(lang);
+    let pivot = crate::model::ServicePivot::new(&input.services);
+    let mut sums: Vec<(Option<f64>, Option<f64>)> = vec![(None, None); pivot.columns.len()];
+    let add = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) => Some(a + b),
+        (a, b) => a.or(b),
+    };
+    for z in input.level(top) {
+        for (i, (v, q)) in pivot.row(&z.id).into_iter().enumerate() {
+            sums[i] = (add(sums[i].0, v), add(sums[i].1, q));
+        }
+    }
+    pivot
+        .columns
+        .iter()
+        .zip(sums)
+        .map(|(s, (v, q))| QuantityRow {
+            code: s.service.clone(),
+            name: match lang {
+                Lang::Zh if !s.service_zh.is_empty() => s.service_zh.clone(),
+                Lang::En if !s.service_en.is_empty() => s.service_en.clone(),
+                _ => s.service.clone(),
+            },
+            category: t
+                .get(s.category.as_str())
+                .map(|x| x.to_string())
+                .unwrap_or_else(|| s.category.as_str().to_string()),
+            quantity: q.map(fmt_quantity).unwrap_or_else(|| "–".into()),
+            unit: if q.is_some() {
+                s.quantity_unit.clone()
+            } else {
+                String::new()
+            },
+            value_yi: v
+                .map(|v| fmt_num(v / 1e8, 4))
+                .unwrap_or_else(|| "–".into()),
+        })
+        .collect()
+}
+
+/// A physical quantity: thousands separators, decimals only below 100.
+fn fmt_quantity(q: f64) -> String {
+    if q.abs() >= 100.0 {
+        fmt_num(q, 0)
+    } else if q.abs() >= 1.0 {
+        fmt_num(q, 2)
+    } else if q == 0.0 {
+        "0".into()
+    } else {
+        format!("{q:.3e}")
     }
 }
 
@@ -643,19 +1179,27 @@ fn fmt_m2(v: f64) -> String {
 #[derive(Debug, Clone)]
 pub(crate) struct Frame {
     min_x: f64,
+    min_y: f64,
     max_y: f64,
     /// x stretch: cos(mid-latitude) for lon/lat data, 1 for planar coordinates.
     kx: f64,
     scale: f64,
     pub(crate) width: f64,
     pub(crate) height: f64,
+    /// The ellipsoid of lon/lat data; `None` for planar coordinates (metres).
+    ellipsoid: Option<gep_core::Ellipsoid>,
 }
 
 impl Frame {
     const WIDTH: f64 = 900.0;
     const MAX_HEIGHT: f64 = 900.0;
 
-    pub(crate) fn of<'a>(geoms: impl Iterator<Item = &'a MultiPolygon<f64>>) -> Option<Frame> {
+    /// The frame of `geoms` in `crs` (lon/lat on WGS 84 is assumed when the CRS is unknown and
+    /// every coordinate lies within ±180°, ±90°).
+    pub(crate) fn of<'a>(
+        geoms: impl Iterator<Item = &'a MultiPolygon<f64>>,
+        crs: Option<&gep_core::CrsInfo>,
+    ) -> Option<Frame> {
         let (mut x0, mut y0, mut x1, mut y1) = (
             f64::INFINITY,
             f64::INFINITY,
@@ -677,8 +1221,13 @@ impl Frame {
         if x0 > x1 {
             return None;
         }
-        let geographic = x0 >= -180.0 && x1 <= 180.0 && y0 >= -90.0 && y1 <= 90.0;
-        let kx = if geographic {
+        let ellipsoid = match crs.map(|c| &c.kind) {
+            Some(gep_core::CrsKind::Geographic(e)) => Some(*e),
+            Some(gep_core::CrsKind::Projected) => None,
+            None => (x0 >= -180.0 && x1 <= 180.0 && y0 >= -90.0 && y1 <= 90.0)
+                .then_some(gep_core::Ellipsoid::WGS84),
+        };
+        let kx = if ellipsoid.is_some() {
             ((y0 + y1) / 2.0).to_radians().cos()
         } else {
             1.0
@@ -689,12 +1238,52 @@ impl Frame {
         let scale = (inner / w).min((Self::MAX_HEIGHT - 2.0 * MAP_PAD) / h);
         Some(Frame {
             min_x: x0,
+            min_y: y0,
             max_y: y1,
             kx,
             scale,
             width: (w * scale + 2.0 * MAP_PAD).ceil(),
             height: (h * scale + 2.0 * MAP_PAD).ceil(),
+            ellipsoid,
         })
+    }
+
+    /// Ground metres per px, east–west along the parallel through the frame's centre: for
+    /// lon/lat, one degree of longitude there is N(φ)·cos φ·π/180 m (N the prime-vertical
+    /// radius of curvature) and is drawn `kx · scale` px wide; for planar data one px is
+    /// `1 / scale` CRS units (metres).
+    fn metres_per_px(&self) -> f64 {
+        match &self.ellipsoid {
+            Some(e) => {
+                let phi = ((self.min_y + self.max_y) / 2.0).to_radians();
+                let n = e.a / (1.0 - e.e2() * phi.sin().powi(2)).sqrt();
+                let metres_per_degree = n * phi.cos() * std::f64::consts::PI / 180.0;
+                metres_per_degree / (self.kx * self.scale)
+            }
+            None => 1.0 / self.scale,
+        }
+    }
+
+    /// The box of `g` in px: (x0, y0, x1, y1).
+    fn px_box(&self, g: &MultiPolygon<f64>) -> Option<(f64, f64, f64, f64)> {
+        let mut b = (f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY);
+        for p in &g.0 {
+            for c in &p.exterior().0 {
+                let (x, y) = self.project_px(c.x, c.y);
+                if x.is_finite() && y.is_finite() {
+                    b = (b.0.min(x), b.1.min(y), b.2.max(x), b.3.max(y));
+                }
+            }
+        }
+        (b.0 <= b.2).then_some(b)
+    }
+
+    /// Position of a point in px.
+    fn project_px(&self, x: f64, y: f64) -> (f64, f64) {
+        (
+            MAP_PAD + (x - self.min_x) * self.kx * self.scale,
+            MAP_PAD + (self.max_y - y) * self.scale,
+        )
     }
 
     /// Position of a point in tenths of a pixel.
@@ -879,15 +1468,49 @@ fn map_view(
             label: t["no_data"].to_string(),
         });
     }
+    let band = 34.0;
     MapView {
         caption,
         level: level.as_str(),
         width: frame.width,
-        height: frame.height,
+        height: frame.height + band,
+        frame_width: frame.width,
+        frame_height: frame.height,
+        band,
         paths,
         legend,
         outlines: Vec::new(),
+        labels: Vec::new(),
+        scale: ScaleBar::new(frame.metres_per_px(), (frame.width / 3.0).min(160.0)),
+        legend_title: String::new(),
+        outline_label: String::new(),
     }
+}
+
+/// Font size of the top level's names, px.
+const MAJOR_FONT: f64 = 12.0;
+/// Font size of lower levels' names, px.
+const MINOR_FONT: f64 = 9.0;
+
+/// The name of `z` at a point inside it, with the zoom from which it fits in the zone's box;
+/// `None` for a nameless or empty zone.
+fn map_label(z: &ReportZone, frame: &Frame, class: &'static str, font: f64) -> Option<MapLabel> {
+    use geo::InteriorPoint;
+    if z.name.trim().is_empty() {
+        return None;
+    }
+    let p = z.geometry.interior_point()?;
+    let (x, y) = frame.project_px(p.x(), p.y());
+    let (x0, y0, x1, y1) = frame.px_box(&z.geometry)?;
+    let w = text_width(&z.name) * font / 13.0;
+    let fit = (w / (0.9 * (x1 - x0)).max(1e-9)).max(1.2 * font / (y1 - y0).max(1e-9));
+    Some(MapLabel {
+        x: (x * 10.0).round() / 10.0,
+        y: ((y + 0.35 * font) * 10.0).round() / 10.0,
+        text: z.name.clone(),
+        class,
+        min_zoom: (fit * 100.0).ceil() / 100.0,
+    })
 }
 
 fn category_color(c: Category) -> &'static str {
@@ -1094,12 +1717,63 @@ mod tests {
         ]]);
         let frame = Frame {
             min_x: 0.0,
+            min_y: 0.0,
             max_y: 10.0,
             kx: 1.0,
             scale: 1.0,
             width: 26.0,
             height: 26.0,
+            ellipsoid: None,
         };
         assert_eq!(path_data(&g, &frame), "M8,18l10,0 0,-10 -10,0z");
+    }
+
+    #[test]
+    fn scale_bar_on_lon_lat_matches_a_hand_computation() {
+        // One degree square, 119–120°E × 30–31°N, WGS 84. The frame's centre latitude is
+        // 30.5°; the frame is 884 px tall (900 − 2 × 8 padding) and one degree of longitude
+        // is drawn cos 30.5° × 884 = 761.680 px wide.
+        let g = MultiPolygon(vec![polygon![
+            (x: 119.0, y: 30.0), (x: 120.0, y: 30.0), (x: 120.0, y: 31.0), (x: 119.0, y: 31.0), (x: 119.0, y: 30.0)
+        ]]);
+        let crs = gep_core::CrsInfo::geographic("EPSG:4326", gep_core::Ellipsoid::WGS84);
+        let frame = Frame::of(std::iter::once(&g), Some(&crs)).unwrap();
+        // One degree of longitude at 30.5° on WGS 84: π a cos φ / (180 √(1 − e² sin² φ))
+        // = 95,998.93 m; `echo "30.5 119 30.5 119.001" | geod +ellps=WGS84 -I +units=m`
+        // gives 95.999 m for a thousandth of a degree.
+        let (a, f) = (6_378_137.0_f64, 1.0 / 298.257_223_563);
+        let e2 = f * (2.0 - f);
+        let phi = 30.5_f64.to_radians();
+        let degree = std::f64::consts::PI * a * phi.cos() / (180.0 * (1.0 - e2 * phi.sin().powi(2)).sqrt());
+        assert!((degree - 95_999.0).abs() < 1.0, "{degree}");
+        let px_per_degree = phi.cos() * 884.0;
+        let mpp = degree / px_per_degree; // 126.036 m per px
+        assert!((frame.metres_per_px() - mpp).abs() < 1e-9 * mpp);
+        // At most 160 px: 160 × 126.04 m = 20.17 km → a 20 km bar, 20,000 / 126.036 px wide.
+        let bar = ScaleBar::new(frame.metres_per_px(), 160.0);
+        assert_eq!(bar.metres, 20_000.0);
+        assert_eq!(bar.label, "20 km");
+        assert!((bar.px - 20_000.0 / mpp).abs() <= 0.05, "{} vs {}", bar.px, 20_000.0 / mpp);
+        assert!((bar.px - 158.7).abs() < 0.05);
+    }
+
+    #[test]
+    fn scale_bar_on_planar_metres_matches_a_hand_computation() {
+        // A 50 km × 30 km rectangle in a projected CRS: the width limits the scale,
+        // 884 px / 50,000 m, so one px is 56.56 m; at most 160 px = 9,050 m → a 5 km bar of
+        // 5,000 / 56.56 = 88.4 px.
+        let g = MultiPolygon(vec![polygon![
+            (x: 400_000.0, y: 3_300_000.0), (x: 450_000.0, y: 3_300_000.0), (x: 450_000.0, y: 3_330_000.0), (x: 400_000.0, y: 3_330_000.0), (x: 400_000.0, y: 3_300_000.0)
+        ]]);
+        let crs = gep_core::CrsInfo::projected("EPSG:4549");
+        let frame = Frame::of(std::iter::once(&g), Some(&crs)).unwrap();
+        assert!((frame.metres_per_px() - 50_000.0 / 884.0).abs() < 1e-9);
+        let bar = ScaleBar::new(frame.metres_per_px(), 160.0);
+        assert_eq!((bar.metres, bar.label.as_str()), (5_000.0, "5 km"));
+        assert!((bar.px - 88.4).abs() < 0.05, "{}", bar.px);
+        // Small lengths in metres; exact round lengths are kept.
+        assert_eq!(ScaleBar::new(1.0, 160.0).label, "100 m");
+        assert_eq!(ScaleBar::new(1.0, 200.0).metres, 200.0);
+        assert_eq!(ScaleBar::new(10.0, 50.0).metres, 500.0);
     }
 }

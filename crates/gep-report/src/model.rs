@@ -366,6 +366,13 @@ pub struct ReportInput {
     /// GEP of all top-level zones with each key parameter at its low and high value (empty
     /// when the run valued no model quantities with ranged parameters).
     pub sensitivity: Vec<SensitivityLine>,
+    /// Area of each ecosystem type in each top-level zone (see [`extent_lines`]); empty when
+    /// the caller has none.
+    pub extent: Vec<ExtentLine>,
+    /// The CRS of the zones' geometry as drawn (degrees or metres: the maps' scale bar
+    /// depends on it); `None` when unknown (then lon/lat is assumed when every coordinate lies
+    /// within ±180°, ±90°).
+    pub map_crs: Option<gep_core::grid::CrsInfo>,
     /// Zone × ecosystem type areas (through the crosswalk), zones in the order of `zones`,
     /// types in catalogue order; empty when the run has no crosswalk.
     pub extent_types: Vec<ExtentTypeLine>,
@@ -384,6 +391,79 @@ pub struct ExtentTypeLine {
     pub ecosystem_type_en: String,
     /// Area of the type in the zone, ha.
     pub area_ha: f64,
+}
+
+/// The area of one ecosystem type (or of an unmapped land-cover class, or of no data) in one
+/// zone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExtentLine {
+    /// The zone (text id).
+    pub zone_id: String,
+    /// What the area is.
+    pub class: ExtentClass,
+    /// Area, ha.
+    pub area_ha: f64,
+}
+
+/// What an [`ExtentLine`]'s area is covered by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ExtentClass {
+    /// An ecosystem type of the catalogue (its code, e.g. `forest`), through the crosswalk.
+    Ecosystem(String),
+    /// A land-cover class the crosswalk does not map.
+    Unmapped(gep_core::raster::ClassCode),
+    /// A land-cover class, when the run has no crosswalk.
+    LandCover(gep_core::raster::ClassCode),
+    /// Cells without land cover (the raster's nodata, or beyond its extent).
+    NoData,
+}
+
+/// The extent of one zone's tally by ecosystem type: each class's area is split among its
+/// crosswalk targets by their shares (a class mapped to one type gives it all); classes the
+/// crosswalk does not map, and every class when there is no crosswalk, are kept as land-cover
+/// classes; nodata cells as [`ExtentClass::NoData`]. Lines come in catalogue order of the
+/// types, then by class code; zero areas are left out.
+pub fn extent_lines(
+    zone_id: &str,
+    tally: &gep_core::extent::ZoneTally,
+    crosswalk: Option<&gep_core::crosswalk::Crosswalk>,
+) -> Vec<ExtentLine> {
+    let mut by: std::collections::BTreeMap<ExtentClass, f64> = Default::default();
+    for (&class, area) in &tally.classes {
+        let m2 = area.to_m2();
+        match crosswalk {
+            Some(cw) => match cw.lookup(class) {
+                Some(targets) if !targets.is_empty() => {
+                    for (t, share) in targets {
+                        *by.entry(ExtentClass::Ecosystem(t.clone())).or_default() += m2 * share;
+                    }
+                }
+                _ => *by.entry(ExtentClass::Unmapped(class)).or_default() += m2,
+            },
+            None => *by.entry(ExtentClass::LandCover(class)).or_default() += m2,
+        }
+    }
+    let nodata = (tally.nodata + tally.outside).to_m2();
+    if nodata > 0.0 {
+        by.insert(ExtentClass::NoData, nodata);
+    }
+    let cat = gep_core::Catalog::builtin();
+    let mut lines: Vec<ExtentLine> = by
+        .into_iter()
+        .filter(|(_, a)| *a > 0.0)
+        .map(|(class, m2)| ExtentLine {
+            zone_id: zone_id.to_string(),
+            class,
+            area_ha: m2 / 1e4,
+        })
+        .collect();
+    lines.sort_by_key(|l| match &l.class {
+        ExtentClass::Ecosystem(c) => (0, cat.ecosystem_rank(c).unwrap_or(usize::MAX), 0),
+        ExtentClass::Unmapped(c) => (1, 0, *c),
+        ExtentClass::LandCover(c) => (1, 0, *c),
+        ExtentClass::NoData => (2, 0, 0),
+    });
+    lines
 }
 
 /// One line of the sensitivity table: a parameter moved to its low and high value.

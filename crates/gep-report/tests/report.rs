@@ -161,6 +161,8 @@ fn example() -> ReportInput {
     ReportInput {
         sensitivity: Vec::new(),
         extent_types: Vec::new(),
+        extent: Vec::new(),
+        map_crs: None,
         title: String::new(),
         zones,
         services,

@@ -3,7 +3,8 @@
 //! and printed to PDF. Checks the structure a reviewer relies on: maps with names, legend,
 //! scale bar and north arrow; the village table filled by the script with one row per village;
 //! A4 pages; and, under the print stylesheet at A4 width, a county ranking whose cells each
-//! stay on one line (the ranking once printed one character per line).
+//! stay on one line and whose headers take at most three (the ranking once printed one
+//! character per line).
 //!
 //! Needs `chromium` (Debian package, installed by `make deps`); fails when it is missing.
 
@@ -96,21 +97,28 @@ lang = "zh"
     p
 }
 
-/// The villages of `COUNTIES` in the fixture, counted from the file itself.
-fn villages_in_fixture() -> usize {
-    let v: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(fixture("zj26_villages_generated.geojson")).unwrap(),
-    )
-    .unwrap();
-    v["features"]
+/// The villages of `COUNTIES` in the fixture, counted from the file itself, and the code and
+/// name of the last one.
+fn villages_in_fixture() -> (usize, String, String) {
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture("zj26_villages_generated.geojson")).unwrap())
+            .unwrap();
+    let ours: Vec<&serde_json::Value> = v["features"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|f| {
-            let id = f["properties"]["zone_id"].as_str().unwrap_or("");
+        .map(|f| &f["properties"])
+        .filter(|p| {
+            let id = p["zone_id"].as_str().unwrap_or("");
             COUNTIES.iter().any(|c| id.starts_with(c))
         })
-        .count()
+        .collect();
+    let last = ours.last().expect("villages in the fixture");
+    (
+        ours.len(),
+        last["zone_id"].as_str().unwrap().to_string(),
+        last["name"].as_str().unwrap().to_string(),
+    )
 }
 
 fn count(h: &str, needle: &str) -> usize {
@@ -126,39 +134,61 @@ fn between<'a>(h: &'a str, start: &str, end: &str) -> &'a str {
     &rest[..rest.find(end).unwrap_or(rest.len())]
 }
 
-/// Applies the report's `@media print` rules on screen, sets the body to the width of an A4
-/// page's print area (210 mm − 2 × 12 mm margins), and records on `<body>` the largest number
-/// of lines any cell of the ranking takes and whether the ranking is wider than the page.
-const PRINT_PROBE: &str = r#"<script>
-(function () {
+/// Looks a village up (its code typed into the search box, then Enter) and records on `<body>`
+/// what the page did: the rows left visible, the zones outlined on the village map, the
+/// village map's view box and scale bar. Then applies the report's `@media print` rules on
+/// screen, sets the body to the width of an A4 page's print area (210 mm − 2 × 12 mm margins),
+/// and records the largest number of lines any cell (and any header) of the ranking takes and
+/// the widths of the ranking and the page.
+const PROBE: &str = r##"<script>
+window.addEventListener("load", function () {
+  const b = document.body;
+  const s = document.getElementById("zone-search");
+  s.value = b.getAttribute("data-probe-code");
+  s.dispatchEvent(new Event("input"));
+  s.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
+  const fig = document.getElementById("map-village");
+  const frame = fig.querySelector("svg.frame");
+  const hits = fig.querySelectorAll(".zones path.hit");
+  b.setAttribute("data-visible-rows", Array.from(document.querySelectorAll("#zone-rows tr.zone-row")).filter(tr => !tr.hidden).length);
+  b.setAttribute("data-hits", hits.length);
+  b.setAttribute("data-hit-tip", hits.length ? hits[0].querySelector("title").textContent : "");
+  b.setAttribute("data-view-width", frame.viewBox.baseVal.width);
+  b.setAttribute("data-frame-width", frame.getAttribute("width"));
+  b.setAttribute("data-scale-metres", fig.querySelector(".scale-bar").getAttribute("data-metres"));
+
   for (const sheet of document.styleSheets) {
-    const rules = Array.from(sheet.cssRules);
-    for (const r of rules) {
+    for (const r of Array.from(sheet.cssRules)) {
       if (r.media && r.media.mediaText.indexOf("print") >= 0) {
         for (const inner of Array.from(r.cssRules)) sheet.insertRule(inner.cssText, sheet.cssRules.length);
       }
     }
   }
-  document.body.style.width = "186mm";
-  document.body.style.margin = "0";
-  let worst = 0;
-  for (const cell of document.querySelectorAll("table.ranking th, table.ranking td")) {
+  b.style.width = "186mm";
+  b.style.margin = "0";
+  const lines = (cell) => {
     const range = document.createRange();
     range.selectNodeContents(cell);
-    const tops = new Set(Array.from(range.getClientRects()).map(r => Math.round(r.top)));
-    worst = Math.max(worst, tops.size);
-  }
-  const table = document.querySelector("table.ranking");
-  document.body.setAttribute("data-ranking-max-lines", worst);
-  document.body.setAttribute("data-ranking-width", Math.round(table.getBoundingClientRect().width));
-  document.body.setAttribute("data-page-width", Math.round(document.body.getBoundingClientRect().width));
-})();
-</script>"#;
+    return new Set(Array.from(range.getClientRects()).map(r => Math.round(r.top))).size;
+  };
+  let worst = 0, worstHead = 0;
+  for (const cell of document.querySelectorAll("table.ranking td")) worst = Math.max(worst, lines(cell));
+  for (const cell of document.querySelectorAll("table.ranking th")) worstHead = Math.max(worstHead, lines(cell));
+  b.setAttribute("data-ranking-head-lines", worstHead);
+  b.setAttribute("data-ranking-max-lines", worst);
+  b.setAttribute("data-ranking-width", Math.round(document.querySelector("table.ranking").getBoundingClientRect().width));
+  b.setAttribute("data-page-width", Math.round(b.getBoundingClientRect().width));
+});
+</script>"##;
 
-fn attr(h: &str, name: &str) -> f64 {
+fn attr_text<'a>(h: &'a str, name: &str) -> &'a str {
     let key = format!("{name}=\"");
     let v = &between(h, &key, "\">")[key.len()..];
-    let v = &v[..v.find('"').unwrap_or(v.len())];
+    &v[..v.find('"').unwrap_or(v.len())]
+}
+
+fn attr(h: &str, name: &str) -> f64 {
+    let v = attr_text(h, name);
     v.parse().unwrap_or_else(|_| panic!("{name}: {v:?}"))
 }
 
@@ -174,7 +204,10 @@ fn report_renders_and_prints_to_a4_in_chromium() {
 
     // 1. The page after its script ran.
     let dom = run_chromium(&profile, &["--dump-dom"], &report);
-    assert!(count(&dom, "<figure class=\"map\"") >= 3, "county, township and village maps");
+    assert!(
+        count(&dom, "<figure class=\"map\"") >= 3,
+        "county, township and village maps"
+    );
     for level in ["county", "township", "village"] {
         let fig = between(&dom, &format!("id=\"map-{level}\""), "</figure>");
         // Names: both counties on every map.
@@ -182,7 +215,10 @@ fn report_renders_and_prints_to_a4_in_chromium() {
         for name in ["云和县", "景宁畲族自治县"] {
             assert!(labels.contains(name), "{level} map: no label {name}");
         }
-        assert!(fig.contains("class=\"north-arrow\""), "{level} map: no north arrow");
+        assert!(
+            fig.contains("class=\"north-arrow\""),
+            "{level} map: no north arrow"
+        );
         let bar = between(fig, "class=\"scale-bar\"", "</g>");
         let label = between(bar, "class=\"scale-label\"", "</text>");
         let label = &label[label.find('>').unwrap() + 1..];
@@ -191,14 +227,20 @@ fn report_renders_and_prints_to_a4_in_chromium() {
             "{level} map: scale label {label:?}"
         );
         let legend = between(fig, "<ul class=\"legend\">", "</ul>");
-        assert!(legend.contains("元/公顷"), "{level} map: legend without unit");
-        assert!(count(legend, "class=\"swatch") >= 2, "{level} map: legend {legend}");
+        assert!(
+            legend.contains("元/公顷"),
+            "{level} map: legend without unit"
+        );
+        assert!(
+            count(legend, "class=\"swatch") >= 2,
+            "{level} map: legend {legend}"
+        );
     }
     // Townships whose name fits are labelled at zoom 1 (no data-z), others from their zoom.
     let town_labels = between(&dom, "id=\"map-township\"", "</figure>");
     assert!(count(town_labels, "class=\"minor\"") > 10, "township names");
     // The village table, filled by the script: one row per village of the two counties.
-    let villages = villages_in_fixture();
+    let (villages, code, name) = villages_in_fixture();
     assert!(villages > 100, "{villages}");
     let table = between(&dom, "<table id=\"zone-rows\"", "</table>");
     assert_eq!(count(table, "<tr class=\"zone-row\""), villages);
@@ -208,21 +250,46 @@ fn report_renders_and_prints_to_a4_in_chromium() {
         first.contains("云和县") || first.contains("景宁畲族自治县"),
         "{first}"
     );
+    let first_dom_scale = between(&dom, "id=\"map-village\"", "</figure>").to_string();
     for id in ["method", "extent", "quantities", "ranking"] {
-        assert!(dom.contains(&format!("<section id=\"{id}\"")), "no section {id}");
+        assert!(
+            dom.contains(&format!("<section id=\"{id}\"")),
+            "no section {id}"
+        );
     }
 
-    // 2. Under the print stylesheet at A4 width: no ranking cell wraps, the table fits.
+    // 2. A village found by its code; then, under the print stylesheet at A4 width, no
+    // ranking cell wraps and the ranking fits the page.
     let html = std::fs::read_to_string(&report).unwrap();
     let probe = dir.path().join("probe.html");
     std::fs::write(
         &probe,
-        html.replace("</body>", &format!("{PRINT_PROBE}</body>")),
+        html.replacen("<body>", &format!("<body data-probe-code=\"{code}\">"), 1)
+            .replace("</body>", &format!("{PROBE}</body>")),
     )
     .unwrap();
     let dom = run_chromium(&profile, &["--dump-dom"], &probe);
+    assert_eq!(attr(&dom, "data-visible-rows"), 1.0, "rows matching {code}");
+    assert_eq!(attr(&dom, "data-hits"), 1.0, "zones outlined for {code}");
+    let tip = attr_text(&dom, "data-hit-tip");
+    assert!(tip.starts_with(&format!("{name} ({code})")), "{tip}");
+    // Zoomed in: the view is a fraction of the frame, the scale bar shorter than at zoom 1.
+    let (view, frame) = (
+        attr(&dom, "data-view-width"),
+        attr(&dom, "data-frame-width"),
+    );
+    assert!(view < frame / 4.0, "view {view} of {frame}");
+    let zoomed_metres = attr(&dom, "data-scale-metres");
+    let full_metres = attr(&first_dom_scale, "data-metres");
+    assert!(
+        zoomed_metres < full_metres,
+        "{zoomed_metres} m vs {full_metres} m"
+    );
     let lines = attr(&dom, "data-ranking-max-lines");
     assert_eq!(lines, 1.0, "a ranking cell wraps in print");
+    // Headers may wrap at a space or bracket, not a character per line.
+    let head = attr(&dom, "data-ranking-head-lines");
+    assert!(head <= 3.0, "a ranking header takes {head} lines in print");
     let (table_w, page_w) = (
         attr(&dom, "data-ranking-width"),
         attr(&dom, "data-page-width"),

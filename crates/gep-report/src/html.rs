@@ -316,6 +316,8 @@ struct View {
     zone_table: Option<ZoneTableView>,
     /// Ecosystem extent of the whole run.
     extent_total: Vec<ExtentTotalRow>,
+    /// Σ of `extent_total`, km².
+    extent_total_km2: String,
     /// Ecosystem extent by top-level zone: column headers, rows.
     extent_columns: Vec<String>,
     extent_rows: Vec<ExtentZoneRow>,
@@ -462,7 +464,11 @@ fn build_view(input: &ReportInput, lang: Lang) -> View {
             continue;
         }
         if let Some(frame) = &frame {
-            let mut m = map_view(&zones, frame, level, t[key].to_string(), lang);
+            let short = match kind_of(input) {
+                Some(gep_core::TotalKind::Esv) => "ESV",
+                _ => "GEP",
+            };
+            let mut m = map_view(&zones, frame, level, t[key].to_string(), lang, short);
             m.legend_title = t["gep_per_ha"].to_string();
             if level != top {
                 m.outlines = input
@@ -606,6 +612,10 @@ fn build_view(input: &ReportInput, lang: Lang) -> View {
             c
         },
         zone_table: zone_table(input),
+        extent_total_km2: fmt_num(
+            input.extent.iter().map(|l| l.area_ha).sum::<f64>() / 100.0,
+            1,
+        ),
         extent_total,
         extent_columns,
         extent_rows,
@@ -657,10 +667,7 @@ fn method_view(input: &ReportInput, lang: Lang) -> Vec<KeyValue> {
     let cat = gep_core::Catalog::builtin();
     if let Some(tt) = &run.totals {
         let l = &tt.label;
-        kv(
-            "total_label",
-            if zh { l.text_zh() } else { l.text_en() },
-        );
+        kv("total_label", if zh { l.text_zh() } else { l.text_en() });
         let includes = match (l.kind, zh) {
             (gep_core::TotalKind::Gep, true) => {
                 "最终服务：物质产品 + 调节服务 + 文化服务（不含支持服务）".to_string()
@@ -714,7 +721,13 @@ fn method_view(input: &ReportInput, lang: Lang) -> Vec<KeyValue> {
     }
     let id_hash = |h: &Option<crate::model::IdHash>| {
         h.as_ref()
-            .map(|h| format!("{} (SHA-256 {}…)", h.id, &h.sha256[..h.sha256.len().min(12)]))
+            .map(|h| {
+                format!(
+                    "{} (SHA-256 {}…)",
+                    h.id,
+                    &h.sha256[..h.sha256.len().min(12)]
+                )
+            })
             .unwrap_or_else(|| "–".into())
     };
     kv("coefficient_set", id_hash(&run.coefficient_set));
@@ -760,7 +773,14 @@ fn method_view(input: &ReportInput, lang: Lang) -> Vec<KeyValue> {
             ]
             .contains(&i.role.as_str())
         })
-        .map(|i| format!("{}: {} (SHA-256 {}…)", i.role, i.path, &i.sha256[..i.sha256.len().min(12)]))
+        .map(|i| {
+            format!(
+                "{}: {} (SHA-256 {}…)",
+                i.role,
+                i.path,
+                &i.sha256[..i.sha256.len().min(12)]
+            )
+        })
         .collect();
     if !tables.is_empty() {
         kv("tables_read", tables.join("\n"));
@@ -811,7 +831,11 @@ fn method_view(input: &ReportInput, lang: Lang) -> Vec<KeyValue> {
 
 /// The lowest level's zones with their parents' names, as the JSON the search script reads.
 fn zone_table(input: &ReportInput) -> Option<ZoneTableView> {
-    let lowest = input.zones.iter().map(|z| z.level).max_by_key(|l| l.rank())?;
+    let lowest = input
+        .zones
+        .iter()
+        .map(|z| z.level)
+        .max_by_key(|l| l.rank())?;
     if Some(lowest) == input.top_level() {
         return None;
     }
@@ -866,7 +890,11 @@ fn extent_names(c: &crate::model::ExtentClass, lang: Lang) -> (String, String, S
             format!("未对照地类 {n}"),
             format!("unmapped class {n}"),
         ),
-        E::LandCover(n) => (n.to_string(), format!("地类 {n}"), format!("land-cover class {n}")),
+        E::LandCover(n) => (
+            n.to_string(),
+            format!("地类 {n}"),
+            format!("land-cover class {n}"),
+        ),
         E::NoData => ("nodata".into(), "无数据".into(), "no data".into()),
     };
     match lang {
@@ -896,7 +924,9 @@ fn extent_view(
     }
     let cat = gep_core::Catalog::builtin();
     classes.sort_by_key(|c| match c {
-        crate::model::ExtentClass::Ecosystem(e) => (0, cat.ecosystem_rank(e).unwrap_or(usize::MAX), 0),
+        crate::model::ExtentClass::Ecosystem(e) => {
+            (0, cat.ecosystem_rank(e).unwrap_or(usize::MAX), 0)
+        }
         crate::model::ExtentClass::Unmapped(n) | crate::model::ExtentClass::LandCover(n) => {
             (1, 0, *n)
         }
@@ -939,7 +969,13 @@ fn extent_view(
                 name: z.name.clone(),
                 cells: cells
                     .iter()
-                    .map(|a| if *a > 0.0 { fmt_num(a / 100.0, 1) } else { "–".into() })
+                    .map(|a| {
+                        if *a > 0.0 {
+                            fmt_num(a / 100.0, 1)
+                        } else {
+                            "–".into()
+                        }
+                    })
                     .collect(),
                 total: fmt_num(total / 100.0, 1),
             }
@@ -983,9 +1019,7 @@ fn quantities_view(input: &ReportInput, top: Level, lang: Lang) -> Vec<QuantityR
             } else {
                 String::new()
             },
-            value_yi: v
-                .map(|v| fmt_num(v / 1e8, 4))
-                .unwrap_or_else(|| "–".into()),
+            value_yi: v.map(|v| fmt_num(v / 1e8, 4)).unwrap_or_else(|| "–".into()),
         })
         .collect()
 }
@@ -1266,7 +1300,12 @@ impl Frame {
 
     /// The box of `g` in px: (x0, y0, x1, y1).
     fn px_box(&self, g: &MultiPolygon<f64>) -> Option<(f64, f64, f64, f64)> {
-        let mut b = (f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY);
+        let mut b = (
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        );
         for p in &g.0 {
             for c in &p.exterior().0 {
                 let (x, y) = self.project_px(c.x, c.y);
@@ -1404,6 +1443,7 @@ fn map_view(
     level: Level,
     caption: String,
     lang: Lang,
+    short: &str,
 ) -> MapView {
     let t = labels(lang);
     let values: Vec<f64> = zones.iter().filter_map(|z| z.gep_per_ha()).collect();
@@ -1423,7 +1463,7 @@ fn map_view(
             };
             let tip = match v {
                 Some(v) => format!(
-                    "{} ({}): {} {} · GEP {} {}",
+                    "{} ({}): {} {} · {short} {} {}",
                     z.name,
                     z.id,
                     fmt_num(v, 0),
@@ -1744,7 +1784,8 @@ mod tests {
         let (a, f) = (6_378_137.0_f64, 1.0 / 298.257_223_563);
         let e2 = f * (2.0 - f);
         let phi = 30.5_f64.to_radians();
-        let degree = std::f64::consts::PI * a * phi.cos() / (180.0 * (1.0 - e2 * phi.sin().powi(2)).sqrt());
+        let degree =
+            std::f64::consts::PI * a * phi.cos() / (180.0 * (1.0 - e2 * phi.sin().powi(2)).sqrt());
         assert!((degree - 95_999.0).abs() < 1.0, "{degree}");
         let px_per_degree = phi.cos() * 884.0;
         let mpp = degree / px_per_degree; // 126.036 m per px
@@ -1753,7 +1794,12 @@ mod tests {
         let bar = ScaleBar::new(frame.metres_per_px(), 160.0);
         assert_eq!(bar.metres, 20_000.0);
         assert_eq!(bar.label, "20 km");
-        assert!((bar.px - 20_000.0 / mpp).abs() <= 0.05, "{} vs {}", bar.px, 20_000.0 / mpp);
+        assert!(
+            (bar.px - 20_000.0 / mpp).abs() <= 0.05,
+            "{} vs {}",
+            bar.px,
+            20_000.0 / mpp
+        );
         assert!((bar.px - 158.7).abs() < 0.05);
     }
 

@@ -500,3 +500,46 @@ impl ReportInput {
         self.zones.iter().map(|z| z.level).min_by_key(|l| l.rank())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gep_core::crosswalk::Crosswalk;
+    use gep_core::extent::ZoneTally;
+    use gep_core::ExactArea;
+
+    #[test]
+    fn extent_lines_split_classes_by_the_crosswalk_shares() {
+        let cw = Crosswalk::from_csv_str(
+            "# id = \"t\"\n# version = \"1\"\n# scheme = \"test\"\n# source = \"test\"\n\
+             code,ecosystem_type,share,note\n\
+             1,paddy,0.25,\n1,dry_farmland,0.75,\n2,forest,,\n",
+            "test.csv",
+        )
+        .unwrap();
+        let mut tally = ZoneTally::default();
+        tally.add_class(1, ExactArea::from_m2(40_000.0)); // 4 ha: 1 ha paddy, 3 ha dry land
+        tally.add_class(2, ExactArea::from_m2(20_000.0)); // 2 ha forest
+        tally.add_class(7, ExactArea::from_m2(10_000.0)); // 1 ha of a class not mapped
+        tally.nodata = ExactArea::from_m2(5_000.0);
+        tally.outside = ExactArea::from_m2(5_000.0); // with nodata: 1 ha without land cover
+        let lines = extent_lines("330127", &tally, Some(&cw));
+        let got: Vec<(ExtentClass, f64)> =
+            lines.iter().map(|l| (l.class.clone(), l.area_ha)).collect();
+        // Catalogue order: forest before paddy before dry land; then unmapped, then no data.
+        assert_eq!(
+            got,
+            vec![
+                (ExtentClass::Ecosystem("forest".into()), 2.0),
+                (ExtentClass::Ecosystem("paddy".into()), 1.0),
+                (ExtentClass::Ecosystem("dry_farmland".into()), 3.0),
+                (ExtentClass::Unmapped(7), 1.0),
+                (ExtentClass::NoData, 1.0),
+            ]
+        );
+        // Without a crosswalk the classes stay land-cover classes.
+        let raw = extent_lines("330127", &tally, None);
+        assert_eq!(raw[0].class, ExtentClass::LandCover(1));
+        assert_eq!(raw.len(), 4);
+    }
+}

@@ -308,7 +308,23 @@ fn html_structure() {
             !h.contains("http://") && !h.contains("https://"),
             "network reference"
         );
-        assert!(!h.contains("<script") && !h.contains("<link"));
+        // Inline script and data only: nothing loaded.
+        assert!(!h.contains("<script src") && !h.contains("<link"));
+        assert_eq!(count(h, "<script>"), 1);
+        assert_eq!(
+            count(h, "<script type=\"application/json\" id=\"zone-data\">"),
+            1
+        );
+        // Every map has a north arrow, a scale bar and the three county names.
+        assert_eq!(count(h, "class=\"north-arrow\""), 2);
+        assert_eq!(count(h, "class=\"scale-bar\""), 2);
+        assert_eq!(count(h, "class=\"major\">淳安县</text>"), 2);
+        // The method statement and the village table (5 villages in its data).
+        assert!(h.contains("<section id=\"method\">"));
+        let data = &h[h.find("id=\"zone-data\">").unwrap()..];
+        let data = &data[data.find('>').unwrap() + 1..data.find("</script>").unwrap()];
+        let rows: serde_json::Value = serde_json::from_str(data).unwrap();
+        assert_eq!(rows.as_array().unwrap().len(), 5);
         // Auto-escaped names.
         assert!(
             h.contains("&lt;b&gt;富春&lt;&#x2f;b&gt;村") || h.contains("&lt;b&gt;富春&lt;/b&gt;村")

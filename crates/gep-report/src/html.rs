@@ -1019,7 +1019,7 @@ fn quantities_view(input: &ReportInput, top: Level, lang: Lang) -> Vec<QuantityR
             } else {
                 String::new()
             },
-            value_yi: v.map(|v| fmt_num(v / 1e8, 4)).unwrap_or_else(|| "–".into()),
+            value_yi: v.map(|v| fmt_num(v / 1e8, 2)).unwrap_or_else(|| "–".into()),
         })
         .collect()
 }

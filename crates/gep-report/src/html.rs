@@ -1822,4 +1822,43 @@ mod tests {
         assert_eq!(ScaleBar::new(1.0, 200.0).metres, 200.0);
         assert_eq!(ScaleBar::new(10.0, 50.0).metres, 500.0);
     }
+
+    #[test]
+    fn names_show_from_the_zoom_at_which_they_fit() {
+        // A 100 px wide, 40 px tall zone (planar, 1 px per unit): a 3-character CJK name at
+        // 9 px is 27 px wide, fits in 0.9 × 100 px and in 40 px of height (1.2 × 9 px).
+        let frame = Frame {
+            min_x: 0.0,
+            min_y: 0.0,
+            max_y: 1000.0,
+            kx: 1.0,
+            scale: 1.0,
+            width: 1016.0,
+            height: 1016.0,
+            ellipsoid: None,
+        };
+        let zone = |name: &str, w: f64, h: f64| ReportZone {
+            id: "1".into(),
+            name: name.into(),
+            level: Level::Township,
+            parent: None,
+            geometry: MultiPolygon(vec![polygon![
+                (x: 100.0, y: 100.0), (x: 100.0 + w, y: 100.0), (x: 100.0 + w, y: 100.0 + h), (x: 100.0, y: 100.0 + h), (x: 100.0, y: 100.0)
+            ]]),
+            area_ha: 1.0,
+            gep_yuan: None,
+            material_yuan: None,
+            regulating_yuan: None,
+            cultural_yuan: None,
+            supporting_yuan: None,
+        };
+        let l = map_label(&zone("白鹤镇", 100.0, 40.0), &frame, "minor", 9.0).unwrap();
+        assert!(l.min_zoom <= 1.0, "{}", l.min_zoom);
+        // Inside the zone: x within 100..200 px + padding, y within the zone's rows.
+        assert!(l.x > MAP_PAD + 100.0 && l.x < MAP_PAD + 200.0, "{}", l.x);
+        // 15 px wide: the 27 px name fits from 27 / (0.9 × 15) = 2× zoom.
+        let l = map_label(&zone("白鹤镇", 15.0, 40.0), &frame, "minor", 9.0).unwrap();
+        assert!((l.min_zoom - 2.0).abs() < 0.011, "{}", l.min_zoom);
+        assert!(map_label(&zone("  ", 100.0, 40.0), &frame, "minor", 9.0).is_none());
+    }
 }

@@ -319,6 +319,13 @@ fn html_structure() {
         assert_eq!(count(h, "class=\"north-arrow\""), 2);
         assert_eq!(count(h, "class=\"scale-bar\""), 2);
         assert_eq!(count(h, "class=\"major\">淳安县</text>"), 2);
+        // A4 print rules: page size, repeated headers, rows kept whole, controls hidden.
+        assert!(h.contains("@page { size: A4"));
+        assert!(h.contains("thead { display: table-header-group; }"));
+        assert!(h.contains("tr, td, th { break-inside: avoid; }"));
+        assert!(
+            h.contains(".no-print, .map-tools, .search-bar, details { display: none !important; }")
+        );
         // The method statement and the village table (5 villages in its data).
         assert!(h.contains("<section id=\"method\">"));
         let data = &h[h.find("id=\"zone-data\">").unwrap()..];

@@ -486,11 +486,15 @@ fn build_view(input: &ReportInput, lang: Lang) -> View {
             let mut names = Vec::new();
             for l in Level::ALL {
                 if l.rank() > top.rank() && l.rank() <= level.rank() && l != Level::Village {
-                    names.extend(
-                        input
-                            .level(l)
-                            .filter_map(|z| map_label(z, frame, "minor", MINOR_FONT)),
-                    );
+                    // Over the villages, township names only once zoomed in (the township
+                    // map shows them at full view).
+                    let from = if level == Level::Village { 2.0 } else { 0.0 };
+                    names.extend(input.level(l).filter_map(|z| {
+                        map_label(z, frame, "minor", MINOR_FONT).map(|mut m| {
+                            m.min_zoom = m.min_zoom.max(from);
+                            m
+                        })
+                    }));
                 }
             }
             names.extend(input.level(top).filter_map(|z| {

@@ -251,6 +251,11 @@ fn report_renders_and_prints_to_a4_in_chromium() {
         "{first}"
     );
     let first_dom_scale = between(&dom, "id=\"map-village\"", "</figure>").to_string();
+    // The extent table names its ecosystem types in Chinese and English (MODIS forests of
+    // these counties are mixed and evergreen broadleaf forest through the crosswalk).
+    let extent = between(&dom, "<table class=\"extent-total\"", "</table>");
+    assert!(count(extent, "<tr class=\"extent-row\"") >= 2, "{extent}");
+    assert!(extent.contains("针阔混交林") && extent.contains("mixed coniferous-broadleaf forest"));
     for id in ["method", "extent", "quantities", "ranking"] {
         assert!(
             dom.contains(&format!("<section id=\"{id}\"")),

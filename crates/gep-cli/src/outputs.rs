@@ -344,7 +344,6 @@ pub fn report_input(
         services,
         checks,
         run,
-        extent: Vec::new(),
         map_crs: None,
     }
 }

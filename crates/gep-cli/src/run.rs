@@ -447,14 +447,6 @@ fn write_all(
                     lang,
                 );
                 input.sensitivity = crate::outputs::sensitivity_lines(a.physical.as_ref());
-                // The report's extent table: top-level zones by ecosystem type.
-                input.extent = a
-                    .zones
-                    .iter()
-                    .zip(&a.extent.zones)
-                    .filter(|(z, _)| z.level == plan.top_level())
-                    .flat_map(|(z, t)| gep_report::extent_lines(&z.id, t, a.crosswalk.as_ref()))
-                    .collect();
                 input.map_crs = Some(gpkg.raster_crs.info.clone());
                 input
             });
@@ -506,12 +498,10 @@ fn write_all(
     if plan.report {
         jobs.push(Job::new(&[], move || {
             steps.time("write zones.gpkg", || {
-                let pieces = plan
-                    .geometry_checks
-                    .then_some(crate::outputs::GpkgPieces {
-                        pieces: gpkg.pieces,
-                        crs: gpkg.pieces_crs,
-                    });
+                let pieces = plan.geometry_checks.then_some(crate::outputs::GpkgPieces {
+                    pieces: gpkg.pieces,
+                    crs: gpkg.pieces_crs,
+                });
                 crate::outputs::write_gpkg(
                     staged,
                     gpkg.source,
@@ -538,17 +528,20 @@ fn write_all(
         }));
     }
     jobs.push(Job::new(&[], move || {
-        steps.time("write extent.csv, zones.csv, checks.csv", || -> Result<()> {
-            write::write_extent_tables(
-                staged.path(),
-                basis,
-                &a.zones,
-                &a.extent,
-                &a.checks,
-                a.crosswalk.as_ref(),
-            )?;
-            Ok(())
-        })
+        steps.time(
+            "write extent.csv, zones.csv, checks.csv",
+            || -> Result<()> {
+                write::write_extent_tables(
+                    staged.path(),
+                    basis,
+                    &a.zones,
+                    &a.extent,
+                    &a.checks,
+                    a.crosswalk.as_ref(),
+                )?;
+                Ok(())
+            },
+        )
     }));
     crate::outputs::run_jobs(plan.threads, jobs)
 }

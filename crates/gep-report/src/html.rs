@@ -617,7 +617,11 @@ fn build_view(input: &ReportInput, lang: Lang) -> View {
         },
         zone_table: zone_table(input),
         extent_total_km2: fmt_num(
-            input.extent.iter().map(|l| l.area_ha).sum::<f64>() / 100.0,
+            top_extent(input, top)
+                .iter()
+                .map(|l| l.area_ha)
+                .sum::<f64>()
+                / 100.0,
             1,
         ),
         extent_total,
@@ -881,61 +885,52 @@ fn zone_table(input: &ReportInput) -> Option<ZoneTableView> {
     })
 }
 
-/// The names of an extent class in `lang` and in the other language, and its code.
-fn extent_names(c: &crate::model::ExtentClass, lang: Lang) -> (String, String, String) {
-    use crate::model::ExtentClass as E;
-    let (code, zh, en) = match c {
-        E::Ecosystem(code) => match gep_core::Catalog::builtin().ecosystem(code) {
-            Some(e) => (code.clone(), e.zh.clone(), e.en.clone()),
-            None => (code.clone(), code.clone(), code.clone()),
-        },
-        E::Unmapped(n) => (
-            format!("class {n}"),
-            format!("未对照地类 {n}"),
-            format!("unmapped class {n}"),
-        ),
-        E::LandCover(n) => (
-            n.to_string(),
-            format!("地类 {n}"),
-            format!("land-cover class {n}"),
-        ),
-        E::NoData => ("nodata".into(), "无数据".into(), "no data".into()),
-    };
-    match lang {
-        Lang::Zh => (code, zh, en),
-        Lang::En => (code, en, zh),
-    }
+/// The extent lines of the top-level zones (the caller gives every zone's).
+fn top_extent(input: &ReportInput, top: Level) -> Vec<&crate::model::ExtentTypeLine> {
+    let ids: std::collections::HashSet<&str> = input.level(top).map(|z| z.id.as_str()).collect();
+    input
+        .extent_types
+        .iter()
+        .filter(|l| ids.contains(l.zone_id.as_str()))
+        .collect()
 }
 
-/// The extent of the whole run by ecosystem type, and the same by top-level zone.
+/// The extent of the whole run by ecosystem type (catalogue order), and the same by
+/// top-level zone: (rows of the run, column names, rows by zone).
 fn extent_view(
     input: &ReportInput,
     top: Level,
     lang: Lang,
 ) -> (Vec<ExtentTotalRow>, Vec<String>, Vec<ExtentZoneRow>) {
-    if input.extent.is_empty() {
+    let lines = top_extent(input, top);
+    if lines.is_empty() {
         return (Vec::new(), Vec::new(), Vec::new());
     }
-    // Classes in first-appearance order (each zone's lines are in catalogue order), then
-    // sorted the same way.
-    let mut classes: Vec<&crate::model::ExtentClass> = Vec::new();
-    let mut totals: HashMap<&crate::model::ExtentClass, f64> = HashMap::new();
-    for l in &input.extent {
-        if !totals.contains_key(&l.class) {
-            classes.push(&l.class);
-        }
-        *totals.entry(&l.class).or_default() += l.area_ha;
-    }
     let cat = gep_core::Catalog::builtin();
-    classes.sort_by_key(|c| match c {
-        crate::model::ExtentClass::Ecosystem(e) => {
-            (0, cat.ecosystem_rank(e).unwrap_or(usize::MAX), 0)
+    let mut types: Vec<&crate::model::ExtentTypeLine> = Vec::new();
+    let mut totals: HashMap<&str, f64> = HashMap::new();
+    for l in &lines {
+        if !totals.contains_key(l.ecosystem_type.as_str()) {
+            types.push(l);
         }
-        crate::model::ExtentClass::Unmapped(n) | crate::model::ExtentClass::LandCover(n) => {
-            (1, 0, *n)
+        *totals.entry(&l.ecosystem_type).or_default() += l.area_ha;
+    }
+    types.sort_by_key(|l| cat.ecosystem_rank(&l.ecosystem_type).unwrap_or(usize::MAX));
+    // Names in `lang`, then in the other language (the code when a name is missing).
+    let names = |l: &crate::model::ExtentTypeLine| {
+        let or_code = |n: &str| {
+            if n.is_empty() {
+                l.ecosystem_type.clone()
+            } else {
+                n.to_string()
+            }
+        };
+        let (zh, en) = (or_code(&l.ecosystem_type_zh), or_code(&l.ecosystem_type_en));
+        match lang {
+            Lang::Zh => (zh, en),
+            Lang::En => (en, zh),
         }
-        crate::model::ExtentClass::NoData => (2, 0, 0),
-    });
+    };
     let all: f64 = totals.values().sum();
     let pct = |a: f64, b: f64| {
         if b > 0.0 {
@@ -944,28 +939,32 @@ fn extent_view(
             "–".into()
         }
     };
-    let total_rows = classes
+    let total_rows = types
         .iter()
-        .map(|c| {
-            let (code, name, other_name) = extent_names(c, lang);
+        .map(|l| {
+            let (name, other_name) = names(l);
+            let area = totals[l.ecosystem_type.as_str()];
             ExtentTotalRow {
-                code,
+                code: l.ecosystem_type.clone(),
                 name,
                 other_name,
-                area_km2: fmt_num(totals[c] / 100.0, 1),
-                share: pct(totals[c], all),
+                area_km2: fmt_num(area / 100.0, 1),
+                share: pct(area, all),
             }
         })
         .collect();
-    let columns = classes.iter().map(|c| extent_names(c, lang).1).collect();
-    let col: HashMap<&crate::model::ExtentClass, usize> =
-        classes.iter().enumerate().map(|(i, c)| (*c, i)).collect();
+    let columns = types.iter().map(|l| names(l).0).collect();
+    let col: HashMap<&str, usize> = types
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.ecosystem_type.as_str(), i))
+        .collect();
     let rows = input
         .level(top)
         .map(|z| {
-            let mut cells = vec![0.0; classes.len()];
-            for l in input.extent.iter().filter(|l| l.zone_id == z.id) {
-                cells[col[&l.class]] += l.area_ha;
+            let mut cells = vec![0.0; types.len()];
+            for l in lines.iter().filter(|l| l.zone_id == z.id) {
+                cells[col[l.ecosystem_type.as_str()]] += l.area_ha;
             }
             let total: f64 = cells.iter().sum();
             ExtentZoneRow {

@@ -88,11 +88,8 @@ impl ZoneDirectory {
         zones: impl IntoIterator<Item = (&'a str, &'a str, Level, Option<&'a str>)>,
     ) -> ZoneDirectory {
         let zones: Vec<_> = zones.into_iter().collect();
-        let index: std::collections::HashMap<&str, usize> = zones
-            .iter()
-            .enumerate()
-            .map(|(i, z)| (z.0, i))
-            .collect();
+        let index: std::collections::HashMap<&str, usize> =
+            zones.iter().enumerate().map(|(i, z)| (z.0, i)).collect();
         let mut by_id = std::collections::HashMap::with_capacity(zones.len());
         for &(id, name, level, parent) in &zones {
             let mut c = ZoneContext {
@@ -366,9 +363,6 @@ pub struct ReportInput {
     /// GEP of all top-level zones with each key parameter at its low and high value (empty
     /// when the run valued no model quantities with ranged parameters).
     pub sensitivity: Vec<SensitivityLine>,
-    /// Area of each ecosystem type in each top-level zone (see [`extent_lines`]); empty when
-    /// the caller has none.
-    pub extent: Vec<ExtentLine>,
     /// The CRS of the zones' geometry as drawn (degrees or metres: the maps' scale bar
     /// depends on it); `None` when unknown (then lon/lat is assumed when every coordinate lies
     /// within ±180°, ±90°).
@@ -391,79 +385,6 @@ pub struct ExtentTypeLine {
     pub ecosystem_type_en: String,
     /// Area of the type in the zone, ha.
     pub area_ha: f64,
-}
-
-/// The area of one ecosystem type (or of an unmapped land-cover class, or of no data) in one
-/// zone.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ExtentLine {
-    /// The zone (text id).
-    pub zone_id: String,
-    /// What the area is.
-    pub class: ExtentClass,
-    /// Area, ha.
-    pub area_ha: f64,
-}
-
-/// What an [`ExtentLine`]'s area is covered by.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ExtentClass {
-    /// An ecosystem type of the catalogue (its code, e.g. `forest`), through the crosswalk.
-    Ecosystem(String),
-    /// A land-cover class the crosswalk does not map.
-    Unmapped(gep_core::raster::ClassCode),
-    /// A land-cover class, when the run has no crosswalk.
-    LandCover(gep_core::raster::ClassCode),
-    /// Cells without land cover (the raster's nodata, or beyond its extent).
-    NoData,
-}
-
-/// The extent of one zone's tally by ecosystem type: each class's area is split among its
-/// crosswalk targets by their shares (a class mapped to one type gives it all); classes the
-/// crosswalk does not map, and every class when there is no crosswalk, are kept as land-cover
-/// classes; nodata cells as [`ExtentClass::NoData`]. Lines come in catalogue order of the
-/// types, then by class code; zero areas are left out.
-pub fn extent_lines(
-    zone_id: &str,
-    tally: &gep_core::extent::ZoneTally,
-    crosswalk: Option<&gep_core::crosswalk::Crosswalk>,
-) -> Vec<ExtentLine> {
-    let mut by: std::collections::BTreeMap<ExtentClass, f64> = Default::default();
-    for (&class, area) in &tally.classes {
-        let m2 = area.to_m2();
-        match crosswalk {
-            Some(cw) => match cw.lookup(class) {
-                Some(targets) if !targets.is_empty() => {
-                    for (t, share) in targets {
-                        *by.entry(ExtentClass::Ecosystem(t.clone())).or_default() += m2 * share;
-                    }
-                }
-                _ => *by.entry(ExtentClass::Unmapped(class)).or_default() += m2,
-            },
-            None => *by.entry(ExtentClass::LandCover(class)).or_default() += m2,
-        }
-    }
-    let nodata = (tally.nodata + tally.outside).to_m2();
-    if nodata > 0.0 {
-        by.insert(ExtentClass::NoData, nodata);
-    }
-    let cat = gep_core::Catalog::builtin();
-    let mut lines: Vec<ExtentLine> = by
-        .into_iter()
-        .filter(|(_, a)| *a > 0.0)
-        .map(|(class, m2)| ExtentLine {
-            zone_id: zone_id.to_string(),
-            class,
-            area_ha: m2 / 1e4,
-        })
-        .collect();
-    lines.sort_by_key(|l| match &l.class {
-        ExtentClass::Ecosystem(c) => (0, cat.ecosystem_rank(c).unwrap_or(usize::MAX), 0),
-        ExtentClass::Unmapped(c) => (1, 0, *c),
-        ExtentClass::LandCover(c) => (1, 0, *c),
-        ExtentClass::NoData => (2, 0, 0),
-    });
-    lines
 }
 
 /// One line of the sensitivity table: a parameter moved to its low and high value.
@@ -498,48 +419,5 @@ impl ReportInput {
     /// The highest level present (county when counties are loaded).
     pub fn top_level(&self) -> Option<Level> {
         self.zones.iter().map(|z| z.level).min_by_key(|l| l.rank())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use gep_core::crosswalk::Crosswalk;
-    use gep_core::extent::ZoneTally;
-    use gep_core::ExactArea;
-
-    #[test]
-    fn extent_lines_split_classes_by_the_crosswalk_shares() {
-        let cw = Crosswalk::from_csv_str(
-            "# id = \"t\"\n# version = \"1\"\n# scheme = \"test\"\n# source = \"test\"\n\
-             code,ecosystem_type,share,note\n\
-             1,paddy,0.25,\n1,dry_farmland,0.75,\n2,forest,,\n",
-            "test.csv",
-        )
-        .unwrap();
-        let mut tally = ZoneTally::default();
-        tally.add_class(1, ExactArea::from_m2(40_000.0)); // 4 ha: 1 ha paddy, 3 ha dry land
-        tally.add_class(2, ExactArea::from_m2(20_000.0)); // 2 ha forest
-        tally.add_class(7, ExactArea::from_m2(10_000.0)); // 1 ha of a class not mapped
-        tally.nodata = ExactArea::from_m2(5_000.0);
-        tally.outside = ExactArea::from_m2(5_000.0); // with nodata: 1 ha without land cover
-        let lines = extent_lines("330127", &tally, Some(&cw));
-        let got: Vec<(ExtentClass, f64)> =
-            lines.iter().map(|l| (l.class.clone(), l.area_ha)).collect();
-        // Catalogue order: forest before paddy before dry land; then unmapped, then no data.
-        assert_eq!(
-            got,
-            vec![
-                (ExtentClass::Ecosystem("forest".into()), 2.0),
-                (ExtentClass::Ecosystem("paddy".into()), 1.0),
-                (ExtentClass::Ecosystem("dry_farmland".into()), 3.0),
-                (ExtentClass::Unmapped(7), 1.0),
-                (ExtentClass::NoData, 1.0),
-            ]
-        );
-        // Without a crosswalk the classes stay land-cover classes.
-        let raw = extent_lines("330127", &tally, None);
-        assert_eq!(raw[0].class, ExtentClass::LandCover(1));
-        assert_eq!(raw.len(), 4);
     }
 }

@@ -161,7 +161,6 @@ fn example() -> ReportInput {
     ReportInput {
         sensitivity: Vec::new(),
         extent_types: Vec::new(),
-        extent: Vec::new(),
         map_crs: None,
         title: String::new(),
         zones,

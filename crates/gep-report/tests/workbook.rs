@@ -200,7 +200,7 @@ fn zone_sheets_are_in_wan_yuan_with_totals_in_yi_yuan_under_title_unit_and_price
         number(&c, r, gep)
     );
     let reg = col(&c, "调节服务（万元）");
-    assert!(close(number(&c, r, reg), 61_728.3945));
+    assert!(close(number(&c, r, reg), 61_728.394_5));
     // The total row, in 亿元: 12.3456789.
     let total = (0..c.height() as u32)
         .find(|&i| matches!(c.get_value((i, 1)), Some(Data::String(s)) if s == "合计（亿元）"))

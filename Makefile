@@ -6,7 +6,8 @@ VENV := .venv
 
 .PHONY: deps build demo demo-models test lint bench bench-micro bench-data bench-aux fuzz references clean
 
-# Installs the system libraries (Debian's GDAL 3.6 / PROJ 9.1) when they are missing.
+# Installs the system libraries (Debian's GDAL 3.6 / PROJ 9.1) and Chromium with CJK fonts (the
+# report's browser test, tests/tests/report_browser.rs) when they are missing.
 deps:
 	@if ! pkg-config --exists gdal proj 2>/dev/null || ! command -v ogr2ogr >/dev/null || ! dpkg -s libclang-dev >/dev/null 2>&1 || ! command -v chromium >/dev/null || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then \
 		echo "installing system packages: $(APT_PACKAGES)"; \

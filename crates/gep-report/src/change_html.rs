@@ -8,7 +8,9 @@
 //! drawing frame and compact path encoding. Nothing refers to the network.
 
 use crate::error::ReportError;
-use crate::html::{fmt_num, path_data, Frame, LegendItem, MapPath, MapView, NO_DATA_FILL, STYLE};
+use crate::html::{
+    fmt_num, path_data, Frame, LegendItem, MapPath, MapView, ScaleBar, NO_DATA_FILL, STYLE,
+};
 use crate::i18n::Lang;
 use crate::model::RunInfo;
 use geo_types::MultiPolygon;
@@ -470,6 +472,14 @@ pub fn change_map(zones: &[ChangeZone], lang: Lang) -> Option<MapView> {
         paths,
         legend,
         outlines,
+        // The change map's template draws no names, scale bar or band (yet).
+        labels: Vec::new(),
+        scale: ScaleBar::new(frame.metres_per_px(), (frame.width / 3.0).min(160.0)),
+        band: 0.0,
+        frame_width: frame.width,
+        frame_height: frame.height,
+        legend_title: String::new(),
+        outline_label: String::new(),
     })
 }
 

@@ -1289,7 +1289,7 @@ impl Frame {
     /// lon/lat, one degree of longitude there is N(φ)·cos φ·π/180 m (N the prime-vertical
     /// radius of curvature) and is drawn `kx · scale` px wide; for planar data one px is
     /// `1 / scale` CRS units (metres).
-    fn metres_per_px(&self) -> f64 {
+    pub(crate) fn metres_per_px(&self) -> f64 {
         match &self.ellipsoid {
             Some(e) => {
                 let phi = ((self.min_y + self.max_y) / 2.0).to_radians();

@@ -203,7 +203,18 @@ mod tests {
             }
             let src = std::fs::read_to_string(&path).unwrap();
             for call in ["t(\"", "tf(\""] {
-                for part in src.split(call).skip(1) {
+                let mut parts = src.split(call);
+                let mut before = parts.next().unwrap_or_default();
+                for part in parts {
+                    // A call of `t`/`tf`, not of `context(`, `print(` ...
+                    let own = before
+                        .chars()
+                        .last()
+                        .is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+                    before = part;
+                    if !own {
+                        continue;
+                    }
                     let key = part.split('"').next().unwrap();
                     assert!(
                         cat.contains_key(key),

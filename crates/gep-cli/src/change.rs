@@ -80,8 +80,8 @@ fn setup(flags: &RunFlags, quiet: bool, extra_inputs: &[PathBuf]) -> Result<Setu
     inputs.extend(extra_inputs.iter().cloned());
     gep_report::check_output_dir(&plan.out_dir, &cwd, &inputs)?;
     let prep = prepare(&plan, &progress)?;
-    for n in &prep.notes {
-        progress.status(n);
+    for n in run::read_lines(&plan, &prep) {
+        progress.status(&n);
     }
     Ok(Setup {
         plan,

@@ -248,31 +248,8 @@ pub fn validate(flags: &RunFlags, quiet: bool) -> Result<u8> {
     let plan = plan_from(flags)?;
     let progress = CliProgress::new(quiet);
     let mut prep = prepare(&plan, &progress)?;
-    println!("{}", t("validate.boundaries"));
-    for l in &prep.layers {
-        let reprojected = if l.reprojected {
-            tf("validate.reprojected", &[("target", &l.target)])
-        } else {
-            String::new()
-        };
-        let datum = match l.datum {
-            gep_io::Datum::Gcj02 => t("validate.datum_gcj02"),
-            _ => t("validate.datum_none"),
-        };
-        println!(
-            "{}",
-            tf(
-                "validate.layer",
-                &[
-                    ("path", &l.path.display()),
-                    ("zones", &l.zones),
-                    ("level", &i18n::level(l.level)),
-                    ("crs", &l.crs),
-                    ("reprojected", &reprojected),
-                    ("datum", &datum),
-                ]
-            )
-        );
+    for n in read_lines(&plan, &prep) {
+        println!("{n}");
     }
     // Classes present in the raster (one streamed pass) and whether the crosswalk maps them.
     progress.status(t("progress.classes"));
@@ -357,6 +334,50 @@ pub fn validate(flags: &RunFlags, quiet: bool) -> Result<u8> {
     Ok(if failed > 0 { 1 } else { 0 })
 }
 
+/// What was read, in the current language: the land-cover raster (size, CRS, area basis),
+/// then each boundary file with its zones, CRS, reprojection and datum correction.
+pub fn read_lines(plan: &Plan, prep: &Prepared) -> Vec<String> {
+    let g = prep.raster.grid();
+    let basis = match g.area_basis() {
+        gep_core::AreaBasis::Planar => t("validate.planar"),
+        gep_core::AreaBasis::Ellipsoidal => t("validate.ellipsoidal"),
+    };
+    let mut lines = vec![tf(
+        "validate.landcover",
+        &[
+            ("path", &plan.landcover.display()),
+            ("cols", &g.cols),
+            ("rows", &g.rows),
+            ("crs", &prep.raster.crs().label()),
+            ("basis", &basis),
+        ],
+    )];
+    lines.push(t("validate.boundaries").to_string());
+    for l in &prep.layers {
+        let reprojected = if l.reprojected {
+            tf("validate.reprojected", &[("target", &l.target)])
+        } else {
+            String::new()
+        };
+        let datum = match l.datum {
+            gep_io::Datum::Gcj02 => t("validate.datum_gcj02"),
+            _ => t("validate.datum_none"),
+        };
+        lines.push(tf(
+            "validate.layer",
+            &[
+                ("path", &l.path.display()),
+                ("zones", &l.zones),
+                ("level", &i18n::level(l.level)),
+                ("crs", &l.crs),
+                ("reprojected", &reprojected),
+                ("datum", &datum),
+            ],
+        ));
+    }
+    lines
+}
+
 /// A gap/overlap/spill row as validate prints it: the kind, then the checks.csv columns
 /// `kind, parent_id, level, class, residual_m2, children` (tab-separated after the label).
 pub fn check_line(r: &gep_zonal::CheckRow) -> String {
@@ -400,8 +421,8 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
     let cwd = std::env::current_dir()?;
     gep_report::check_output_dir(&plan.out_dir, &cwd, &input_paths(&plan))?;
     let mut prep = prepare(&plan, &progress)?;
-    for n in &prep.notes {
-        progress.status(n);
+    for n in read_lines(&plan, &prep) {
+        progress.status(&n);
     }
     if prep.units.iter().all(|u| u.failure.is_some()) {
         return Ok(nothing_published(&prep, &plan, &progress));
@@ -820,11 +841,12 @@ fn summary(a: &gep_engine::Assessment, top: Level, started: Instant) {
         .filter(|(n, _)| *n > 0)
         .map(|(n, l)| i18n::count(n, l.as_str()))
         .collect();
+    let sep = if i18n::zh() { "，" } else { ", " };
     line.push_str(&tf(
         "run.zones_line",
         &[
             ("zones", &i18n::count(zones.len(), "zone")),
-            ("levels", &levels.join(", ")),
+            ("levels", &levels.join(sep)),
             ("km2", &fmt_fixed(total / 1e6, 1)),
             ("secs", &format!("{:.1}", started.elapsed().as_secs_f64())),
         ],

@@ -36,7 +36,14 @@ fn help_is_chinese_under_a_chinese_locale_and_english_otherwise() {
     let zh = gep_in(ZH, &root(), &["--help"]);
     assert!(zh.status.success());
     let zh = text(&zh.stdout);
-    for s in ["用法:", "命令", "选项", "运行核算", "生成一份带中文注释的入门配置文件", "显示帮助"] {
+    for s in [
+        "用法:",
+        "命令",
+        "选项",
+        "运行核算",
+        "生成一份带中文注释的入门配置文件",
+        "显示帮助",
+    ] {
         assert!(zh.contains(s), "zh --help lacks {s:?}:\n{zh}");
     }
     assert!(!zh.contains("Usage:") && !zh.contains("Print help"), "{zh}");
@@ -127,9 +134,17 @@ fn a_failing_run_speaks_chinese_or_english() {
 
     // Chinese by the config's [output] lang, under an English locale.
     let cfg_zh = config_with_missing_boundaries(&dir.path().join("."), "lang = \"zh\"");
-    let o = gep_in(EN, dir.path(), &["-q", "validate", cfg_zh.to_str().unwrap()]);
+    let o = gep_in(
+        EN,
+        dir.path(),
+        &["-q", "validate", cfg_zh.to_str().unwrap()],
+    );
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o.stderr).contains("找不到文件"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("找不到文件"),
+        "{}",
+        text(&o.stderr)
+    );
 
     // Config problems: a missing file, an unknown key with its line.
     let o = gep_in(ZH, dir.path(), &["run", "nope.toml"]);
@@ -139,7 +154,11 @@ fn a_failing_run_speaks_chinese_or_english() {
         "{}",
         text(&o.stderr)
     );
-    std::fs::write(dir.path().join("typo.toml"), "year = 2019\n[landcover]\npaht = \"x.tif\"\n").unwrap();
+    std::fs::write(
+        dir.path().join("typo.toml"),
+        "year = 2019\n[landcover]\npaht = \"x.tif\"\n",
+    )
+    .unwrap();
     let o = gep_in(ZH, dir.path(), &["run", "typo.toml"]);
     assert_eq!(o.status.code(), Some(2));
     let err = text(&o.stderr);
@@ -148,14 +167,25 @@ fn a_failing_run_speaks_chinese_or_english() {
         "{err}"
     );
     let o = gep_in(EN, dir.path(), &["run", "typo.toml"]);
-    assert!(text(&o.stderr).contains("unknown field `paht`"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("unknown field `paht`"),
+        "{}",
+        text(&o.stderr)
+    );
 }
 
 /// Converts the features of `src` matching `filter` (an OGR SQL where clause) into a GBK
 /// Shapefile `dst` without its `.cpg`, so that only a declared encoding reads it right.
 fn gbk_shapefile(src: &Path, dst: &Path, filter: &str) {
     let st = Command::new("ogr2ogr")
-        .args(["-f", "ESRI Shapefile", "-lco", "ENCODING=GBK", "-where", filter])
+        .args([
+            "-f",
+            "ESRI Shapefile",
+            "-lco",
+            "ENCODING=GBK",
+            "-where",
+            filter,
+        ])
         .arg(dst)
         .arg(src)
         .status()
@@ -190,7 +220,10 @@ fn init_writes_a_starter_config_that_runs_once_filled_in() {
     let o = gep_in(ZH, d, &["init", "--scheme", "clcd"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let out = text(&o.stdout);
-    assert!(out.contains("gep.toml") && out.contains("gep validate gep.toml"), "{out}");
+    assert!(
+        out.contains("gep.toml") && out.contains("gep validate gep.toml"),
+        "{out}"
+    );
     let cfg = d.join("gep.toml");
     let starter = std::fs::read_to_string(&cfg).unwrap();
     assert!(starter.contains("# 核算年份") && starter.contains("encoding = \"GBK\""));
@@ -200,8 +233,14 @@ fn init_writes_a_starter_config_that_runs_once_filled_in() {
     std::fs::write(&cfg, format!("{starter}# 我的修改\n")).unwrap();
     let again = gep_in(ZH, d, &["init"]);
     assert_eq!(again.status.code(), Some(2));
-    assert!(text(&again.stderr).contains("gep.toml 已存在"), "{}", text(&again.stderr));
-    assert!(std::fs::read_to_string(&cfg).unwrap().ends_with("# 我的修改\n"));
+    assert!(
+        text(&again.stderr).contains("gep.toml 已存在"),
+        "{}",
+        text(&again.stderr)
+    );
+    assert!(std::fs::read_to_string(&cfg)
+        .unwrap()
+        .ends_with("# 我的修改\n"));
     let en = gep_in(EN, d, &["init", "en.toml", "--scheme", "sandiao"]);
     assert!(en.status.success());
     let en = std::fs::read_to_string(d.join("en.toml")).unwrap();
@@ -211,7 +250,12 @@ fn init_writes_a_starter_config_that_runs_once_filled_in() {
     // MODIS, so its crosswalk replaces the CLCD one.
     yunhe_shapefiles(d);
     let filled = starter
-        .replace("请填写/土地覆盖.tif", &fixture("mcd12c1_2019_igbp_zhejiang.tif").display().to_string())
+        .replace(
+            "请填写/土地覆盖.tif",
+            &fixture("mcd12c1_2019_igbp_zhejiang.tif")
+                .display()
+                .to_string(),
+        )
         .replace("请填写/县级行政区.shp", "县.shp")
         .replace("请填写/乡镇级行政区.shp", "乡镇.shp")
         .replace("请填写/村级行政区.shp", "村.shp")
@@ -224,11 +268,20 @@ fn init_writes_a_starter_config_that_runs_once_filled_in() {
     let run_cfg = d.join("filled.toml");
     std::fs::write(&run_cfg, filled).unwrap();
     let v = gep_in(ZH, d, &["-q", "validate", "filled.toml"]);
-    assert_eq!(v.status.code(), Some(0), "{}{}", text(&v.stdout), text(&v.stderr));
+    assert_eq!(
+        v.status.code(),
+        Some(0),
+        "{}{}",
+        text(&v.stdout),
+        text(&v.stderr)
+    );
     let r = gep_in(ZH, d, &["-q", "run", "filled.toml"]);
     assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
     let summary = text(&r.stdout);
-    assert!(summary.contains("已计算 1 个县") && summary.contains("结果："), "{summary}");
+    assert!(
+        summary.contains("已计算 1 个县") && summary.contains("结果："),
+        "{summary}"
+    );
     let out = d.join("gep-out");
     for f in [
         "extent.csv",
@@ -245,7 +298,11 @@ fn init_writes_a_starter_config_that_runs_once_filled_in() {
     }
     // The GBK names came through: the county and a township by name, in UTF-8.
     let zones = read_csv(&out.join("zones.csv"));
-    let names: Vec<&str> = zones.rows.iter().map(|r| r[zones.col("name")].as_str()).collect();
+    let names: Vec<&str> = zones
+        .rows
+        .iter()
+        .map(|r| r[zones.col("name")].as_str())
+        .collect();
     assert!(names.contains(&"云和县"), "{names:?}");
     let levels = zones.col("zone_level");
     let count = |l: &str| zones.rows.iter().filter(|r| r[levels] == l).count();
@@ -296,16 +353,43 @@ fn nodata_encoding_and_datum_flags_override_their_keys() {
     ];
     let undeclared = gep_in(EN, d, &[&base[..], &["--out", "u"]].concat());
     assert_eq!(undeclared.status.code(), Some(0));
-    assert!(text(&undeclared.stderr).contains("GBK"), "detected and said");
-    let declared = gep_in(EN, d, &[&base[..], &["--out", "g", "--encoding", "county=GBK"]].concat());
-    assert!(!text(&declared.stderr).contains("warning"), "{}", text(&declared.stderr));
-    let wrong = gep_in(EN, d, &[&base[..], &["--out", "w", "--encoding", "UTF-8"]].concat());
+    assert!(
+        text(&undeclared.stderr).contains("GBK"),
+        "detected and said"
+    );
+    let declared = gep_in(
+        EN,
+        d,
+        &[&base[..], &["--out", "g", "--encoding", "county=GBK"]].concat(),
+    );
+    assert!(
+        !text(&declared.stderr).contains("warning"),
+        "{}",
+        text(&declared.stderr)
+    );
+    let wrong = gep_in(
+        EN,
+        d,
+        &[&base[..], &["--out", "w", "--encoding", "UTF-8"]].concat(),
+    );
     assert_eq!(wrong.status.code(), Some(2), "{}", text(&wrong.stderr));
-    assert!(text(&wrong.stderr).contains("县.shp"), "{}", text(&wrong.stderr));
+    assert!(
+        text(&wrong.stderr).contains("县.shp"),
+        "{}",
+        text(&wrong.stderr)
+    );
     assert!(!d.join("w").exists());
-    let bad_level = gep_in(EN, d, &[&base[..], &["--out", "b", "--datum", "village=gcj02"]].concat());
+    let bad_level = gep_in(
+        EN,
+        d,
+        &[&base[..], &["--out", "b", "--datum", "village=gcj02"]].concat(),
+    );
     assert_eq!(bad_level.status.code(), Some(2));
-    assert!(text(&bad_level.stderr).contains("\"village\""), "{}", text(&bad_level.stderr));
+    assert!(
+        text(&bad_level.stderr).contains("\"village\""),
+        "{}",
+        text(&bad_level.stderr)
+    );
 
     // --nodata CLASS: that class's area becomes nodata, to the last bit of the tally.
     let extent = read_csv(&plain.join("extent.csv"));
@@ -319,7 +403,10 @@ fn nodata_encoding_and_datum_flags_override_their_keys() {
         .unwrap();
     let masked = quick_run(d, "masked", &["--nodata", &class]);
     let m_extent = read_csv(&masked.join("extent.csv"));
-    assert!(m_extent.rows.iter().all(|r| r[m_extent.col("class")] != class));
+    assert!(m_extent
+        .rows
+        .iter()
+        .all(|r| r[m_extent.col("class")] != class));
     let nodata = |dir: &Path| {
         let z = read_csv(&dir.join("zones.csv"));
         num(&z.rows[0][z.col("nodata_area_m2")])
@@ -343,24 +430,68 @@ fn nodata_encoding_and_datum_flags_override_their_keys() {
     )
     .unwrap();
     let by_config = gep_in(EN, d, &["-q", "run", "gcj.toml"]);
-    assert_eq!(by_config.status.code(), Some(0), "{}", text(&by_config.stderr));
+    assert_eq!(
+        by_config.status.code(),
+        Some(0),
+        "{}",
+        text(&by_config.stderr)
+    );
     let amap_zones = format!("{}:county:adcode", amap.display());
     let flag_args = [
-        "-q", "run", "--landcover", lc.to_str().unwrap(), "--zones", &amap_zones,
-        "--counties", "331125", "--out", "by-flag", "--no-report",
+        "-q",
+        "run",
+        "--landcover",
+        lc.to_str().unwrap(),
+        "--zones",
+        &amap_zones,
+        "--counties",
+        "331125",
+        "--out",
+        "by-flag",
+        "--no-report",
     ];
     let by_flag = gep_in(EN, d, &[&flag_args[..], &["--datum", "gcj02"]].concat());
     assert_eq!(by_flag.status.code(), Some(0), "{}", text(&by_flag.stderr));
-    let as_declared = gep_in(EN, d, &[&flag_args[..2], &flag_args[2..8], &["--counties", "331125", "--out", "raw", "--no-report"]].concat());
+    let as_declared = gep_in(
+        EN,
+        d,
+        &[
+            &flag_args[..2],
+            &flag_args[2..8],
+            &["--counties", "331125", "--out", "raw", "--no-report"],
+        ]
+        .concat(),
+    );
     assert_eq!(as_declared.status.code(), Some(0));
     let bytes = |p: &str| std::fs::read(d.join(p).join("extent.csv")).unwrap();
     assert_eq!(bytes("by-config"), bytes("by-flag"), "--datum = datum key");
-    assert_ne!(bytes("by-flag"), bytes("raw"), "the correction moves the boundary");
-    let v = gep_in(EN, d, &[&["-q", "validate"][..], &flag_args[2..8], &["--datum", "gcj02", "--out", "x"]].concat());
+    assert_ne!(
+        bytes("by-flag"),
+        bytes("raw"),
+        "the correction moves the boundary"
+    );
+    let v = gep_in(
+        EN,
+        d,
+        &[
+            &["-q", "validate"][..],
+            &flag_args[2..8],
+            &["--datum", "gcj02", "--out", "x"],
+        ]
+        .concat(),
+    );
     let said = text(&v.stdout);
     assert!(said.contains("GCJ-02 → WGS 84 corrected"), "{said}");
-    let v_zh = gep_in(ZH, d, &[&["-q", "validate"][..], &flag_args[2..8], &["--out", "x"]].concat());
-    assert!(text(&v_zh.stdout).contains("基准：未纠正"), "{}", text(&v_zh.stdout));
+    let v_zh = gep_in(
+        ZH,
+        d,
+        &[&["-q", "validate"][..], &flag_args[2..8], &["--out", "x"]].concat(),
+    );
+    assert!(
+        text(&v_zh.stdout).contains("基准：未纠正"),
+        "{}",
+        text(&v_zh.stdout)
+    );
 }
 
 #[test]
@@ -370,7 +501,12 @@ fn validate_reports_the_gap_rows_run_writes() {
     // 云和's villages less one: a gap in its township.
     let villages = d.join("villages.geojson");
     let st = Command::new("ogr2ogr")
-        .args(["-f", "GeoJSON", "-where", "zone_id LIKE '331125%' AND zone_id <> '331125001002'"])
+        .args([
+            "-f",
+            "GeoJSON",
+            "-where",
+            "zone_id LIKE '331125%' AND zone_id <> '331125001002'",
+        ])
         .arg(&villages)
         .arg(fixture("zj26_villages_generated.geojson"))
         .status()
@@ -398,7 +534,14 @@ fn validate_reports_the_gap_rows_run_writes() {
         .map(|l| {
             let f: Vec<&str> = l.trim_start().split('\t').collect();
             let class = if f[4] == "nodata" { "" } else { f[4] };
-            (f[1].into(), f[2].into(), f[3].into(), class.into(), num(f[5]), f[6].into())
+            (
+                f[1].into(),
+                f[2].into(),
+                f[3].into(),
+                class.into(),
+                num(f[5]),
+                f[6].into(),
+            )
         })
         .collect();
     assert!(!listed.is_empty(), "validate found no gap: {said}");
@@ -424,5 +567,8 @@ fn validate_reports_the_gap_rows_run_writes() {
         .collect();
     listed.sort_by(|a, b| a.partial_cmp(b).unwrap());
     written.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    assert_eq!(listed, written, "validate's rows = checks.csv's gap/overlap/spill rows");
+    assert_eq!(
+        listed, written,
+        "validate's rows = checks.csv's gap/overlap/spill rows"
+    );
 }

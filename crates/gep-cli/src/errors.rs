@@ -49,9 +49,10 @@ fn config(path: &Path, p: &ConfigProblem) -> String {
     let path = path.display();
     match p {
         ConfigProblem::Missing => tf("err.config_missing", &[("path", &path)]),
-        ConfigProblem::Unreadable { reason } => {
-            tf("err.config_unreadable", &[("path", &path), ("reason", reason)])
-        }
+        ConfigProblem::Unreadable { reason } => tf(
+            "err.config_unreadable",
+            &[("path", &path), ("reason", reason)],
+        ),
         ConfigProblem::Syntax {
             line,
             column,
@@ -197,10 +198,9 @@ fn report(e: &gep_report::ReportError) -> String {
             "err.out_not_ours",
             &[("dir", &dir.display()), ("entries", &entries.join(", "))],
         ),
-        E::OutputNameTaken { dir, name } => tf(
-            "err.out_name_taken",
-            &[("path", &dir.join(name).display())],
-        ),
+        E::OutputNameTaken { dir, name } => {
+            tf("err.out_name_taken", &[("path", &dir.join(name).display())])
+        }
         other => tf("err.other", &[("detail", other)]),
     }
 }

@@ -243,7 +243,11 @@ mod tests {
             Lang::En
         );
         assert_eq!(
-            locale_lang(env(&[("LC_ALL", ""), ("LC_MESSAGES", "zh_TW"), ("LANG", "C")])),
+            locale_lang(env(&[
+                ("LC_ALL", ""),
+                ("LC_MESSAGES", "zh_TW"),
+                ("LANG", "C")
+            ])),
             Lang::Zh
         );
         assert_eq!(locale_lang(env(&[])), Lang::En);
@@ -252,7 +256,10 @@ mod tests {
     #[test]
     fn lang_flag_is_found_in_argv() {
         let a = |v: &[&str]| v.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
-        assert_eq!(from_args(&a(&["gep", "run", "--lang", "zh"])), Some(Lang::Zh));
+        assert_eq!(
+            from_args(&a(&["gep", "run", "--lang", "zh"])),
+            Some(Lang::Zh)
+        );
         assert_eq!(from_args(&a(&["gep", "--lang=en", "run"])), Some(Lang::En));
         assert_eq!(from_args(&a(&["gep", "run", "--", "--lang", "zh"])), None);
         assert_eq!(from_args(&a(&["gep", "run"])), None);

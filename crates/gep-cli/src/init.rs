@@ -127,10 +127,13 @@ mod tests {
             for lang in [Lang::Zh, Lang::En] {
                 let text = template(scheme, lang);
                 assert!(!text.contains('{'), "unfilled placeholder in {text}");
-                let raw: gep_engine::plan::RawConfig = toml::from_str(&text)
-                    .unwrap_or_else(|e| panic!("{scheme:?} {lang:?}: {e}"));
+                let raw: gep_engine::plan::RawConfig =
+                    toml::from_str(&text).unwrap_or_else(|e| panic!("{scheme:?} {lang:?}: {e}"));
                 assert_eq!(raw.zones.len(), 3);
-                assert!(raw.zones.iter().all(|z| z.encoding.as_deref() == Some("GBK")));
+                assert!(raw
+                    .zones
+                    .iter()
+                    .all(|z| z.encoding.as_deref() == Some("GBK")));
                 let plan = gep_engine::plan::resolve(raw, Some(Path::new("/tmp/gep.toml")))
                     .unwrap_or_else(|e| panic!("{scheme:?} {lang:?}: {e}"));
                 assert_eq!(plan.lang, lang);

@@ -235,7 +235,9 @@ fn main() -> ExitCode {
 /// Runs a parsed command line; returns the exit code.
 pub fn dispatch(cli: &Cli) -> anyhow::Result<u8> {
     match &cli.command {
-        Command::Init { file, scheme, lang } => init::init(file.as_deref(), scheme, lang.as_deref()),
+        Command::Init { file, scheme, lang } => {
+            init::init(file.as_deref(), scheme, lang.as_deref())
+        }
         Command::Run(flags) => run::run(flags, cli.quiet),
         Command::Validate(flags) => run::validate(flags, cli.quiet),
         Command::Change(flags) => change::change(flags, cli.quiet),

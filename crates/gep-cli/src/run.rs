@@ -174,7 +174,9 @@ fn key_flags(flags: &RunFlags, raw: &mut RawConfig) -> Result<()> {
             };
             let levels: Vec<String> = raw.zones.iter().map(|z| z.level.clone()).collect();
             let same = |a: &str, b: &str| {
-                a.parse::<Level>().ok().is_some_and(|a| b.parse::<Level>().ok() == Some(a))
+                a.parse::<Level>()
+                    .ok()
+                    .is_some_and(|a| b.parse::<Level>().ok() == Some(a))
             };
             let mut applied = 0;
             for z in raw.zones.iter_mut() {
@@ -277,10 +279,7 @@ pub fn validate(flags: &RunFlags, quiet: bool) -> Result<u8> {
                 Some(parts) => mapping_text(parts),
                 None => {
                     unmapped += 1;
-                    tf(
-                        "validate.not_mapped",
-                        &[("crosswalk", &cw.id), ("code", c)],
-                    )
+                    tf("validate.not_mapped", &[("crosswalk", &cw.id), ("code", c)])
                 }
             },
             _ => String::new(),
@@ -397,7 +396,9 @@ pub fn check_line(r: &gep_zonal::CheckRow) -> String {
         r.kind.as_str(),
         r.parent_id,
         r.level.as_str(),
-        r.class.map(|c| c.to_string()).unwrap_or_else(|| "nodata".into()),
+        r.class
+            .map(|c| c.to_string())
+            .unwrap_or_else(|| "nodata".into()),
         r.residual_m2,
         r.children.join(";")
     )
@@ -584,10 +585,7 @@ fn print_outcome(
             tf(
                 "run.kept",
                 &[
-                    (
-                        "n",
-                        &i18n::count(committed.carried.len(), "file")
-                    ),
+                    ("n", &i18n::count(committed.carried.len(), "file")),
                     ("list", &committed.carried.join(", ")),
                 ]
             )

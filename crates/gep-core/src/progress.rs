@@ -89,7 +89,10 @@ impl std::fmt::Display for ProgressEvent {
                 write!(f, "reading {path} ({level})")
             }
             ProgressEvent::Tallying { units, level } => {
-                write!(f, "tallying the land cover of {units} {level} zone(s) in one pass")
+                write!(
+                    f,
+                    "tallying the land cover of {units} {level} zone(s) in one pass"
+                )
             }
             ProgressEvent::Tallied {
                 level,
@@ -101,7 +104,9 @@ impl std::fmt::Display for ProgressEvent {
             ProgressEvent::FromCache { level, id, name } => {
                 write!(f, "{level} {id} {name} from cache")
             }
-            ProgressEvent::Checking => f.write_str("checking the hierarchy (sums, gaps, overlaps, spills)"),
+            ProgressEvent::Checking => {
+                f.write_str("checking the hierarchy (sums, gaps, overlaps, spills)")
+            }
             ProgressEvent::Valuing => f.write_str("valuing ecosystem services"),
         }
     }

@@ -64,7 +64,6 @@ pub use error::IoError;
 pub use raster::{GdalRaster, RasterOptions};
 pub use reproject::{reproject_zones, Densify};
 pub use vector::{
-    is_shapefile,
-    read_zones, read_zones_lenient, Datum, RejectedFeature, ZoneLayer, ZoneLayerSpec,
+    is_shapefile, read_zones, read_zones_lenient, Datum, RejectedFeature, ZoneLayer, ZoneLayerSpec,
 };
 pub use write::{write_value_geotiff, write_zones_gpkg, GeoTiffWriter, ZoneLayerOut};

@@ -2,7 +2,7 @@
 //! `--lang`) and English; `gep init`'s starter config, filled in with the fixtures made into
 //! GBK Shapefiles by `ogr2ogr`, runs; the flags the docs promise (`--nodata`, `--datum`,
 //! `--encoding`, ...) override their config keys; `gep validate` reports the gap rows `gep
-//! run` writes into checks.csv and the datum correction it applied.
+//! run` writes into checks.csv (a gap and an overlap) and the datum correction it applied.
 
 use gep_tests::{fixture, gep_bin, num, read_csv, tempdir};
 use std::path::Path;
@@ -495,23 +495,33 @@ fn nodata_encoding_and_datum_flags_override_their_keys() {
 }
 
 #[test]
-fn validate_reports_the_gap_rows_run_writes() {
+fn validate_reports_the_gap_and_overlap_rows_run_writes() {
     let dir = tempdir();
     let d = dir.path();
-    // 云和's villages less one: a gap in its township.
+    // 云和's villages less one (a gap in its township), plus a copy of another one under a new
+    // id (an overlap with the original).
+    let all: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture("zj26_villages_generated.geojson")).unwrap())
+            .unwrap();
+    let id = |f: &serde_json::Value| f["properties"]["zone_id"].as_str().unwrap().to_string();
+    let mut features: Vec<serde_json::Value> = all["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| id(f).starts_with("331125") && id(f) != "331125001002")
+        .cloned()
+        .collect();
+    let mut copy = features
+        .iter()
+        .find(|f| id(f) == "331125001003")
+        .unwrap()
+        .clone();
+    copy["properties"]["zone_id"] = "331125001999".into();
+    features.push(copy);
+    let mut with_errors = all.clone();
+    with_errors["features"] = features.into();
     let villages = d.join("villages.geojson");
-    let st = Command::new("ogr2ogr")
-        .args([
-            "-f",
-            "GeoJSON",
-            "-where",
-            "zone_id LIKE '331125%' AND zone_id <> '331125001002'",
-        ])
-        .arg(&villages)
-        .arg(fixture("zj26_villages_generated.geojson"))
-        .status()
-        .unwrap();
-    assert!(st.success());
+    std::fs::write(&villages, serde_json::to_vec(&with_errors).unwrap()).unwrap();
     let cfg = d.join("gap.toml");
     std::fs::write(
         &cfg,
@@ -545,7 +555,16 @@ fn validate_reports_the_gap_rows_run_writes() {
         })
         .collect();
     assert!(!listed.is_empty(), "validate found no gap: {said}");
-    assert!(listed.iter().any(|r| r.0 == "gap"), "{said}");
+    assert!(
+        listed.iter().any(|r| r.0 == "gap" && r.1 == "331125001"),
+        "{said}"
+    );
+    assert!(
+        listed
+            .iter()
+            .any(|r| r.0 == "overlap" && r.5.contains("331125001999")),
+        "{said}"
+    );
     let r = gep_in(EN, d, &["-q", "run", "gap.toml"]);
     assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
     let checks = read_csv(&d.join("out/checks.csv"));

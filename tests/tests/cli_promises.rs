@@ -263,8 +263,24 @@ fn init_writes_a_starter_config_that_runs_once_filled_in() {
         .replace("id_field = \"XZQDM\"", "id_field = \"zone_id\"")
         .replace("name_field = \"XZQMC\"", "name_field = \"name\"")
         .replace("# parent_field = \"SJDM\"", "parent_field = \"parent\"")
-        .replace("crosswalk = \"clcd\"", "crosswalk = \"modis-igbp-mcd12c1\"")
         .replace("year = 2020", "year = 2019");
+    // With a crosswalk of another product (CNLUCC's two-digit codes) the MODIS classes are not
+    // mapped: the only county fails, said in Chinese with the classes, nothing is written.
+    std::fs::write(
+        d.join("wrong.toml"),
+        filled.replace("crosswalk = \"clcd\"", "crosswalk = \"cnlucc\""),
+    )
+    .unwrap();
+    let failed = gep_in(ZH, d, &["-q", "run", "wrong.toml"]);
+    assert_eq!(failed.status.code(), Some(1), "{}", text(&failed.stderr));
+    let err = text(&failed.stderr);
+    assert!(
+        err.contains("错误：县 331125 云和县：有地类不在对照表 cnlucc 中：地类 ")
+            && err.contains("唯一的县计算失败；没有写入任何文件"),
+        "{err}"
+    );
+    assert!(!d.join("gep-out").exists());
+    let filled = filled.replace("crosswalk = \"clcd\"", "crosswalk = \"modis-igbp-mcd12c1\"");
     let run_cfg = d.join("filled.toml");
     std::fs::write(&run_cfg, filled).unwrap();
     let v = gep_in(ZH, d, &["-q", "validate", "filled.toml"]);

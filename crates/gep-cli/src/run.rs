@@ -227,6 +227,64 @@ fn who(level: Level, id: &str, name: &str) -> String {
         .to_string()
 }
 
+/// Why a unit failed, in the current language (English: the library's own wording).
+pub fn reason_text(f: &UnitFailure) -> String {
+    use gep_engine::FailureReason as R;
+    if !i18n::zh() {
+        return f.reason_text();
+    }
+    let box_ = |b: &[f64; 4]| format!("x {:.6}..{:.6}, y {:.6}..{:.6}", b[0], b[1], b[2], b[3]);
+    f.reasons
+        .iter()
+        .map(|r| match r {
+            R::BadFeature { level, id, message } => tf(
+                "reason.bad_feature",
+                &[
+                    ("level", &i18n::level(*level)),
+                    ("id", id),
+                    ("message", message),
+                ],
+            ),
+            R::Orphan { id, parent, .. } => tf(
+                "reason.orphan",
+                &[("id", id), ("parent", &parent.as_deref().unwrap_or("-"))],
+            ),
+            R::EmptyBoundary => tf(
+                "reason.empty",
+                &[("who", &who(f.level, &f.unit_id, &f.name))],
+            ),
+            R::OffRaster { boundary, raster } => tf(
+                "reason.off_raster",
+                &[
+                    ("who", &who(f.level, &f.unit_id, &f.name)),
+                    ("boundary", &box_(boundary)),
+                    ("raster", &box_(raster)),
+                ],
+            ),
+            R::UnmappedClasses {
+                crosswalk, classes, ..
+            } => {
+                let list: Vec<String> = classes
+                    .iter()
+                    .map(|(c, a)| {
+                        tf(
+                            "reason.class",
+                            &[("class", c), ("area", &format!("{a:.1}"))],
+                        )
+                    })
+                    .collect();
+                tf(
+                    "reason.unmapped",
+                    &[("crosswalk", crosswalk), ("list", &list.join("，"))],
+                )
+            }
+            R::More(n) => tf("reason.more", &[("n", n)]),
+            other => other.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("；")
+}
+
 fn print_failures(failures: &[UnitFailure]) {
     for f in failures {
         eprintln!(
@@ -235,7 +293,7 @@ fn print_failures(failures: &[UnitFailure]) {
                 "run.unit_failed",
                 &[
                     ("who", &who(f.level, &f.unit_id, &f.name)),
-                    ("reason", &f.reason_text())
+                    ("reason", &reason_text(f))
                 ]
             )
         );

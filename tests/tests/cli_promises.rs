@@ -291,8 +291,29 @@ fn init_writes_a_starter_config_that_runs_once_filled_in() {
         text(&v.stdout),
         text(&v.stderr)
     );
-    let r = gep_in(ZH, d, &["-q", "run", "filled.toml"]);
+    let r = gep_in(ZH, d, &["run", "filled.toml"]);
     assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
+    // Progress says what it does, in order, naming the county; no opaque steps.
+    let progress = text(&r.stderr);
+    let mut at = 0;
+    for s in [
+        "读取输入",
+        "读取 ",
+        "（县级边界）",
+        "一次读遍栅格，统计 1 个县的土地覆盖",
+        "已统计县 1/1：云和县（331125）",
+        "核查层级",
+        "核算生态系统服务价值",
+        "写出结果",
+    ] {
+        let found = progress[at..].find(s);
+        assert!(found.is_some(), "no {s:?} after byte {at} in:\n{progress}");
+        at += found.unwrap();
+    }
+    assert!(
+        !progress.contains("step") && !progress.contains("步"),
+        "{progress}"
+    );
     let summary = text(&r.stdout);
     assert!(
         summary.contains("已计算 1 个县") && summary.contains("结果："),

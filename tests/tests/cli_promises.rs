@@ -146,6 +146,23 @@ fn a_failing_run_speaks_chinese_or_english() {
         text(&o.stderr)
     );
 
+    // The output directory refused (the current directory), before any work.
+    let o = gep_in(ZH, dir.path(), &["-q", "run", cfg_s, "--out", "."]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).starts_with("错误：拒绝使用输出目录 "),
+        "{}",
+        text(&o.stderr)
+    );
+    // A bad value, framed in Chinese around the library's detail.
+    let o = gep_in(ZH, dir.path(), &["-q", "run", cfg_s, "--band", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(
+        err.starts_with("错误：配置的值不对：") && err.contains("band = 0"),
+        "{err}"
+    );
+
     // Config problems: a missing file, an unknown key with its line.
     let o = gep_in(ZH, dir.path(), &["run", "nope.toml"]);
     assert_eq!(o.status.code(), Some(2));

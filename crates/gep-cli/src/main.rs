@@ -211,6 +211,10 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
+            // clap's own messages are English: a Chinese line says what happened first.
+            if e.use_stderr() && i18n::zh() {
+                eprintln!("{}", i18n::t("run.bad_command_line"));
+            }
             let _ = e.print();
             return ExitCode::from(code);
         }

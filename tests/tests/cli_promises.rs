@@ -549,6 +549,87 @@ fn nodata_encoding_and_datum_flags_override_their_keys() {
 }
 
 #[test]
+fn raster_crs_band_and_output_flags_reach_their_keys() {
+    let dir = tempdir();
+    let d = dir.path();
+    let lc = fixture("mcd12c1_2019_igbp_zhejiang.tif");
+    let counties = fixture("zj26_counties_cgcs2000.geojson");
+    let zones = format!("{}:county:adcode:name", counties.display());
+    let base = [
+        "-q",
+        "validate",
+        "--landcover",
+        lc.to_str().unwrap(),
+        "--zones",
+        &zones,
+        "--counties",
+        "331125",
+        "--out",
+        "o",
+    ];
+    let validate = |extra: &[&str]| gep_in(EN, d, &[&base[..], extra].concat());
+    // As the files say: CGCS2000 boundaries reprojected onto the WGS 84 raster.
+    let plain = text(&validate(&[]).stdout);
+    assert!(plain.contains("WGS 84 (EPSG:4326), ellipsoidal"), "{plain}");
+    assert!(
+        plain.contains("(EPSG:4490), reprojected to WGS 84 (EPSG:4326)"),
+        "{plain}"
+    );
+    // --landcover-crs replaces the raster's CRS ([landcover] crs): now a planar grid.
+    let lc_crs = text(&validate(&["--landcover-crs", "EPSG:4549"]).stdout);
+    assert!(lc_crs.contains("(EPSG:4549), planar"), "{lc_crs}");
+    // --zones-crs county=EPSG:4326 ([[zones]] crs): read as WGS 84, nothing to reproject.
+    let z_crs = text(&validate(&["--zones-crs", "county=EPSG:4326"]).stdout);
+    assert!(
+        z_crs.contains("26 county zones, WGS 84 (EPSG:4326); datum: none"),
+        "{z_crs}"
+    );
+    // --band 2 ([landcover] band) on a one-band raster: refused, naming the band.
+    let band = validate(&["--band", "2"]);
+    assert_eq!(band.status.code(), Some(2));
+    assert!(text(&band.stderr).contains("band 2 requested but the raster has 1 band"));
+    // --no-geometry-checks ([checks] geometry = false).
+    let off = text(&validate(&["--no-geometry-checks"]).stdout);
+    assert!(off.contains("boundary checks: off"), "{off}");
+
+    // In a run: --no-geometry-checks leaves sum rows only; --value-raster writes the map.
+    let run = |name: &str, extra: &[&str]| {
+        let mut args = base.to_vec();
+        args[1] = "run";
+        args[9] = name;
+        let o = gep_in(
+            EN,
+            d,
+            &[
+                &args[..],
+                &[
+                    "--coefficients",
+                    "xie2015",
+                    "--crosswalk",
+                    "modis-igbp-mcd12c1",
+                    "--year",
+                    "2019",
+                ],
+                extra,
+            ]
+            .concat(),
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        d.join(name)
+    };
+    let sums_only = run("sums", &["--no-geometry-checks", "--no-report"]);
+    assert!(!sums_only.join("value_density.tif").exists());
+    assert!(!sums_only.join("report.html").exists());
+    let with_map = run("map", &["--value-raster"]);
+    assert!(with_map.join("value_density.tif").is_file());
+    assert!(with_map.join("report.html").is_file());
+    // The geometric checks' step is timed in the manifest only when they ran.
+    let manifest = |dir: &Path| std::fs::read_to_string(dir.join("manifest.json")).unwrap();
+    assert!(manifest(&with_map).contains("\"hierarchy geometry\""));
+    assert!(!manifest(&sums_only).contains("\"hierarchy geometry\""));
+}
+
+#[test]
 fn validate_reports_the_gap_and_overlap_rows_run_writes() {
     let dir = tempdir();
     let d = dir.path();

@@ -64,9 +64,21 @@ pub fn gep_bin() -> PathBuf {
     exe
 }
 
+/// The `gep` command with an English locale (`LANG=C.UTF-8`, no `LC_ALL`/`LC_MESSAGES`), so
+/// that messages do not depend on the locale of whoever runs the tests; run in the workspace
+/// root.
+pub fn gep_command() -> Command {
+    let mut c = Command::new(gep_bin());
+    c.env("LANG", "C.UTF-8")
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .current_dir(workspace_root());
+    c
+}
+
 /// Runs `gep ARGS` (with `-q`) and returns its output, whatever the exit code.
 pub fn gep_output<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
-    Command::new(gep_bin())
+    gep_command()
         .arg("-q")
         .args(args)
         .current_dir(workspace_root())

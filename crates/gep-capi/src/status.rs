@@ -54,7 +54,7 @@ impl Failure {
 fn engine_code(e: &gep_engine::EngineError) -> c_int {
     use gep_engine::EngineError;
     match e {
-        EngineError::Plan { .. } => GEP_ERR_PLAN,
+        EngineError::Plan { .. } | EngineError::Config { .. } => GEP_ERR_PLAN,
         EngineError::Panicked(_) => GEP_ERR_INTERNAL,
         EngineError::Context { inner, .. } => engine_code(inner),
         _ => GEP_ERR_INVALID_INPUT,

@@ -89,8 +89,8 @@ fn setup(flags: &RunFlags, quiet: bool, extra_inputs: &[PathBuf]) -> Result<Setu
     inputs.extend(extra_inputs.iter().cloned());
     gep_report::check_output_dir(&plan.out_dir, &cwd, &inputs)?;
     let prep = prepare(&plan, &progress)?;
-    for n in &prep.notes {
-        progress.status(n);
+    for n in run::read_lines(&plan, &prep) {
+        progress.status(&n);
     }
     Ok(Setup {
         plan,
@@ -159,8 +159,10 @@ fn publish(
     let outputs = OutputFile::all_in(staged.path(), &["manifest.json"])?;
     Manifest::new(&info, outputs).write(&staged.file("manifest.json"))?;
     staged.commit()?;
-    s.progress
-        .status(&format!("results in {}", s.plan.out_dir.display()));
+    s.progress.status(&crate::i18n::tf(
+        "run.results",
+        &[("dir", &s.plan.out_dir.display())],
+    ));
     Ok(())
 }
 
@@ -299,7 +301,7 @@ pub fn change(flags: &ChangeFlags, quiet: bool) -> Result<u8> {
         threads: plan.threads,
         ..Default::default()
     };
-    s.progress.status("tallying the transitions of both years");
+    s.progress.status(crate::i18n::t("change.tallying"));
     let t = gep_zonal::tally_transitions(raster0, raster1, &zones, &opts, &s.progress)?;
     let set1 = match &flags.coefficients1 {
         Some(c) => CoefficientSet::load(c)?,
@@ -352,14 +354,23 @@ pub fn change(flags: &ChangeFlags, quiet: bool) -> Result<u8> {
         for z in zones.iter().filter(|z| z.parent.is_none()) {
             if let Some(r) = ch.zone_service(&z.id, None) {
                 eprintln!(
-                    "{} {}: GEP {year0} → {}: {:+.0} 元 (land {:+.0}, prices {:+.0}, interaction {:+.0})",
-                    z.id,
-                    z.name,
-                    flags.year1,
-                    r.nominal.total_yuan,
-                    r.nominal.land_yuan,
-                    r.nominal.price_yuan,
-                    r.nominal.interaction_yuan
+                    "{}",
+                    crate::i18n::tf(
+                        "change.line",
+                        &[
+                            ("id", &z.id),
+                            ("name", &z.name),
+                            ("year0", &year0),
+                            ("year1", &flags.year1),
+                            ("total", &format!("{:+.0}", r.nominal.total_yuan)),
+                            ("land", &format!("{:+.0}", r.nominal.land_yuan)),
+                            ("prices", &format!("{:+.0}", r.nominal.price_yuan)),
+                            (
+                                "interaction",
+                                &format!("{:+.0}", r.nominal.interaction_yuan)
+                            ),
+                        ]
+                    )
                 );
             }
         }
@@ -476,14 +487,22 @@ pub fn parcels(flags: &ParcelFlags, quiet: bool) -> Result<u8> {
     })?;
     if !quiet {
         eprintln!(
-            "{} parcels ({} smaller than a cell), {} m², GEP {} 元/a",
-            a.package.parcels,
-            a.package.smaller_than_cell,
-            a.package.polygon_area_m2,
-            a.package
-                .gep_yuan
-                .map(|g| format!("{g:.2}"))
-                .unwrap_or_else(|| "not valued".into())
+            "{}",
+            crate::i18n::tf(
+                "change.parcels",
+                &[
+                    ("n", &a.package.parcels),
+                    ("small", &a.package.smaller_than_cell),
+                    ("area", &a.package.polygon_area_m2),
+                    (
+                        "gep",
+                        &a.package
+                            .gep_yuan
+                            .map(|g| format!("{g:.2}"))
+                            .unwrap_or_else(|| crate::i18n::t("change.not_valued").into())
+                    ),
+                ]
+            )
         );
     }
     Ok(0)
@@ -584,11 +603,19 @@ fn publish_appraisal(s: &Setup, extra: Vec<InputFile>, a: &Appraisal, quiet: boo
     if !quiet {
         for z in a.zones.iter().filter(|z| a.affected.contains(&z.id)) {
             eprintln!(
-                "{} {} ({}): ΔGEP {:+.2} 元/a",
-                z.id,
-                z.name,
-                z.level,
-                a.gep_change(&z.id).unwrap_or(0.0)
+                "{}",
+                crate::i18n::tf(
+                    "change.appraisal",
+                    &[
+                        ("id", &z.id),
+                        ("name", &z.name),
+                        ("level", &crate::i18n::level(z.level)),
+                        (
+                            "delta",
+                            &format!("{:+.2}", a.gep_change(&z.id).unwrap_or(0.0))
+                        ),
+                    ]
+                )
             );
         }
     }

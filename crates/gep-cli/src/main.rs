@@ -9,12 +9,16 @@
 #![allow(rustdoc::broken_intra_doc_links)]
 
 mod change;
+mod errors;
+mod help;
+mod i18n;
+mod init;
 mod outputs;
 mod progress;
 mod rerun;
 mod run;
 
-use clap::{Parser, Subcommand};
+use clap::{FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -38,9 +42,32 @@ pub struct RunFlags {
     /// Land-cover raster (overrides [landcover] path).
     #[arg(long)]
     pub landcover: Option<PathBuf>,
+    /// Band of the land-cover raster, from 1 (overrides [landcover] band).
+    #[arg(long)]
+    pub band: Option<usize>,
+    /// Nodata value of the land-cover raster (overrides [landcover] nodata).
+    #[arg(long, allow_negative_numbers = true)]
+    pub nodata: Option<f64>,
+    /// CRS of the land-cover raster when the file has none, e.g. EPSG:4549 (overrides
+    /// [landcover] crs).
+    #[arg(long, value_name = "CRS")]
+    pub landcover_crs: Option<String>,
     /// Boundary file for quick runs, as PATH:LEVEL:ID_FIELD[:NAME_FIELD]; repeat per level.
     #[arg(long = "zones", value_name = "PATH:LEVEL:ID_FIELD[:NAME_FIELD]")]
     pub zones: Vec<String>,
+    /// Text encoding of Shapefile attributes, e.g. GBK: applies to every Shapefile layer, or
+    /// to one level as LEVEL=ENCODING (overrides [[zones]] encoding).
+    #[arg(long, value_name = "[LEVEL=]ENCODING")]
+    pub encoding: Vec<String>,
+    /// gcj02 when boundary coordinates come from AMap/Gaode or Tencent web maps (corrected to
+    /// WGS 84), declared to use them as the file says; every layer, or LEVEL=DATUM (overrides
+    /// [[zones]] datum).
+    #[arg(long, value_name = "[LEVEL=]DATUM")]
+    pub datum: Vec<String>,
+    /// CRS of boundary files that have none, e.g. EPSG:4490; every layer, or LEVEL=CRS
+    /// (overrides [[zones]] crs).
+    #[arg(long, value_name = "[LEVEL=]CRS")]
+    pub zones_crs: Vec<String>,
     /// Output directory (overrides [output] dir).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -66,13 +93,37 @@ pub struct RunFlags {
     /// directory, keyed by the inputs' hashes) instead of tallying them again.
     #[arg(long)]
     pub resume: bool,
+    /// Do not write the workbook, HTML report and GeoPackage ([output] report = false).
+    #[arg(long)]
+    pub no_report: bool,
+    /// Also write value_density.tif ([output] value_raster = true).
+    #[arg(long)]
+    pub value_raster: bool,
+    /// Check only that children add up to their parents, not the gap/overlap/spill geometry
+    /// ([checks] geometry = false).
+    #[arg(long)]
+    pub no_geometry_checks: bool,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write a commented starter config for the common bureau case: one county, three levels
+    /// (county/township/village), GBK Shapefiles, a CLCD or 三调 land-cover raster.
+    Init {
+        /// The config to write (default gep.toml); an existing file is never overwritten.
+        file: Option<PathBuf>,
+        /// The land-cover raster's classes: clcd (China Land Cover Dataset, 30 m) or sandiao
+        /// (third national land survey, 三调).
+        #[arg(long, default_value = "clcd")]
+        scheme: String,
+        /// Language of the comments: zh or en (default: the locale).
+        #[arg(long)]
+        lang: Option<String>,
+    },
     /// Run the accounting: extent by zone and class, hierarchy checks, GEP accounts.
     Run(RunFlags),
-    /// Pre-flight only: CRS, extents, classes, geometry validity, hierarchy. Writes nothing.
+    /// Pre-flight only: CRS, extents, classes, geometry validity, hierarchy, and the gaps,
+    /// overlaps and spills `gep run` would write into checks.csv. Writes nothing.
     Validate(RunFlags),
     /// Re-run the command recorded in a run manifest and check that the tables come out
     /// byte for byte the same (says which input changed when they cannot).
@@ -149,10 +200,21 @@ fn quiet_on_closed_pipe() {}
 
 fn main() -> ExitCode {
     quiet_on_closed_pipe();
-    let cli = match Cli::try_parse() {
+    // The language of --help and of messages before a config is read: --lang, else the locale.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let lang = i18n::from_args(&args).unwrap_or_else(i18n::from_locale);
+    i18n::set(lang);
+    let parsed = help::command(lang)
+        .try_get_matches_from(&args)
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
+            // clap's own messages are English: a Chinese line says what happened first.
+            if e.use_stderr() && i18n::zh() {
+                eprintln!("{}", i18n::t("run.bad_command_line"));
+            }
             let _ = e.print();
             return ExitCode::from(code);
         }
@@ -161,11 +223,14 @@ fn main() -> ExitCode {
     match outcome {
         Ok(Ok(code)) => ExitCode::from(code),
         Ok(Err(e)) => {
-            eprintln!("error: {e:#}");
+            eprintln!(
+                "{}",
+                i18n::tf("run.error", &[("message", &errors::describe(&e))])
+            );
             ExitCode::from(2)
         }
         Err(_) => {
-            eprintln!("error: internal error (a bug in gep); please report it with the command and inputs");
+            eprintln!("{}", i18n::t("run.internal"));
             ExitCode::from(2)
         }
     }
@@ -174,6 +239,9 @@ fn main() -> ExitCode {
 /// Runs a parsed command line; returns the exit code.
 pub fn dispatch(cli: &Cli) -> anyhow::Result<u8> {
     match &cli.command {
+        Command::Init { file, scheme, lang } => {
+            init::init(file.as_deref(), scheme, lang.as_deref())
+        }
         Command::Run(flags) => run::run(flags, cli.quiet),
         Command::Validate(flags) => run::validate(flags, cli.quiet),
         Command::Change(flags) => change::change(flags, cli.quiet),

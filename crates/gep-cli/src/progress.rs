@@ -1,7 +1,11 @@
 //! The CLI's [`Reporter`]: an indicatif progress bar on stderr when it is a terminal,
-//! plain log lines otherwise (so batch logs stay readable).
+//! plain log lines otherwise (so batch logs stay readable). What the run is doing — reading
+//! inputs, tallying county N of M (with its name), checking, valuing, writing — comes from the
+//! library as [`ProgressEvent`]s and is worded here in the chosen language.
 
-use gep_core::Reporter;
+use crate::i18n::{self, t, tf};
+
+use gep_core::{ProgressEvent, Reporter};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::sync::Mutex;
@@ -44,10 +48,56 @@ impl Reporter for CliProgress {
         }
     }
 
+    fn event(&self, event: &ProgressEvent) {
+        let line = match event {
+            ProgressEvent::ReadingInputs => t("progress.reading_inputs").to_string(),
+            ProgressEvent::ReadingBoundaries { path, level } => tf(
+                "progress.reading_boundaries",
+                &[("path", path), ("level", &i18n::level(*level))],
+            ),
+            ProgressEvent::Tallying { units, level } => tf(
+                "progress.tallying",
+                &[("n", &i18n::count(*units, level.as_str()))],
+            ),
+            ProgressEvent::Tallied {
+                level,
+                id,
+                name,
+                done,
+                of,
+            } => tf(
+                "progress.tallied",
+                &[
+                    ("level", &i18n::level(*level)),
+                    ("done", done),
+                    ("of", of),
+                    ("name", name),
+                    ("id", id),
+                ],
+            ),
+            ProgressEvent::FromCache { level, id, name } => tf(
+                "progress.from_cache",
+                &[("level", &i18n::level(*level)), ("name", name), ("id", id)],
+            ),
+            ProgressEvent::Checking => t("progress.checking").to_string(),
+            ProgressEvent::Valuing => t("progress.valuing").to_string(),
+            other => other.to_string(),
+        };
+        self.status(&line);
+    }
+
     fn start(&self, what: &str, total: u64) {
         if self.quiet {
             return;
         }
+        // The bar's label, worded; the steps (raster windows, families) are not announced
+        // in logs: the events say what is being done.
+        let label = match what {
+            "tally" => t("progress.bar_tally"),
+            "hierarchy geometry" => t("progress.bar_geometry"),
+            "classes" => t("progress.bar_classes"),
+            other => other,
+        };
         if self.tty {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
             bar.set_style(
@@ -57,15 +107,10 @@ impl Reporter for CliProgress {
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
             );
-            bar.set_message(what.to_string());
+            bar.set_message(label.to_string());
             if let Ok(mut b) = self.bar.lock() {
                 *b = Some(bar);
             }
-        } else {
-            eprintln!(
-                "{what}: {total} {}",
-                crate::run::plural(total as usize, "step")
-            );
         }
     }
 
@@ -89,9 +134,10 @@ impl Reporter for CliProgress {
         if let Ok(mut w) = self.warnings.lock() {
             w.push(message.to_string());
         }
+        let line = tf("progress.warning", &[("message", &message)]);
         match self.bar.lock().ok().and_then(|b| b.clone()) {
-            Some(bar) => bar.println(format!("warning: {message}")),
-            None => eprintln!("warning: {message}"),
+            Some(bar) => bar.println(line),
+            None => eprintln!("{line}"),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! `gep rerun manifest.json`: reproduce a run from its manifest and compare the tables.
 
+use crate::i18n::tf;
 use crate::{Cli, Command};
 use anyhow::{bail, Context, Result};
 use clap::Parser;
@@ -28,20 +29,33 @@ pub fn rerun(manifest_path: &Path, out: Option<&Path>, quiet: bool) -> Result<u8
         for c in &changed {
             match &c.current_sha256 {
                 Some(h) => eprintln!(
-                    "input changed: {} ({}) was sha256 {}, is now {}",
-                    c.recorded.path, c.recorded.role, c.recorded.sha256, h
+                    "{}",
+                    tf(
+                        "rerun.changed",
+                        &[
+                            ("path", &c.recorded.path),
+                            ("role", &c.recorded.role),
+                            ("was", &c.recorded.sha256),
+                            ("now", h),
+                        ]
+                    )
                 ),
                 None => eprintln!(
-                    "input missing: {} ({}) cannot be read",
-                    c.recorded.path, c.recorded.role
+                    "{}",
+                    tf(
+                        "rerun.missing",
+                        &[("path", &c.recorded.path), ("role", &c.recorded.role)]
+                    )
                 ),
             }
         }
-        bail!(
-            "{} input(s) changed since the run recorded in {}: the results cannot be reproduced; restore the inputs listed above",
-            changed.len(),
-            manifest_path.display()
-        );
+        bail!(tf(
+            "rerun.inputs_changed",
+            &[
+                ("n", &changed.len()),
+                ("manifest", &manifest_path.display())
+            ]
+        ));
     }
     let mut args = manifest.command.clone();
     if args.is_empty() {
@@ -91,25 +105,28 @@ pub fn rerun(manifest_path: &Path, out: Option<&Path>, quiet: bool) -> Result<u8
     for old in manifest.outputs.iter().filter(|o| is_table(&o.path)) {
         match new.iter().find(|n| n.path == old.path) {
             Some(n) if n.sha256 == old.sha256 => {}
-            Some(_) => differ.push(format!("{} differs", old.path)),
-            None => differ.push(format!("{} is missing", old.path)),
+            Some(_) => differ.push(tf("rerun.differs", &[("path", &old.path)])),
+            None => differ.push(tf("rerun.table_missing", &[("path", &old.path)])),
         }
     }
     if differ.is_empty() {
+        let n = manifest
+            .outputs
+            .iter()
+            .filter(|o| is_table(&o.path))
+            .count();
         println!(
-            "rerun reproduced {} tables byte for byte in {}",
-            manifest
-                .outputs
-                .iter()
-                .filter(|o| is_table(&o.path))
-                .count(),
-            target_abs.display()
+            "{}",
+            tf(
+                "rerun.reproduced",
+                &[("n", &n), ("dir", &target_abs.display())]
+            )
         );
         Ok(code)
     } else {
         for d in &differ {
-            eprintln!("not reproduced: {d}");
+            eprintln!("{}", tf("rerun.not_reproduced", &[("what", d)]));
         }
-        bail!("the rerun did not reproduce {} table(s) (inputs are unchanged: different engine version or settings?)", differ.len())
+        bail!(tf("rerun.failed", &[("n", &differ.len())]))
     }
 }

@@ -10,6 +10,7 @@
 //! its descendants). A county that fails is listed in `failures.csv` and on stderr; the
 //! others are still computed and published; the exit code is then 1.
 
+use crate::i18n::{self, t, tf};
 use crate::progress::CliProgress;
 use crate::RunFlags;
 use anyhow::{bail, Context, Result};
@@ -23,12 +24,20 @@ use gep_report::{write_csv, FailureRow, StagedDir};
 use std::path::Path;
 use std::time::Instant;
 
-/// Builds the plan from an optional config file and the command-line overrides.
+/// Builds the plan from an optional config file and the command-line overrides, and sets
+/// the messages' language (`--lang`, else an explicit `[output] lang`, else the locale).
 pub fn plan_from(flags: &RunFlags) -> Result<Plan> {
     let mut raw = match &flags.config {
         Some(p) => config::load(p)?,
         None => RawConfig::default(),
     };
+    let explicit = flags
+        .lang
+        .as_deref()
+        .or(raw.output.as_ref().and_then(|o| o.lang.as_deref()));
+    if let Some(l) = explicit.and_then(|l| l.parse::<gep_report::Lang>().ok()) {
+        i18n::set(l);
+    }
     // Flag values are relative to the current directory; make them absolute so that
     // resolution against the config's directory leaves them alone.
     let cwd = std::env::current_dir()?;
@@ -51,7 +60,7 @@ pub fn plan_from(flags: &RunFlags) -> Result<Plan> {
         for z in &flags.zones {
             let parts: Vec<&str> = z.split(':').collect();
             if !(3..=4).contains(&parts.len()) {
-                bail!("--zones {z:?}: expected PATH:LEVEL:ID_FIELD[:NAME_FIELD], e.g. villages.gpkg:village:code:name");
+                bail!(tf("run.bad_zones", &[("value", z)]));
             }
             raw.zones.push(RawZones {
                 path: cwd.join(parts[0]),
@@ -113,44 +122,213 @@ pub fn plan_from(flags: &RunFlags) -> Result<Plan> {
             v.crosswalk = Some(c.clone());
         }
         if v.coefficients.is_empty() {
-            bail!("--crosswalk needs a coefficient set too: add --coefficients ID or [valuation] coefficients");
+            bail!(t("run.crosswalk_alone"));
         }
     }
+    key_flags(flags, &mut raw)?;
     if raw.output.is_none() {
         let where_ = flags
             .config
             .as_ref()
-            .map(|p| format!("config {}", p.display()))
-            .unwrap_or_else(|| "command line".into());
-        bail!("{where_}: no output directory: add [output] dir = \"out\" (or pass --out)");
+            .map(|p| tf("run.config_named", &[("path", &p.display())]))
+            .unwrap_or_else(|| t("run.command_line").to_string());
+        bail!(tf("run.no_output", &[("where", &where_)]));
     }
     Ok(config::resolve(raw, flags.config.as_deref())?)
 }
 
+/// The flags that set one config key each (`--band`, `--nodata`, `--landcover-crs`,
+/// `--encoding`, `--datum`, `--zones-crs`, `--no-report`, `--value-raster`,
+/// `--no-geometry-checks`), applied over the file's values.
+fn key_flags(flags: &RunFlags, raw: &mut RawConfig) -> Result<()> {
+    fn landcover<'a>(raw: &'a mut RawConfig, flag: &str) -> Result<&'a mut RawLandcover> {
+        match raw.landcover.as_mut() {
+            Some(l) => Ok(l),
+            None => bail!(tf("run.no_landcover_for_flag", &[("flag", &flag)])),
+        }
+    }
+    if let Some(b) = flags.band {
+        landcover(raw, "--band")?.band = Some(b);
+    }
+    if let Some(n) = flags.nodata {
+        landcover(raw, "--nodata")?.nodata = Some(n);
+    }
+    if let Some(c) = &flags.landcover_crs {
+        landcover(raw, "--landcover-crs")?.crs = Some(c.clone());
+    }
+    type Setter = fn(&mut RawZones, String);
+    let per_level: [(&str, &[String], Setter); 3] = [
+        ("--encoding", &flags.encoding, |z, v| z.encoding = Some(v)),
+        ("--datum", &flags.datum, |z, v| z.datum = Some(v)),
+        ("--zones-crs", &flags.zones_crs, |z, v| z.crs = Some(v)),
+    ];
+    for (flag, values, set) in per_level {
+        for value in values {
+            if raw.zones.is_empty() {
+                bail!(tf("run.no_zones_for_flag", &[("flag", &flag)]));
+            }
+            // LEVEL=VALUE when the part before `=` is a level (a PROJ string has `=` too).
+            let (level, v) = match value.split_once('=') {
+                Some((l, v)) if l.parse::<Level>().is_ok() => (Some(l.to_string()), v),
+                _ => (None, value.as_str()),
+            };
+            let levels: Vec<String> = raw.zones.iter().map(|z| z.level.clone()).collect();
+            let same = |a: &str, b: &str| {
+                a.parse::<Level>()
+                    .ok()
+                    .is_some_and(|a| b.parse::<Level>().ok() == Some(a))
+            };
+            let mut applied = 0;
+            for z in raw.zones.iter_mut() {
+                let wanted = match &level {
+                    Some(l) => same(l, &z.level),
+                    // An encoding applies to Shapefiles only (other formats are UTF-8).
+                    None if flag == "--encoding" => gep_io::is_shapefile(&z.path),
+                    None => true,
+                };
+                if wanted {
+                    set(z, v.to_string());
+                    applied += 1;
+                }
+            }
+            if applied == 0 {
+                bail!(tf(
+                    "run.bad_level_flag",
+                    &[
+                        ("flag", &flag),
+                        ("value", value),
+                        ("level", &level.unwrap_or_else(|| "shp".into())),
+                        ("levels", &levels.join(", ")),
+                    ]
+                ));
+            }
+        }
+    }
+    if flags.no_report || flags.value_raster {
+        if let Some(out) = raw.output.as_mut() {
+            if flags.no_report {
+                out.report = Some(false);
+            }
+            if flags.value_raster {
+                out.value_raster = Some(true);
+            }
+        }
+    }
+    if flags.no_geometry_checks {
+        raw.checks.geometry = false;
+    }
+    Ok(())
+}
+
+/// `county 331123 遂昌县` in the current language.
+fn who(level: Level, id: &str, name: &str) -> String {
+    format!("{} {id} {name}", i18n::level(level))
+        .trim()
+        .to_string()
+}
+
+/// Why a unit failed, in the current language (English: the library's own wording).
+pub fn reason_text(f: &UnitFailure) -> String {
+    use gep_engine::FailureReason as R;
+    if !i18n::zh() {
+        return f.reason_text();
+    }
+    let box_ = |b: &[f64; 4]| format!("x {:.6}..{:.6}, y {:.6}..{:.6}", b[0], b[1], b[2], b[3]);
+    f.reasons
+        .iter()
+        .map(|r| match r {
+            R::BadFeature { level, id, message } => tf(
+                "reason.bad_feature",
+                &[
+                    ("level", &i18n::level(*level)),
+                    ("id", id),
+                    ("message", message),
+                ],
+            ),
+            R::Orphan { id, parent, .. } => tf(
+                "reason.orphan",
+                &[("id", id), ("parent", &parent.as_deref().unwrap_or("-"))],
+            ),
+            R::EmptyBoundary => tf(
+                "reason.empty",
+                &[("who", &who(f.level, &f.unit_id, &f.name))],
+            ),
+            R::OffRaster { boundary, raster } => tf(
+                "reason.off_raster",
+                &[
+                    ("who", &who(f.level, &f.unit_id, &f.name)),
+                    ("boundary", &box_(boundary)),
+                    ("raster", &box_(raster)),
+                ],
+            ),
+            R::UnmappedClasses {
+                crosswalk, classes, ..
+            } => {
+                let list: Vec<String> = classes
+                    .iter()
+                    .map(|(c, a)| {
+                        tf(
+                            "reason.class",
+                            &[("class", c), ("area", &format!("{a:.1}"))],
+                        )
+                    })
+                    .collect();
+                tf(
+                    "reason.unmapped",
+                    &[("crosswalk", crosswalk), ("list", &list.join("，"))],
+                )
+            }
+            R::More(n) => tf("reason.more", &[("n", n)]),
+            other => other.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("；")
+}
+
 fn print_failures(failures: &[UnitFailure]) {
     for f in failures {
-        let who = format!("{} {} {}", f.level, f.unit_id, f.name);
-        eprintln!("error: {}: {}", who.trim(), f.reason_text());
+        eprintln!(
+            "{}",
+            tf(
+                "run.unit_failed",
+                &[
+                    ("who", &who(f.level, &f.unit_id, &f.name)),
+                    ("reason", &reason_text(f))
+                ]
+            )
+        );
     }
 }
 
-/// `gep validate`: pre-flight only, writes nothing.
+/// `gep validate`: pre-flight only, writes nothing. Says what each boundary file held, its
+/// CRS and the datum correction applied; the classes in the raster and how the crosswalk maps
+/// them; the gap, overlap and spill rows `gep run` would write into checks.csv (the same
+/// library stages, [`gep_engine::plan::boundary_checks`]); the units ready and failing.
 pub fn validate(flags: &RunFlags, quiet: bool) -> Result<u8> {
     let plan = plan_from(flags)?;
     let progress = CliProgress::new(quiet);
-    let prep = prepare(&plan, &progress)?;
-    for n in &prep.notes {
+    let mut prep = prepare(&plan, &progress)?;
+    for n in read_lines(&plan, &prep) {
         println!("{n}");
     }
-    let ready = prep.units.iter().filter(|u| u.failure.is_none()).count();
-    let failed = prep.units.len() - ready + prep.lost_units.len();
     // Classes present in the raster (one streamed pass) and whether the crosswalk maps them.
+    progress.status(t("progress.classes"));
     let counts = class_counts(&prep, &progress)?;
     let cw = prep.valuation.as_ref().and_then(|v| v.crosswalk.as_ref());
     let cell_area = prep.raster.grid().cell_area_m2(0).0;
     println!(
-        "land-cover classes in the raster (cells{}):",
-        if cw.is_some() { ", crosswalk" } else { "" }
+        "{}",
+        tf(
+            "validate.classes",
+            &[(
+                "crosswalk",
+                &if cw.is_some() {
+                    t("validate.with_crosswalk")
+                } else {
+                    ""
+                }
+            )]
+        )
     );
     let mut unmapped = 0;
     for (class, n) in &counts {
@@ -159,10 +337,7 @@ pub fn validate(flags: &RunFlags, quiet: bool) -> Result<u8> {
                 Some(parts) => mapping_text(parts),
                 None => {
                     unmapped += 1;
-                    format!(
-                        "NOT MAPPED by {} (add a row `{c},<ecosystem_type>` to a copy of it)",
-                        cw.id
-                    )
+                    tf("validate.not_mapped", &[("crosswalk", &cw.id), ("code", c)])
                 }
             },
             _ => String::new(),
@@ -176,17 +351,115 @@ pub fn validate(flags: &RunFlags, quiet: bool) -> Result<u8> {
         );
     }
     if unmapped > 0 {
-        println!("{unmapped} class(es) not mapped: counties containing them will fail");
+        println!("{}", tf("validate.unmapped", &[("n", &unmapped)]));
     }
+    // The boundary checks of a run: tallied as a run tallies them (which also fails the
+    // counties holding classes the crosswalk does not map, as a run does).
+    let ready_before = prep.units.iter().any(|u| u.failure.is_none());
+    if !plan.geometry_checks {
+        println!("{}", t("validate.checks_off"));
+    } else if ready_before {
+        let rows = gep_engine::plan::boundary_checks(&plan, &mut prep, &progress)?;
+        progress.finish();
+        if rows.is_empty() {
+            println!("{}", t("validate.checks_none"));
+        } else {
+            println!("{}", tf("validate.checks_head", &[("n", &rows.len())]));
+            for r in &rows {
+                println!("  {}", check_line(r));
+            }
+        }
+    }
+    let ready = prep.units.iter().filter(|u| u.failure.is_none()).count();
+    let failed = prep.units.len() - ready + prep.lost_units.len();
     println!(
-        "{} units ({} zones): {} ready, {} failing",
-        prep.units.len() + prep.lost_units.len(),
-        prep.units.iter().map(|u| u.members.len()).sum::<usize>(),
-        ready,
-        failed
+        "{}",
+        tf(
+            "validate.units",
+            &[
+                ("units", &(prep.units.len() + prep.lost_units.len())),
+                (
+                    "zones",
+                    &prep.units.iter().map(|u| u.members.len()).sum::<usize>()
+                ),
+                ("ready", &ready),
+                ("failing", &failed),
+            ]
+        )
     );
     print_failures(&config::failures(&prep));
     Ok(if failed > 0 { 1 } else { 0 })
+}
+
+/// What was read, in the current language: the land-cover raster (size, CRS, area basis),
+/// then each boundary file with its zones, CRS, reprojection and datum correction.
+pub fn read_lines(plan: &Plan, prep: &Prepared) -> Vec<String> {
+    let g = prep.raster.grid();
+    let basis = match g.area_basis() {
+        gep_core::AreaBasis::Planar => t("validate.planar"),
+        gep_core::AreaBasis::Ellipsoidal => t("validate.ellipsoidal"),
+    };
+    let mut lines = vec![tf(
+        "validate.landcover",
+        &[
+            ("path", &plan.landcover.display()),
+            ("cols", &g.cols),
+            ("rows", &g.rows),
+            ("crs", &prep.raster.crs().label()),
+            ("basis", &basis),
+        ],
+    )];
+    lines.push(t("validate.boundaries").to_string());
+    for l in &prep.layers {
+        let reprojected = if l.reprojected {
+            tf("validate.reprojected", &[("target", &l.target)])
+        } else {
+            String::new()
+        };
+        let datum = match l.datum {
+            gep_io::Datum::Gcj02 => t("validate.datum_gcj02"),
+            _ => t("validate.datum_none"),
+        };
+        lines.push(tf(
+            "validate.layer",
+            &[
+                ("path", &l.path.display()),
+                ("zones", &l.zones),
+                ("level", &i18n::level(l.level)),
+                ("crs", &l.crs),
+                ("reprojected", &reprojected),
+                ("datum", &datum),
+            ],
+        ));
+    }
+    lines
+}
+
+/// A gap/overlap/spill row as validate prints it: the kind, then the checks.csv columns
+/// `kind, parent_id, level, class, residual_m2, children` (tab-separated after the label).
+pub fn check_line(r: &gep_zonal::CheckRow) -> String {
+    let kind = match r.kind {
+        gep_zonal::CheckKind::Gap => t("validate.gap"),
+        gep_zonal::CheckKind::Overlap => t("validate.overlap"),
+        gep_zonal::CheckKind::Spill => t("validate.spill"),
+        gep_zonal::CheckKind::Sum => "sum",
+    };
+    let top = if r.is_top_level() {
+        t("validate.top_level")
+    } else {
+        ""
+    };
+    format!(
+        "{kind}\t{}\t{}\t{}\t{}\t{:?}\t{}\t{top}",
+        r.kind.as_str(),
+        r.parent_id,
+        r.level.as_str(),
+        r.class
+            .map(|c| c.to_string())
+            .unwrap_or_else(|| "nodata".into()),
+        r.residual_m2,
+        r.children.join(";")
+    )
 }
 
 /// `gep run`.
@@ -207,8 +480,8 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
     let cwd = std::env::current_dir()?;
     gep_report::check_output_dir(&plan.out_dir, &cwd, &input_paths(&plan))?;
     let mut prep = prepare(&plan, &progress)?;
-    for n in &prep.notes {
-        progress.status(n);
+    for n in read_lines(&plan, &prep) {
+        progress.status(&n);
     }
     if prep.units.iter().all(|u| u.failure.is_some()) {
         return Ok(nothing_published(&prep, &plan, &progress));
@@ -250,6 +523,7 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
         t_tally,
     ));
     let failures = write::failure_rows(&a.failures);
+    progress.status(t("progress.writing"));
     let t_write = Instant::now();
     let basis = a.area_basis.as_str();
     let crs = prep.raster.crs().clone();
@@ -305,10 +579,15 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
     print_outcome(&plan, &a, top, started, &committed, &progress);
     if plan.resume {
         println!(
-            "resumed {} of {} counties from the tally cache {}",
-            assessed.resumed,
-            a.units_total - a.failures.len(),
-            cache.dir().display()
+            "{}",
+            tf(
+                "run.resumed",
+                &[
+                    ("done", &assessed.resumed),
+                    ("all", &(a.units_total - a.failures.len())),
+                    ("dir", &cache.dir().display()),
+                ]
+            )
         );
     }
     let code = if a.failures.is_empty() { 0 } else { 1 };
@@ -331,74 +610,104 @@ fn print_outcome(
 ) {
     print_failures(&a.failures);
     summary(a, top, started);
-    if let Some(t) = &a.totals {
-        println!("{}", total_line(t));
+    if let Some(totals) = &a.totals {
+        println!("{}", total_line(totals));
+        let basis = if i18n::zh() {
+            totals.basis.text_zh()
+        } else {
+            totals.basis.text_en()
+        };
         println!(
-            "  {}; coefficients {}, crosswalk {}",
-            t.basis.text_en(),
-            a.accounts
-                .as_ref()
-                .map(|x| x.coefficient_set.as_str())
-                .unwrap_or("-"),
-            a.accounts
-                .as_ref()
-                .and_then(|x| x.crosswalk.as_deref())
-                .unwrap_or("-")
+            "{}",
+            tf(
+                "run.basis",
+                &[
+                    ("basis", &basis),
+                    (
+                        "set",
+                        &a.accounts
+                            .as_ref()
+                            .map(|x| x.coefficient_set.as_str())
+                            .unwrap_or("-")
+                    ),
+                    (
+                        "crosswalk",
+                        &a.accounts
+                            .as_ref()
+                            .and_then(|x| x.crosswalk.as_deref())
+                            .unwrap_or("-")
+                    ),
+                ]
+            )
         );
     }
-    println!("results: {}", committed.target.display());
+    println!(
+        "{}",
+        tf("run.results", &[("dir", &committed.target.display())])
+    );
     if !committed.carried.is_empty() {
         println!(
-            "  kept your {} in the output directory: {}",
-            plural(committed.carried.len(), "file"),
-            committed.carried.join(", ")
+            "{}",
+            tf(
+                "run.kept",
+                &[
+                    ("n", &i18n::count(committed.carried.len(), "file")),
+                    ("list", &committed.carried.join(", ")),
+                ]
+            )
         );
     }
     if let Some(left) = &committed.left_behind {
-        progress.warn(&format!(
-            "something appeared in the old results while they were replaced and was kept in {}: look there and move it back",
-            left.display()
-        ));
+        progress.warn(&tf("run.left_behind", &[("dir", &left.display())]));
     }
     if plan.report {
-        println!(
-            "  report.html gep.xlsx zones.gpkg — open report.html in a browser, zones.gpkg in QGIS"
-        );
+        println!("{}", t("run.open_report"));
     }
 }
 
 /// The totals line: what the total is (GEP or ESV, partial), its categories and price year.
-fn total_line(t: &gep_engine::Totals) -> String {
+fn total_line(totals: &gep_engine::Totals) -> String {
     use gep_core::TotalKind;
     let yi = |v: f64| fmt_fixed(v / 1e8, 2);
-    let at = t
+    let at = totals
         .price_year
-        .map(|y| format!(" at {y} prices"))
+        .map(|y| tf("run.at_prices", &[("year", &y)]))
         .unwrap_or_default();
-    let mut line = match t.label.kind {
-        TotalKind::Esv => format!(
-            "ESV (equivalent-factor estimate, not GEP) {} 亿元{at}: material {}, regulating {}, cultural {}, supporting {} (not in GEP); final services only {} 亿元",
-            yi(t.gep_yuan),
-            yi(t.material_yuan),
-            yi(t.regulating_yuan),
-            yi(t.cultural_yuan),
-            yi(t.supporting_yuan),
-            yi(t.final_yuan)
+    let mut line = match totals.label.kind {
+        TotalKind::Esv => tf(
+            "run.esv",
+            &[
+                ("total", &yi(totals.gep_yuan)),
+                ("at", &at),
+                ("material", &yi(totals.material_yuan)),
+                ("regulating", &yi(totals.regulating_yuan)),
+                ("cultural", &yi(totals.cultural_yuan)),
+                ("supporting", &yi(totals.supporting_yuan)),
+                ("final", &yi(totals.final_yuan)),
+            ],
         ),
-        _ => format!(
-            "GEP {} 亿元{at} (material {}, regulating {}, cultural {})",
-            yi(t.gep_yuan),
-            yi(t.material_yuan),
-            yi(t.regulating_yuan),
-            yi(t.cultural_yuan)
+        _ => tf(
+            "run.gep",
+            &[
+                ("total", &yi(totals.gep_yuan)),
+                ("at", &at),
+                ("material", &yi(totals.material_yuan)),
+                ("regulating", &yi(totals.regulating_yuan)),
+                ("cultural", &yi(totals.cultural_yuan)),
+            ],
         ),
     };
-    if t.label.partial() {
-        line.push_str(&format!(
-            "; PARTIAL: {} of {} services valued, missing {}",
-            t.label.catalogue.len() - t.label.missing_services.len(),
-            t.label.catalogue.len(),
-            t.label.missing_services.join(", ")
+    if totals.label.partial() {
+        line.push_str(&tf(
+            "run.partial",
+            &[
+                (
+                    "valued",
+                    &(totals.label.catalogue.len() - totals.label.missing_services.len()),
+                ),
+                ("all", &totals.label.catalogue.len()),
+                ("missing", &totals.label.missing_services.join(", ")),
+            ],
         ));
     }
     line
@@ -553,21 +862,23 @@ fn nothing_published(prep: &Prepared, plan: &Plan, progress: &CliProgress) -> u8
     let n = prep.units.len() + prep.lost_units.len();
     let top = plan.top_level();
     progress.finish();
+    let level = i18n::level(top);
+    let what = match n {
+        0 => tf("run.nothing_none", &[("level", &level)]),
+        1 => tf("run.nothing_one", &[("level", &level)]),
+        n => tf("run.nothing_all", &[("n", &i18n::count(n, top.as_str()))]),
+    };
+    let unchanged = if plan.out_dir.exists() {
+        tf("run.unchanged", &[("dir", &plan.out_dir.display())])
+    } else {
+        String::new()
+    };
     eprintln!(
-        "error: {}; nothing was written{}",
-        match n {
-            0 => format!("no {top} to compute"),
-            1 => format!("the only {top} failed"),
-            n => format!("all {n} {} failed", plural(n, top.as_str())),
-        },
-        if plan.out_dir.exists() {
-            format!(
-                " and the previous results in {} are unchanged",
-                plan.out_dir.display()
-            )
-        } else {
-            String::new()
-        }
+        "{}",
+        tf(
+            "run.nothing_written",
+            &[("what", &what), ("unchanged", &unchanged)]
+        )
     );
     1
 }
@@ -598,32 +909,37 @@ fn summary(a: &gep_engine::Assessment, top: Level, started: Instant) {
     let all = a.units_total;
     let done = all - failed.len();
     let mut line = if failed.is_empty() {
-        format!("{done} {} computed", plural(done, top.as_str()))
+        tf("run.computed", &[("n", &i18n::count(done, top.as_str()))])
     } else {
         let names: Vec<String> = failed
             .iter()
             .map(|f| format!("{} {}", f.unit_id, f.name).trim().to_string())
             .collect();
-        format!(
-            "{done} of {all} {} computed, {} failed ({})",
-            plural(all, top.as_str()),
-            failed.len(),
-            names.join(", ")
+        tf(
+            "run.computed_some",
+            &[
+                ("done", &done),
+                ("all", &i18n::count(all, top.as_str())),
+                ("failed", &failed.len()),
+                ("names", &names.join(", ")),
+            ],
         )
     };
     let levels: Vec<String> = [Level::County, Level::Township, Level::Village]
         .into_iter()
         .map(|l| (count(l), l))
         .filter(|(n, _)| *n > 0)
-        .map(|(n, l)| format!("{n} {}", plural(n, l.as_str())))
+        .map(|(n, l)| i18n::count(n, l.as_str()))
         .collect();
-    line.push_str(&format!(
-        "; {} {} ({}); {} km² of land cover accounted in {:.1} s",
-        zones.len(),
-        plural(zones.len(), "zone"),
-        levels.join(", "),
-        fmt_fixed(total / 1e6, 1),
-        started.elapsed().as_secs_f64()
+    let sep = if i18n::zh() { "，" } else { ", " };
+    line.push_str(&tf(
+        "run.zones_line",
+        &[
+            ("zones", &i18n::count(zones.len(), "zone")),
+            ("levels", &levels.join(sep)),
+            ("km2", &fmt_fixed(total / 1e6, 1)),
+            ("secs", &format!("{:.1}", started.elapsed().as_secs_f64())),
+        ],
     ));
     println!("{line}");
 }

@@ -51,7 +51,7 @@ pub use grid::{AreaBasis, CrsInfo, CrsKind, Grid, RowCol, Window};
 pub use label::{TotalKind, TotalLabel, ValueBasis};
 pub use parameters::{ParamKey, ParameterSet};
 pub use physical_unit::Unit;
-pub use progress::{NoProgress, Reporter};
+pub use progress::{NoProgress, ProgressEvent, Reporter};
 pub use raster::{Block, ClassCode, MemRaster, RasterSource};
 pub use statistics::{
     allocate, Allocation, StatisticsTable, StatisticsWarning, VillageShares, ZoneAreas,

@@ -12,6 +12,11 @@ pub trait Reporter: Send + Sync {
     fn status(&self, message: &str) {
         let _ = message;
     }
+    /// A step of a run, as data: a front end words it in its user's language. The default
+    /// passes the English wording ([`ProgressEvent`]'s `Display`) to [`Reporter::status`].
+    fn event(&self, event: &ProgressEvent) {
+        self.status(&event.to_string());
+    }
     /// A warning that a user should see but that does not stop the run.
     fn warn(&self, message: &str) {
         let _ = message;
@@ -26,4 +31,83 @@ impl Reporter for NoProgress {
     fn start(&self, _what: &str, _total: u64) {}
     fn advance(&self, _n: u64) {}
     fn finish(&self) {}
+}
+
+/// What a run is doing, for [`Reporter::event`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ProgressEvent {
+    /// Opening the land-cover raster and the tables a run needs.
+    ReadingInputs,
+    /// Reading a boundary file.
+    ReadingBoundaries {
+        /// The file.
+        path: String,
+        /// Its level.
+        level: crate::Level,
+    },
+    /// The single pass over the raster starts: `units` top-level zones (counties) to tally.
+    Tallying {
+        /// The top-level zones to tally.
+        units: usize,
+        /// Their level.
+        level: crate::Level,
+    },
+    /// A top-level zone and everything below it is tallied (the `done`-th of `of`).
+    Tallied {
+        /// Its level.
+        level: crate::Level,
+        /// Its id.
+        id: String,
+        /// Its name.
+        name: String,
+        /// How many are tallied now, this one included.
+        done: usize,
+        /// How many are tallied in this pass.
+        of: usize,
+    },
+    /// A top-level zone's tally is loaded from the resume cache.
+    FromCache {
+        /// Its level.
+        level: crate::Level,
+        /// Its id.
+        id: String,
+        /// Its name.
+        name: String,
+    },
+    /// Hierarchy checks: sums of children, gaps, overlaps and spills.
+    Checking,
+    /// Valuing the ecosystem services (accounts).
+    Valuing,
+}
+
+impl std::fmt::Display for ProgressEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProgressEvent::ReadingInputs => f.write_str("reading inputs"),
+            ProgressEvent::ReadingBoundaries { path, level } => {
+                write!(f, "reading {path} ({level})")
+            }
+            ProgressEvent::Tallying { units, level } => {
+                write!(
+                    f,
+                    "tallying the land cover of {units} {level} zone(s) in one pass"
+                )
+            }
+            ProgressEvent::Tallied {
+                level,
+                id,
+                name,
+                done,
+                of,
+            } => write!(f, "tallied {level} {done} of {of}: {id} {name}"),
+            ProgressEvent::FromCache { level, id, name } => {
+                write!(f, "{level} {id} {name} from cache")
+            }
+            ProgressEvent::Checking => {
+                f.write_str("checking the hierarchy (sums, gaps, overlaps, spills)")
+            }
+            ProgressEvent::Valuing => f.write_str("valuing ecosystem services"),
+        }
+    }
 }

@@ -41,7 +41,7 @@ pub use appraise::{appraise, appraise_scenario, Appraisal, Footprint};
 pub use assessment::{
     fmt_fixed, Assessment, FailureReason, Totals, UnitFailure, Valuation, Warning,
 };
-pub use error::EngineError;
+pub use error::{ConfigProblem, EngineError};
 pub use memory::{assess_zones, Options};
 pub use parcels::{assess_parcels, Parcel, ParcelAssessment};
 pub use physical::{InputRecord, ModelRecord, Physical};

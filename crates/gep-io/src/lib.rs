@@ -67,7 +67,7 @@ pub use features::{write_features_gpkg, Column, ColumnValues, FeatureLayerOut};
 pub use raster::{GdalRaster, RasterOptions};
 pub use reproject::{reproject_zones, Densify};
 pub use vector::{
-    read_zones, read_zones_lenient, Datum, RejectedFeature, ZoneLayer, ZoneLayerSpec,
+    is_shapefile, read_zones, read_zones_lenient, Datum, RejectedFeature, ZoneLayer, ZoneLayerSpec,
 };
 pub use write::{
     write_gpkg, write_value_geotiff, write_zones_gpkg, GeoTiffWriter, GpkgFeature, GpkgLayer,

@@ -97,7 +97,9 @@ pub struct ZoneLayer {
     pub warnings: Vec<String>,
 }
 
-fn is_shapefile(path: &Path) -> bool {
+/// Whether `path` names a Shapefile (`.shp`, `.dbf`, `.shz`, `.shp.zip`): the only vector format
+/// whose text encoding can be declared (the others are UTF-8).
+pub fn is_shapefile(path: &Path) -> bool {
     let s = path.to_string_lossy().to_ascii_lowercase();
     s.ends_with(".shp") || s.ends_with(".dbf") || s.ends_with(".shz") || s.ends_with(".shp.zip")
 }

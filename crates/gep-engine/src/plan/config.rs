@@ -218,11 +218,27 @@ pub struct Plan {
 }
 
 /// Reads and parses a config file (syntax errors name the line and column).
+///
+/// # Errors
+/// [`crate::EngineError::Config`]: the file missing or unreadable, a syntax error, an unknown
+/// or missing key, a value of the wrong type (with line and column).
 pub fn load(path: &Path) -> Result<RawConfig> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read config {}", path.display()))?;
-    toml::from_str(&text)
-        .map_err(|e| crate::EngineError::plan(format!("config {}: {e}", path.display())))
+    let problem = |problem| crate::EngineError::Config {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(problem(crate::ConfigProblem::Missing))
+        }
+        Err(e) => {
+            return Err(problem(crate::ConfigProblem::Unreadable {
+                reason: e.to_string(),
+            }))
+        }
+    };
+    toml::from_str(&text).map_err(|e| problem(crate::ConfigProblem::from_toml(&e, &text)))
 }
 
 /// A built-in id (no path separator, no extension) or a path relative to the config.

@@ -36,7 +36,7 @@ pub use config::{
     RawZones, ValuationPlan,
 };
 pub use prepare::*;
-pub use run::{assess, assess_prepared, tally_cache, Assessed, CheckPiece};
+pub use run::{assess, assess_prepared, boundary_checks, tally_cache, Assessed, CheckPiece};
 
 /// `Result` with the engine's error.
 pub type Result<T, E = crate::EngineError> = std::result::Result<T, E>;

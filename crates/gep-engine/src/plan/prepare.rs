@@ -36,6 +36,8 @@ pub struct Prepared {
     pub lost_units: Vec<UnitFailure>,
     /// Lines describing what was read, for the report.
     pub notes: Vec<String>,
+    /// The boundary layers as read, in the plan's order: zones, CRS, datum correction.
+    pub layers: Vec<LayerRead>,
     /// Warnings of the boundary readers (also given to the reporter as they come).
     pub warnings: Vec<Warning>,
     /// Coefficient set, crosswalk and parameters, when valuing.
@@ -62,6 +64,27 @@ struct LoadedLayer {
     /// The boundaries as read, by zone id, when the layer's CRS is not the raster's.
     as_read: Option<Vec<(String, geo::MultiPolygon<f64>)>>,
 }
+
+/// One boundary layer as read and moved onto the raster's CRS.
+#[derive(Debug, Clone)]
+pub struct LayerRead {
+    /// The file.
+    pub path: std::path::PathBuf,
+    /// Its level.
+    pub level: Level,
+    /// Zones read from it (features refused are not counted).
+    pub zones: usize,
+    /// The CRS its coordinates were in once read (EPSG:4326 after a GCJ-02 correction).
+    pub crs: String,
+    /// The raster's CRS, which the zones were reprojected to.
+    pub target: String,
+    /// The datum the plan declared for its coordinates: [`gep_io::Datum::Gcj02`] means the
+    /// inverse GCJ-02 transform was applied (GCJ-02 → WGS 84) before reprojection.
+    pub datum: gep_io::Datum,
+    /// Whether the zones were reprojected (their CRS differs from the raster's).
+    pub reprojected: bool,
+}
+
 
 /// Zone boundaries as read, in their layers' own CRSs.
 ///
@@ -184,6 +207,7 @@ pub fn open_raster(plan: &Plan) -> Result<GdalRaster> {
 
 /// Reads the inputs and runs every pre-flight check.
 pub fn prepare(plan: &Plan, progress: &dyn Reporter) -> Result<Prepared> {
+    progress.event(&gep_core::ProgressEvent::ReadingInputs);
     let valuation = load_valuation(plan)?;
     if let Some(v) = valuation.as_ref().filter(|_| plan.value_raster) {
         if v.set.kind == gep_core::coefficients::SetKind::Stock {
@@ -218,6 +242,7 @@ pub fn prepare(plan: &Plan, progress: &dyn Reporter) -> Result<Prepared> {
     )];
     let read = read_layers(plan, &target, progress)?;
     notes.extend(read.notes);
+    let layers = read.layers;
     let mut zones = read.zones;
     let top = plan.top_level();
 
@@ -230,6 +255,7 @@ pub fn prepare(plan: &Plan, progress: &dyn Reporter) -> Result<Prepared> {
         units,
         lost_units,
         notes,
+        layers,
         warnings: read
             .warnings
             .into_iter()
@@ -256,6 +282,7 @@ struct ReadLayers {
     rejected: Vec<(Level, String, Option<String>, String)>,
     warnings: Vec<Warning>,
     notes: Vec<String>,
+    layers: Vec<LayerRead>,
     source: SourceGeometry,
 }
 
@@ -294,7 +321,10 @@ fn read_layer(
 /// would meet.
 fn read_layers(plan: &Plan, target: &gep_io::Crs, progress: &dyn Reporter) -> Result<ReadLayers> {
     for zp in &plan.zones {
-        progress.status(&format!("reading {} ({})", zp.path.display(), zp.level));
+        progress.event(&gep_core::ProgressEvent::ReadingBoundaries {
+            path: zp.path.display().to_string(),
+            level: zp.level,
+        });
     }
     let loaded: Vec<Result<LoadedLayer>> = if plan.threads == 1 || plan.zones.len() < 2 {
         plan.zones
@@ -322,6 +352,7 @@ fn read_layers(plan: &Plan, target: &gep_io::Crs, progress: &dyn Reporter) -> Re
         rejected: Vec::new(),
         warnings: Vec::new(),
         notes: Vec::new(),
+        layers: Vec::new(),
         source: SourceGeometry {
             layers: Vec::new(),
             by_id: HashMap::new(),
@@ -346,13 +377,27 @@ fn read_layers(plan: &Plan, target: &gep_io::Crs, progress: &dyn Reporter) -> Re
             out.source.by_id.extend(geoms);
         }
         out.notes.push(format!(
-            "{}: {} {} zones, {} → {}",
+            "{}: {} {} zones, {}{} → {}",
             zp.path.display(),
             layer.zones.len(),
             zp.level,
+            if zp.datum == gep_io::Datum::Gcj02 {
+                "GCJ-02 corrected to "
+            } else {
+                ""
+            },
             layer.crs.label(),
             target.label()
         ));
+        out.layers.push(LayerRead {
+            path: zp.path.clone(),
+            level: zp.level,
+            zones: layer.zones.len(),
+            crs: layer.crs.label(),
+            target: target.label(),
+            datum: zp.datum,
+            reprojected: !gep_io::reproject::same_crs(&layer.crs, target),
+        });
         out.zones.extend(layer.zones);
     }
     Ok(out)
@@ -817,12 +862,11 @@ pub fn tally_by_unit(
             parts[k] = cache.load(&root(k).id, &keys[k], &run_zones[spans[k].clone()]);
             if parts[k].is_some() {
                 resumed += 1;
-                progress.status(&format!(
-                    "{} {} {} from cache",
-                    root(k).level,
-                    root(k).id,
-                    root(k).name
-                ));
+                progress.event(&gep_core::ProgressEvent::FromCache {
+                    level: root(k).level,
+                    id: root(k).id.clone(),
+                    name: root(k).name.clone(),
+                });
             }
         }
     }
@@ -843,6 +887,10 @@ pub fn tally_by_unit(
             subset = v;
             (&subset, groups)
         };
+        progress.event(&gep_core::ProgressEvent::Tallying {
+            units: fresh.len(),
+            level: root(fresh[0]).level,
+        });
         let mut done = 0;
         let mut on_done =
             |g: usize, tallies: &[gep_core::ZoneTally], sums: Option<&[gep_core::ZoneSums]>| {
@@ -861,13 +909,13 @@ pub fn tally_by_unit(
                     ));
                 }
                 done += 1;
-                progress.status(&format!(
-                    "{} {} {} tallied ({done}/{})",
-                    r.level,
-                    r.id,
-                    r.name,
-                    fresh.len()
-                ));
+                progress.event(&gep_core::ProgressEvent::Tallied {
+                    level: r.level,
+                    id: r.id.clone(),
+                    name: r.name.clone(),
+                    done,
+                    of: fresh.len(),
+                });
                 parts[k] = Some(tallies.to_vec());
                 if let Some(s) = sums {
                     sum_parts[k] = Some(s.to_vec());

@@ -51,6 +51,43 @@ fn timed<T>(steps: &std::sync::Mutex<Vec<(String, f64)>>, step: &str, f: impl Fn
     out
 }
 
+/// A tally store that stores nothing and finds nothing (every county is tallied).
+struct NoStore;
+impl TallyStore for NoStore {
+    fn key(&self, _zones: &[Zone]) -> String {
+        String::new()
+    }
+    fn load(&self, _: &str, _: &str, _: &[Zone]) -> Option<Vec<gep_core::ZoneTally>> {
+        None
+    }
+    fn store(&self, _: &str, _: &str, _: &[Zone], _: &[gep_core::ZoneTally]) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// The gap, overlap and spill rows (top-level overlaps included) that `gep run` writes into
+/// `checks.csv` for `plan`: the same stages as a run ([`assess_prepared`], without a resume
+/// store), keeping the check rows that are not sums. `prep`'s units are updated as a run
+/// updates them (counties with classes the crosswalk does not map fail).
+///
+/// # Errors
+/// As [`assess`].
+pub fn boundary_checks(
+    plan: &Plan,
+    prep: &mut Prepared,
+    reporter: &dyn Reporter,
+) -> Result<Vec<gep_zonal::CheckRow>> {
+    let mut plan = plan.clone();
+    plan.resume = false;
+    let assessed = assess_prepared(&plan, prep, &NoStore, reporter)?;
+    Ok(assessed
+        .assessment
+        .checks
+        .into_iter()
+        .filter(|c| c.kind != gep_zonal::CheckKind::Sum)
+        .collect())
+}
+
 /// Reads, pre-flights and assesses `plan` (without a resume store: every county is tallied).
 ///
 /// # Errors
@@ -58,18 +95,6 @@ fn timed<T>(steps: &std::sync::Mutex<Vec<(String, f64)>>, step: &str, f: impl Fn
 /// read at all). A county that cannot be computed is a [`crate::UnitFailure`] in the result.
 pub fn assess(plan: &Plan, reporter: &dyn Reporter) -> Result<Assessment> {
     let mut prep = prepare(plan, reporter)?;
-    struct NoStore;
-    impl TallyStore for NoStore {
-        fn key(&self, _zones: &[Zone]) -> String {
-            String::new()
-        }
-        fn load(&self, _: &str, _: &str, _: &[Zone]) -> Option<Vec<gep_core::ZoneTally>> {
-            None
-        }
-        fn store(&self, _: &str, _: &str, _: &[Zone], _: &[gep_core::ZoneTally]) -> Result<()> {
-            Ok(())
-        }
-    }
     let mut plan = plan.clone();
     plan.resume = false;
     Ok(assess_prepared(&plan, &mut prep, &NoStore, reporter)?.assessment)
@@ -158,6 +183,10 @@ pub fn assess_prepared(
         })?),
         _ => None,
     };
+    reporter.event(&gep_core::ProgressEvent::Checking);
+    if prep.valuation.is_some() {
+        reporter.event(&gep_core::ProgressEvent::Valuing);
+    }
     let (geometry, pieces_out) = match geometry {
         Some((g, p)) => (Some(g), p),
         None => (None, Vec::new()),

@@ -338,7 +338,11 @@ fn purification_capped_at_the_emissions_with_the_example_set() {
     ] {
         let r: Vec<_> = rows.iter().filter(|r| r.service == service).collect();
         assert_eq!(r.len(), 1, "{service}");
-        assert!((r[0].quantity - emitted).abs() < 1e-9, "{service}: {}", r[0].quantity);
+        assert!(
+            (r[0].quantity - emitted).abs() < 1e-9,
+            "{service}: {}",
+            r[0].quantity
+        );
         assert!(r[0].flags.iter().any(|f| f == "capped"), "{service}");
         assert_eq!(r[0].price_year, Some(2010));
         // Half a tonne of the printed quantity and half of the value's last digit.

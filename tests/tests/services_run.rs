@@ -390,7 +390,10 @@ fn area_services_by_hand_and_villages_roll_up() {
     assert!((fv - q * 7.06).abs() <= 1e-9 * fv, "{fv}");
     // SO2 in 331125: capped at the 1 kg emitted = 0.001 t × 1200 元/t = 1.2 元.
     let (sq, sv) = total("331125", "air_purification_so2");
-    assert!((sq - 0.001).abs() < 1e-12 && (sv - 1.2).abs() < 1e-9, "{sq} {sv}");
+    assert!(
+        (sq - 0.001).abs() < 1e-12 && (sv - 1.2).abs() < 1e-9,
+        "{sq} {sv}"
+    );
     assert!(acc
         .rows
         .iter()
@@ -400,10 +403,12 @@ fn area_services_by_hand_and_villages_roll_up() {
     // needleleaf 1, 3 → conifer 215.6; broadleaf 2, 4 → 88.65; mixed 5 → 152.13; woody
     // savanna 8 (forest) and savanna 9 (forest_sparse) → 88.65; others none.
     let ha = |c: &[i64]| area("331127", c) / 1e4;
-    let so2_t =
-        (215.6 * ha(&[1, 3]) + 88.65 * ha(&[2, 4, 8, 9]) + 152.13 * ha(&[5])) / 1000.0;
+    let so2_t = (215.6 * ha(&[1, 3]) + 88.65 * ha(&[2, 4, 8, 9]) + 152.13 * ha(&[5])) / 1000.0;
     let (sq, sv) = total("331127", "air_purification_so2");
-    assert!(so2_t > 0.0 && (sq - so2_t).abs() <= 1e-9 * so2_t, "{sq} vs {so2_t}");
+    assert!(
+        so2_t > 0.0 && (sq - so2_t).abs() <= 1e-9 * so2_t,
+        "{sq} vs {so2_t}"
+    );
     assert!((sv - so2_t * 1200.0).abs() <= 1e-9 * sv);
     let so2 = acc
         .rows
@@ -411,16 +416,27 @@ fn area_services_by_hand_and_villages_roll_up() {
         .find(|r| &*r.zone_id == "331127" && &*r.service == "air_purification_so2")
         .unwrap();
     assert_eq!(
-        (so2.quantity_unit.as_deref(), so2.unit.as_ref(), so2.price_year),
+        (
+            so2.quantity_unit.as_deref(),
+            so2.unit.as_ref(),
+            so2.price_year
+        ),
         (Some("t SO2/a"), "元/kg SO2", Some(2010))
     );
-    assert!(!so2.flags.split(';').any(|f| f == "capped"), "{}", so2.flags);
+    assert!(
+        !so2.flags.split(';').any(|f| f == "capped"),
+        "{}",
+        so2.flags
+    );
     // COD: capped at 1 t in each county that has water or wetland (rate 1 t/(ha·a)).
     for c in ["331125", "331127"] {
         let wet_ha = area(c, &[0, 11]) / 1e4;
         let (cq, cv) = total(c, "water_purification_cod");
         let want = (1.0 * wet_ha).min(1.0);
-        assert!((cq - want).abs() < 1e-9 && (cv - want * 700.0).abs() < 1e-6, "{c}: {cq}");
+        assert!(
+            (cq - want).abs() < 1e-9 && (cv - want * 700.0).abs() < 1e-6,
+            "{c}: {cq}"
+        );
     }
     // Negative air ions (the example set has them): forest types 1500 ions/cm3, 10 m,
     // lifetime 10 min: N = 5.256e15 × 1500 × A_ha × 10 / 10; × 5.8185 元 per 10^18 ions.

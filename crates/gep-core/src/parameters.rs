@@ -453,22 +453,17 @@ impl ParameterSet {
                 rows,
             }
         });
-        let candidates: Box<dyn Iterator<Item = &Parameter>> =
-            if index.len == self.parameters.len() {
-                let found = index.rows.get(service).and_then(|m| m.get(parameter));
-                Box::new(
-                    found
-                        .into_iter()
-                        .flatten()
-                        .map(|&i| &self.parameters[i]),
-                )
-            } else {
-                Box::new(
-                    self.parameters
-                        .iter()
-                        .filter(|p| p.service == service && p.parameter == parameter),
-                )
-            };
+        let candidates: Box<dyn Iterator<Item = &Parameter>> = if index.len == self.parameters.len()
+        {
+            let found = index.rows.get(service).and_then(|m| m.get(parameter));
+            Box::new(found.into_iter().flatten().map(|&i| &self.parameters[i]))
+        } else {
+            Box::new(
+                self.parameters
+                    .iter()
+                    .filter(|p| p.service == service && p.parameter == parameter),
+            )
+        };
         let mut best: Option<(u8, &Parameter)> = None;
         for p in candidates {
             if let Some(r) = rank(p) {

@@ -312,10 +312,11 @@ pub fn value_into_accounts(
     let rows = account_rows(zones, &values, valuation.year);
     let mut replaced: Vec<&str> = rows.iter().map(|r| &*r.service).collect();
     for parent in ["soil_retention", "water_purification", "air_purification"] {
-        if replaced
-            .iter()
-            .any(|s| s.len() > parent.len() + 1 && s.starts_with(parent) && s.as_bytes()[parent.len()] == b'_')
-        {
+        if replaced.iter().any(|s| {
+            s.len() > parent.len() + 1
+                && s.starts_with(parent)
+                && s.as_bytes()[parent.len()] == b'_'
+        }) {
             replaced.push(parent);
         }
     }

@@ -336,7 +336,10 @@ pub fn read_reservoirs(text: &str, file: &str) -> Result<ReservoirTable, ModelEr
         if let Some(first) = out.iter().find(|x| x.id == id) {
             return Err(t.err(
                 line,
-                format!("duplicate reservoir id {id:?} (first on line {})", first.line),
+                format!(
+                    "duplicate reservoir id {id:?} (first on line {})",
+                    first.line
+                ),
             ));
         }
         let county = r[c_county].clone();
@@ -681,7 +684,7 @@ pub fn flood_regulation(
                 let q = depth * area * share;
                 let what = match ty.as_deref() {
                     Some("wetland") => "marsh storage",
-                    Some(t) if is_water(&Catalog::builtin(), t) => "lake storage",
+                    Some(t) if is_water(Catalog::builtin(), t) => "lake storage",
                     _ => "vegetation storm retention",
                 };
                 let method = format!(
@@ -745,7 +748,7 @@ pub fn flood_regulation(
                             ),
                         })
                     }
-                    Some(t) if is_water(&cat, t) => w += area * share,
+                    Some(t) if is_water(cat, t) => w += area * share,
                     _ => {}
                 }
             }
@@ -869,7 +872,18 @@ pub fn flood_regulation(
             );
             // The area is counted by the area rows, not once per reservoir.
             out.push(row(
-                z, class, &water_type, 1.0, S, q, "m3/a", price, method, src, flags, 0.0,
+                z,
+                class,
+                &water_type,
+                1.0,
+                S,
+                q,
+                "m3/a",
+                price,
+                method,
+                src,
+                flags,
+                0.0,
             )?);
         }
     }
@@ -987,7 +1001,11 @@ pub fn purification(
                         pol.label()
                     ),
                 })?;
-            let f = if u > e.released_t { e.released_t / u } else { 1.0 };
+            let f = if u > e.released_t {
+                e.released_t / u
+            } else {
+                1.0
+            };
             factor.insert(c, (f, u, e.released_t));
         }
         for p in parts {
@@ -997,10 +1015,7 @@ pub fn purification(
                 class: Some(p.class),
                 ecosystem_type: p.ty.as_deref(),
             };
-            let mut u = Used {
-                set,
-                used: p.used,
-            };
+            let mut u = Used { set, used: p.used };
             let price = u.need(s, "price", &at)?;
             let mut flags = flags_of(&u.used);
             if f < 1.0 {
@@ -1010,7 +1025,10 @@ pub fn purification(
             let unit = format!("t {}/a", pol.label());
             // A price per t of the pollutant, or per untagged t.
             let tagged = Unit::parse(&unit).map_err(core)?;
-            let qu = if tagged.mul(&price.unit).factor_to(&Unit::parse("元/a").map_err(core)?).is_ok()
+            let qu = if tagged
+                .mul(&price.unit)
+                .factor_to(&Unit::parse("元/a").map_err(core)?)
+                .is_ok()
             {
                 unit.clone()
             } else {
@@ -1031,7 +1049,12 @@ pub fn purification(
                 price.unit,
                 year(price)
             );
-            let src = source(set, price, &u.used, &format!("; {} {}", medium.released(), table.file));
+            let src = source(
+                set,
+                price,
+                &u.used,
+                &format!("; {} {}", medium.released(), table.file),
+            );
             let mut r = row(
                 p.zone, p.class, &p.ty, p.share, s, q, &qu, price, method, src, flags, p.area,
             )?;
@@ -1170,7 +1193,11 @@ mod tests {
         };
         vec![
             z("330127", None, vec![(1, 3e6), (5, 4e5), (6, 2e5)]),
-            z("330127001", Some("330127"), vec![(1, 3e6), (5, 4e5), (6, 2e5)]),
+            z(
+                "330127001",
+                Some("330127"),
+                vec![(1, 3e6), (5, 4e5), (6, 2e5)],
+            ),
             z(
                 "330127001001",
                 Some("330127001"),
@@ -1212,8 +1239,16 @@ mod tests {
         let t = m["330127001"];
         let v1 = m.get("330127001001").copied().unwrap_or_default();
         let v2 = m.get("330127001002").copied().unwrap_or_default();
-        for (a, b) in [(c.0, v1.0 + v2.0), (c.1, v1.1 + v2.1), (t.0, c.0), (t.1, c.1)] {
-            assert!((a - b).abs() <= 1e-9 * a.abs().max(1.0), "{a} vs {b}: {m:?}");
+        for (a, b) in [
+            (c.0, v1.0 + v2.0),
+            (c.1, v1.1 + v2.1),
+            (t.0, c.0),
+            (t.1, c.1),
+        ] {
+            assert!(
+                (a - b).abs() <= 1e-9 * a.abs().max(1.0),
+                "{a} vs {b}: {m:?}"
+            );
         }
     }
 
@@ -1242,12 +1277,12 @@ flood_regulation,storage_depth,wetland,0.3,m,,,,true,,G\n";
         assert!((m["330127001001"].0 - 278_750.0).abs() < 1e-6);
         assert!((m["330127001002"].0 - 656_250.0).abs() < 1e-6);
         rolls_up(&m);
-        let alloc = rows
-            .iter()
-            .find(|r| r.zone_id == "330127001002")
-            .unwrap();
+        let alloc = rows.iter().find(|r| r.zone_id == "330127001002").unwrap();
         assert!(alloc.flags.contains(&"allocated_by_water_area".to_string()));
-        assert_eq!((alloc.quantity_unit.as_str(), alloc.price_year), ("m3/a", Some(2010)));
+        assert_eq!(
+            (alloc.quantity_unit.as_str(), alloc.price_year),
+            ("m3/a", Some(2010))
+        );
     }
 
     #[test]
@@ -1289,8 +1324,10 @@ flood_regulation,storage_depth,wetland,0.3,m,,,,true,,G\n";
         assert!((m["330127"].0 - 3_500.0).abs() < 1e-9);
         assert!((m["330127001001"].0 - 3_500.0 / 3.0).abs() < 1e-9);
         rolls_up(&m);
-        assert!(rows.iter().all(|r| r.flags.contains(&"no_water_cells".to_string())
-            && r.ecosystem_type.as_deref() == Some("water")));
+        assert!(rows
+            .iter()
+            .all(|r| r.flags.contains(&"no_water_cells".to_string())
+                && r.ecosystem_type.as_deref() == Some("water")));
     }
 
     #[test]
@@ -1298,18 +1335,32 @@ flood_regulation,storage_depth,wetland,0.3,m,,,,true,,G\n";
         let z = zones();
         // No cost.
         let s = set("flood_regulation,storage_depth,wetland,0.3,m,,,,true,,G\n");
-        let e = flood_regulation(&ctx(&s, &z), None).unwrap_err().to_string();
-        assert!(e.contains("flood_regulation") && e.contains("reservoir_cost"), "{e}");
+        let e = flood_regulation(&ctx(&s, &z), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("flood_regulation") && e.contains("reservoir_cost"),
+            "{e}"
+        );
         // Nothing to store.
         let s = set("flood_regulation,reservoir_cost,*,7.06,元/m3,2010,,,true,,G\n");
-        let e = flood_regulation(&ctx(&s, &z), None).unwrap_err().to_string();
-        assert!(e.contains("reservoirs") && e.contains("storage_depth"), "{e}");
+        let e = flood_regulation(&ctx(&s, &z), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("reservoirs") && e.contains("storage_depth"),
+            "{e}"
+        );
         // A depth in m2 and a cost per t.
         let s = set(&FLOOD.replace("0.3,m,", "0.3,m2,"));
-        let e = flood_regulation(&ctx(&s, &z), None).unwrap_err().to_string();
+        let e = flood_regulation(&ctx(&s, &z), None)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("storage_depth"), "{e}");
         let s = set(&FLOOD.replace("7.06,元/m3", "7.06,元/t"));
-        let e = flood_regulation(&ctx(&s, &z), None).unwrap_err().to_string();
+        let e = flood_regulation(&ctx(&s, &z), None)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("flood_regulation"), "{e}");
         // A capacity in t.
         let e = read_reservoirs(
@@ -1388,9 +1439,11 @@ air_purification_dust,price,*,150,元/t,2010,,,true,,G\n";
     fn water_purification_by_hand() {
         // COD: wetland 2 t/(ha·a) × 20 ha = 40 t, water 1 t/(ha·a) × 40 ha = 40 t: 80 t of
         // capacity, 20 t discharged: × 0.25 → 20 t × 700 元/t = 14,000 元/a.
-        let s = set("water_purification_cod,rate,wetland,2,t COD/(ha·a),,,,false,example,G\n\
+        let s = set(
+            "water_purification_cod,rate,wetland,2,t COD/(ha·a),,,,false,example,G\n\
 water_purification_cod,rate,water,1,t/(ha·a),,,,false,example,G\n\
-water_purification_cod,price,*,700,元/t COD,2010,,,true,,G\n");
+water_purification_cod,price,*,700,元/t COD,2010,,,true,,G\n",
+        );
         let z = zones();
         let t = read_emissions(
             "county,pollutant,amount,unit\n330127,COD,20,t/a\n",
@@ -1415,7 +1468,10 @@ water_purification_cod,price,*,700,元/t COD,2010,,,true,,G\n");
         let e = t("county,pollutant,amount,unit\n330127,SO2,1,m3/a\n")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("em.csv line 2") && e.contains("air_purification_so2"), "{e}");
+        assert!(
+            e.contains("em.csv line 2") && e.contains("air_purification_so2"),
+            "{e}"
+        );
         // COD is not an air pollutant.
         let e = t("county,pollutant,amount,unit\n330127,COD,1,t/a\n")
             .unwrap_err()
@@ -1425,7 +1481,10 @@ water_purification_cod,price,*,700,元/t COD,2010,,,true,,G\n");
         let s = set(&AIR.replace("kg SO2/(ha·a)", "kg SO2/ha"));
         let tab = t("county,pollutant,amount,unit\n330127,SO2,1,t/a\n").unwrap();
         let e = purification(&ctx(&s, &z), &tab).unwrap_err().to_string();
-        assert!(e.contains("air_purification_so2") && e.contains("rate"), "{e}");
+        assert!(
+            e.contains("air_purification_so2") && e.contains("rate"),
+            "{e}"
+        );
         // A price per m3.
         let s = set(&AIR.replace("1.2,元/kg SO2", "1.2,元/m3"));
         let e = purification(&ctx(&s, &z), &tab).unwrap_err().to_string();
@@ -1435,13 +1494,19 @@ water_purification_cod,price,*,700,元/t COD,2010,,,true,,G\n");
         let e = purification(&ctx(&set(AIR), &z), &tab)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("air_purification_nox") && e.contains("rate"), "{e}");
+        assert!(
+            e.contains("air_purification_nox") && e.contains("rate"),
+            "{e}"
+        );
         // A county without a row.
         let tab = t("county,pollutant,amount,unit\n330100,SO2,1,t/a\n").unwrap();
         let e = purification(&ctx(&set(AIR), &z), &tab)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("330127") && e.contains("SO2") && e.contains("em.csv"), "{e}");
+        assert!(
+            e.contains("330127") && e.contains("SO2") && e.contains("em.csv"),
+            "{e}"
+        );
     }
 
     const IONS: &str = "negative_air_ions,concentration,forest,1500,ions/cm3,,,,false,example,G\n\
@@ -1471,7 +1536,9 @@ negative_air_ions,price,*,5.8185,元/(10^18 ions),2008,,,false,example,G\n";
     fn negative_air_ions_absent_or_incomplete() {
         let z = zones();
         let none = set(FLOOD);
-        assert!(negative_air_ions(&ctx(&none, &z), false).unwrap().is_empty());
+        assert!(negative_air_ions(&ctx(&none, &z), false)
+            .unwrap()
+            .is_empty());
         let e = negative_air_ions(&ctx(&none, &z), true)
             .unwrap_err()
             .to_string();
@@ -1486,7 +1553,10 @@ negative_air_ions,price,*,5.8185,元/(10^18 ions),2008,,,false,example,G\n";
         let e = negative_air_ions(&ctx(&no_height, &z), false)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("negative_air_ions") && e.contains("stand_height"), "{e}");
+        assert!(
+            e.contains("negative_air_ions") && e.contains("stand_height"),
+            "{e}"
+        );
         let per_ion_volume = set(&IONS.replace("1500,ions/cm3", "1500,ions"));
         let e = negative_air_ions(&ctx(&per_ion_volume, &z), false)
             .unwrap_err()

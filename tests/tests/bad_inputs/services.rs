@@ -69,7 +69,14 @@ fn reservoir_capacity_in_tonnes() {
     assert_fatal(
         &c,
         &out,
-        &["res.csv", "line 2", "flood_regulation", "r1", "not a volume", "万m3"],
+        &[
+            "res.csv",
+            "line 2",
+            "flood_regulation",
+            "r1",
+            "not a volume",
+            "万m3",
+        ],
     );
 }
 
@@ -97,7 +104,13 @@ fn emissions_in_cubic_metres() {
     assert_fatal(
         &c,
         &out,
-        &["em.csv", "line 2", "air_purification_so2", "not a mass", "t/a"],
+        &[
+            "em.csv",
+            "line 2",
+            "air_purification_so2",
+            "not a mass",
+            "t/a",
+        ],
     );
 }
 
@@ -126,24 +139,29 @@ fn a_discharge_of_an_air_pollutant() {
         &[("dis.csv", &emissions("1,t/a"))],
     );
     let out = c.run();
-    assert_fatal(&c, &out, &["dis.csv", "water_purification", "COD, NH3-N, TP"]);
+    assert_fatal(
+        &c,
+        &out,
+        &["dis.csv", "water_purification", "COD, NH3-N, TP"],
+    );
 }
 
 /// The example set with the rows starting with `prefix` removed or edited by `f`.
 fn edited_set(c: &Case, f: &dyn Fn(&str) -> Option<String>) {
-    let src =
-        std::fs::read_to_string(fixture("../crates/gep-core/data/parameters/zj-regulating-example.csv"))
-            .unwrap();
-    let text: String = src
-        .lines()
-        .filter_map(|l| f(l).map(|l| l + "\n"))
-        .collect();
+    let src = std::fs::read_to_string(fixture(
+        "../crates/gep-core/data/parameters/zj-regulating-example.csv",
+    ))
+    .unwrap();
+    let text: String = src.lines().filter_map(|l| f(l).map(|l| l + "\n")).collect();
     assert_ne!(text, src, "the edit changed nothing");
     c.write("params.csv", &text);
     let cfg = std::fs::read_to_string(c.p("gep.toml")).unwrap();
     c.write(
         "gep.toml",
-        &cfg.replace("parameters = \"zj-regulating-example\"", "parameters = \"params.csv\""),
+        &cfg.replace(
+            "parameters = \"zj-regulating-example\"",
+            "parameters = \"params.csv\"",
+        ),
     );
 }
 
@@ -171,7 +189,11 @@ fn flood_regulation_without_a_reservoir_cost() {
         (!l.starts_with("flood_regulation,reservoir_cost,")).then(|| l.to_string())
     });
     let out = c.run();
-    assert_fatal(&c, &out, &["flood_regulation", "reservoir_cost", "params.csv"]);
+    assert_fatal(
+        &c,
+        &out,
+        &["flood_regulation", "reservoir_cost", "params.csv"],
+    );
 }
 
 #[test]

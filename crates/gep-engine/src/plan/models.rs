@@ -960,7 +960,8 @@ fn area_formula(model: &str) -> &'static str {
 fn read_area_tables(plan: &AreaPlan) -> Result<crate::services::AreaServices> {
     use gep_models::area_services::{read_emissions, read_reservoirs, Medium};
     let text = |p: &Path, what: &str| -> Result<String> {
-        std::fs::read_to_string(p).with_context(|| format!("cannot read the {what} table {}", p.display()))
+        std::fs::read_to_string(p)
+            .with_context(|| format!("cannot read the {what} table {}", p.display()))
     };
     let reservoirs = match plan.flood.as_ref().and_then(|r| r.as_ref()) {
         None => None,

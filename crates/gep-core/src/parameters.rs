@@ -28,7 +28,9 @@ use crate::catalog::{parse_number, read_text, sha256_hex, Catalog, DataFile};
 use crate::error::CoreError;
 use crate::physical_unit::Unit;
 use crate::raster::ClassCode;
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::OnceLock;
 
 const BUILTIN: &[(&str, &str)] = &[(
     "zj-regulating-example",
@@ -136,8 +138,17 @@ impl std::fmt::Display for Lookup<'_> {
     }
 }
 
+/// Row positions by service, then parameter: what [`ParameterSet::get`] scans instead of
+/// every row (it runs once per zone × class × type × parameter, and again for each
+/// sensitivity run). Valid while the set has `len` rows.
+#[derive(Debug, Clone, Default)]
+struct Index {
+    len: usize,
+    rows: HashMap<String, HashMap<String, Vec<usize>>>,
+}
+
 /// A versioned set of parameters and prices.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct ParameterSet {
     /// Id.
     pub id: String,
@@ -155,6 +166,32 @@ pub struct ParameterSet {
     pub sha256: String,
     /// Rows in file order.
     pub parameters: Vec<Parameter>,
+    /// Built on the first lookup; ignored if rows are added or removed afterwards.
+    index: OnceLock<Index>,
+}
+
+impl PartialEq for ParameterSet {
+    fn eq(&self, o: &Self) -> bool {
+        (
+            &self.id,
+            &self.version,
+            &self.origin,
+            &self.citation,
+            &self.notes,
+            self.example,
+            &self.sha256,
+            &self.parameters,
+        ) == (
+            &o.id,
+            &o.version,
+            &o.origin,
+            &o.citation,
+            &o.notes,
+            o.example,
+            &o.sha256,
+            &o.parameters,
+        )
+    }
 }
 
 impl ParameterSet {
@@ -375,6 +412,7 @@ impl ParameterSet {
             example,
             sha256: sha256_hex(text),
             parameters,
+            index: OnceLock::new(),
         })
     }
 
@@ -390,21 +428,51 @@ impl ParameterSet {
         parameter: &str,
         at: &Lookup<'_>,
     ) -> Result<&Parameter, CoreError> {
-        let rows = || {
-            self.parameters
-                .iter()
-                .filter(|p| p.service == service && p.parameter == parameter)
+        // One pass over the rows of service/parameter, keeping the most specific match:
+        // county 0, class 1, ecosystem type 2, `*` 3.
+        let rank = |p: &Parameter| -> Option<u8> {
+            match &p.key {
+                ParamKey::County(c) if at.county == Some(c.as_str()) => Some(0),
+                ParamKey::Class(c) if at.class == Some(*c) => Some(1),
+                ParamKey::EcosystemType(t) if at.ecosystem_type == Some(t.as_str()) => Some(2),
+                ParamKey::All => Some(3),
+                _ => None,
+            }
         };
-        let pick = |want: &ParamKey| rows().find(|p| &p.key == want);
-        let found = at
-            .county
-            .and_then(|c| pick(&ParamKey::County(c.to_string())))
-            .or_else(|| at.class.and_then(|c| pick(&ParamKey::Class(c))))
-            .or_else(|| {
-                at.ecosystem_type
-                    .and_then(|t| pick(&ParamKey::EcosystemType(t.to_string())))
-            })
-            .or_else(|| pick(&ParamKey::All));
+        let index = self.index.get_or_init(|| {
+            let mut rows: HashMap<String, HashMap<String, Vec<usize>>> = HashMap::new();
+            for (i, p) in self.parameters.iter().enumerate() {
+                rows.entry(p.service.clone())
+                    .or_default()
+                    .entry(p.parameter.clone())
+                    .or_default()
+                    .push(i);
+            }
+            Index {
+                len: self.parameters.len(),
+                rows,
+            }
+        });
+        let candidates: Box<dyn Iterator<Item = &Parameter>> = if index.len == self.parameters.len()
+        {
+            let found = index.rows.get(service).and_then(|m| m.get(parameter));
+            Box::new(found.into_iter().flatten().map(|&i| &self.parameters[i]))
+        } else {
+            Box::new(
+                self.parameters
+                    .iter()
+                    .filter(|p| p.service == service && p.parameter == parameter),
+            )
+        };
+        let mut best: Option<(u8, &Parameter)> = None;
+        for p in candidates {
+            if let Some(r) = rank(p) {
+                if best.is_none_or(|(b, _)| r < b) {
+                    best = Some((r, p));
+                }
+            }
+        }
+        let found = best.map(|(_, p)| p);
         found.ok_or_else(|| CoreError::MissingParameter {
             service: service.to_string(),
             parameter: parameter.to_string(),
@@ -537,6 +605,45 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("duplicate"));
+    }
+
+    #[test]
+    fn the_most_specific_row_wins() {
+        let text = format!(
+            "{HEAD}climate_regulation,hot_days,*,60,d,,,,true,,x\n\
+climate_regulation,hot_days,forest,61,d,,,,true,,x\n\
+climate_regulation,hot_days,class:2,62,d,,,,true,,x\n\
+climate_regulation,hot_days,county:330127,63,d,,,,true,,x\n"
+        );
+        let s = ParameterSet::from_csv_str(&text, "t.csv").unwrap();
+        let v = |county, class, ty| {
+            s.get(
+                "climate_regulation",
+                "hot_days",
+                &Lookup {
+                    county,
+                    class,
+                    ecosystem_type: ty,
+                },
+            )
+            .unwrap()
+            .value
+        };
+        assert_eq!(v(Some("330127"), Some(2), Some("forest")), 63.0);
+        assert_eq!(v(Some("330324"), Some(2), Some("forest")), 62.0);
+        assert_eq!(v(None, Some(3), Some("forest")), 61.0);
+        assert_eq!(v(None, Some(3), Some("water")), 60.0);
+        assert!(s
+            .get("climate_regulation", "latent_heat", &Lookup::default())
+            .is_err());
+        // Rows added after the first lookup are still found.
+        let mut s2 = s.clone();
+        let mut extra = s2.parameters[0].clone();
+        extra.parameter = "latent_heat".into();
+        s2.parameters.push(extra);
+        assert!(s2
+            .get("climate_regulation", "latent_heat", &Lookup::default())
+            .is_ok());
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The models' quantities valued into the accounts: one row per zone × ecosystem type ×
 //! service with quantity (unit) → price (unit, price year, source) → value, added to
-//! `accounts.csv` and counted in `gep.csv`; and the sensitivity of GEP to the key parameters.
+//! `accounts.csv` and counted in `gep.csv`; the services computed from class areas and
+//! tables (flood regulation, capped purification, negative air ions:
+//! [`gep_models::area_services`]); and the sensitivity of GEP to the key parameters.
 
 use crate::{EngineError, Physical, Valuation};
 use gep_core::account::{gep_rows, neumaier_sum, AccountRow, Accounts, Text};

@@ -684,7 +684,7 @@ pub fn flood_regulation(
                 let q = depth * area * share;
                 let what = match ty.as_deref() {
                     Some("wetland") => "marsh storage",
-                    Some(t) if is_water(&Catalog::builtin(), t) => "lake storage",
+                    Some(t) if is_water(Catalog::builtin(), t) => "lake storage",
                     _ => "vegetation storm retention",
                 };
                 let method = format!(
@@ -748,7 +748,7 @@ pub fn flood_regulation(
                             ),
                         })
                     }
-                    Some(t) if is_water(&cat, t) => w += area * share,
+                    Some(t) if is_water(cat, t) => w += area * share,
                     _ => {}
                 }
             }
@@ -1001,11 +1001,7 @@ pub fn purification(
                         pol.label()
                     ),
                 })?;
-            let f = if u > e.released_t {
-                e.released_t / u
-            } else {
-                1.0
-            };
+            let f = cap_factor(u, e.released_t);
             factor.insert(c, (f, u, e.released_t));
         }
         for p in parts {
@@ -1063,6 +1059,24 @@ pub fn purification(
         }
     }
     Ok(out)
+}
+
+/// The share of its removal capacity a county keeps when it released less than its
+/// ecosystems could remove: min(1, E/U) (GEP-METHOD §7: Σ min(emission, rate × area); the
+/// ecosystems cannot clean what nobody released). 1 when U is 0.
+///
+/// ```
+/// use gep_models::area_services::cap_factor;
+/// // 4 t of capacity, 3 t emitted: each zone keeps 3/4 of its removal
+/// assert_eq!(cap_factor(4.0, 3.0), 0.75);
+/// assert_eq!(cap_factor(1.0, 3.0), 1.0);
+/// ```
+pub fn cap_factor(capacity_t: f64, released_t: f64) -> f64 {
+    if capacity_t > released_t {
+        released_t / capacity_t
+    } else {
+        1.0
+    }
 }
 
 /// Ions in a cubic metre per ion in a cubic centimetre.

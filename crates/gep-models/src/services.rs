@@ -137,7 +137,9 @@ pub fn ac_electricity_kwh(
 }
 
 /// Flood storage of reservoirs: 0.35 × total capacity (Garzé 2017 §2.4.4, after Rao et al.
-/// 2014; GEP-METHOD §7, V).
+/// 2014; GEP-METHOD §7, V). The accounts take the share from the parameter set
+/// (`flood_regulation/reservoir_share`, [`crate::area_services::flood_regulation`]); this is
+/// the paper's constant form, kept for the literature check.
 ///
 /// # Units
 /// m³ from m³.
@@ -152,28 +154,6 @@ pub fn reservoir_flood_storage_m3(total_capacity_m3: f64) -> f64 {
 /// m³ from km².
 pub fn marsh_flood_storage_m3(area_km2: f64) -> f64 {
     0.3 * area_km2 * 1e6
-}
-
-/// A pollutant removed by ecosystems, capped at what was emitted or discharged: the
-/// ecosystem cannot clean what nobody released (GEP-METHOD §7: Σ min(emission, rate ×
-/// area)). Returns the amount and whether the cap applied (the `capped` flag).
-///
-/// ```
-/// use gep_models::services::capped_removal;
-/// // 40 kg/ha × 100 ha = 4 t of capacity, 3 t emitted: 3 t, capped
-/// assert_eq!(capped_removal(0.04, 100.0, 3.0), (3.0, true));
-/// assert_eq!(capped_removal(0.01, 100.0, 3.0), (1.0, false));
-/// ```
-///
-/// # Units
-/// t from t/ha, ha and t.
-pub fn capped_removal(rate_t_per_ha: f64, area_ha: f64, emitted_t: f64) -> (f64, bool) {
-    let capacity = rate_t_per_ha * area_ha;
-    if capacity > emitted_t {
-        (emitted_t, true)
-    } else {
-        (capacity, false)
-    }
 }
 
 fn core(e: impl Into<CoreError>) -> ModelError {

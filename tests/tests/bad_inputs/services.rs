@@ -218,3 +218,17 @@ fn area_services_without_a_parameter_set() {
     let out = c.run();
     assert_fatal(&c, &out, &["[models.air_purification]", "parameters"]);
 }
+
+#[test]
+fn emissions_table_missing() {
+    let c = case(
+        "[models.air_purification]\nemissions = \"nowhere.csv\"\n",
+        &[],
+    );
+    let out = c.run();
+    assert_fatal(
+        &c,
+        &out,
+        &["[models.air_purification] emissions", "nowhere.csv"],
+    );
+}

@@ -199,14 +199,19 @@ fn find<'a>(rows: &'a [Row<'a>], zone: &str, ty: &str, service: &str) -> &'a Row
         .unwrap_or_else(|| panic!("no row {zone} {ty} {service}"))
 }
 
-/// (value0, value1, total, land, input, price, interaction) of a row.
+/// (value0, value1, total, land, input, price, interaction) of a row (a blank input effect,
+/// a per-area row's, as 0).
 fn effects(r: &Row<'_>) -> [f64; 7] {
+    let input = match r["input_effect_yuan"] {
+        "" => 0.0,
+        x => num(x),
+    };
     [
         num(r["value0_yuan"]),
         num(r["value1_yuan"]),
         num(r["change_yuan"]),
         num(r["land_effect_yuan"]),
-        num(r["input_effect_yuan"]),
+        input,
         num(r["price_effect_yuan"]),
         num(r["interaction_yuan"]),
     ]
@@ -292,8 +297,7 @@ fn water_conservation_change_by_hand_and_against_two_runs() {
     // Every row's effects add up to its change.
     for r in &rows {
         let e = effects(r);
-        let input = if r["input_effect_yuan"].is_empty() { 0.0 } else { e[4] };
-        let sum = e[3] + input + e[5] + e[6];
+        let sum = e[3] + e[4] + e[5] + e[6];
         assert!((sum - e[2]).abs() <= 1e-9 * e[2].abs().max(1.0), "{r:?}");
     }
     // Two independent runs of the same configs: the change is their difference.

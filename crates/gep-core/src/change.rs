@@ -362,8 +362,8 @@ pub struct QuantityTerm {
     pub price_year0: Option<i32>,
     /// Price year of `p1`.
     pub price_year1: Option<i32>,
-    /// Flags: `no_price0` (the piece has no year-0 price: year 1's is used, so it has no
-    /// price effect), `no_price1` (the converse).
+    /// Flags: `no_price0` (no year-0 price could be found for the piece: year 1's is used,
+    /// so it has no price effect), `no_price1` (the converse).
     pub flags: Vec<String>,
 }
 

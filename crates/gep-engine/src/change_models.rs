@@ -247,6 +247,11 @@ type Piece = [Option<(f64, f64, Option<i32>)>; 3];
 /// and order of appearance (a zone with two rows of one class and service — reservoir
 /// storage and area storage of water — keeps them apart).
 ///
+/// A piece absent from a run (a class that left a zone) has quantity 0 there and takes the
+/// price its service has in that run for the same zone and type, else the same zone, else
+/// the whole run, when that is one number; otherwise the other year's price, flagged
+/// `no_price0` / `no_price1`.
+///
 /// # Errors
 /// The runs are over different zones.
 pub fn terms_of(runs: [&ModelRun; 3]) -> Result<ModelTerms> {
@@ -287,19 +292,67 @@ pub fn terms_of(runs: [&ModelRun; 3]) -> Result<ModelTerms> {
         }
     }
     services.sort_by_key(|s| cat.service_rank(s).unwrap_or(usize::MAX));
+    // The price a run gives a service in a zone and type, in a zone, or anywhere: for a
+    // piece absent from that run (land that left a class), when it is one number.
+    type Price = (f64, Option<i32>);
+    #[derive(Default)]
+    struct Prices<'a> {
+        by_type: BTreeMap<(&'a str, String, &'a str), Vec<Price>>,
+        by_zone: BTreeMap<(&'a str, &'a str), Vec<Price>>,
+        by_service: BTreeMap<&'a str, Vec<Price>>,
+    }
+    let mut prices: [Prices<'_>; 3] = Default::default();
+    for (k, run) in runs.iter().enumerate() {
+        let pr = &mut prices[k];
+        for v in &run.values {
+            let ty = v
+                .ecosystem_type
+                .clone()
+                .unwrap_or_else(|| v.class.to_string());
+            let x = (v.price, v.price_year);
+            pr.by_type
+                .entry((v.zone_id.as_str(), ty, v.service))
+                .or_default()
+                .push(x);
+            pr.by_zone
+                .entry((v.zone_id.as_str(), v.service))
+                .or_default()
+                .push(x);
+            pr.by_service.entry(v.service).or_default().push(x);
+        }
+    }
+    let unique = |v: Option<&Vec<Price>>| -> Option<Price> {
+        let v = v?;
+        let first = *v.first()?;
+        v.iter().all(|x| *x == first).then_some(first)
+    };
+    let price_in = |k: usize, zone: &str, ty: &str, service: &str| -> Option<Price> {
+        let pr = &prices[k];
+        unique(pr.by_type.get(&(zone, ty.to_string(), service)))
+            .or_else(|| unique(pr.by_zone.get(&(zone, service))))
+            .or_else(|| unique(pr.by_service.get(service)))
+    };
     let mut terms = Vec::with_capacity(order.len());
     for key in order {
         let p = pieces[&key];
         let q = |i: usize| p[i].map_or(0.0, |x| x.0);
         let mut flags = Vec::new();
-        let price0 = p[0].or(p[1]).or_else(|| {
-            flags.push("no_price0".to_string());
-            p[2]
-        });
-        let price1 = p[2].or_else(|| {
-            flags.push("no_price1".to_string());
-            price0
-        });
+        let own = |i: usize| p[i].map(|x| (x.1, x.2));
+        let (zone, ty, service) = (key.0.as_str(), key.1.as_str(), key.2);
+        let price0 = own(0)
+            .or(own(1))
+            .or_else(|| price_in(0, zone, ty, service))
+            .or_else(|| price_in(1, zone, ty, service))
+            .or_else(|| {
+                flags.push("no_price0".to_string());
+                own(2)
+            });
+        let price1 = own(2)
+            .or_else(|| price_in(2, zone, ty, service))
+            .or_else(|| {
+                flags.push("no_price1".to_string());
+                price0
+            });
         let (Some(pr0), Some(pr1)) = (price0, price1) else {
             continue;
         };
@@ -310,10 +363,10 @@ pub fn terms_of(runs: [&ModelRun; 3]) -> Result<ModelTerms> {
             q00: q(0),
             q10: q(1),
             q11: q(2),
-            p0: pr0.1,
-            p1: pr1.1,
-            price_year0: pr0.2,
-            price_year1: pr1.2,
+            p0: pr0.0,
+            p1: pr1.0,
+            price_year0: pr0.1,
+            price_year1: pr1.1,
             flags,
         });
     }

@@ -42,9 +42,7 @@ const Y0: f64 = 3_300_000.0;
 
 fn tif<T: gdal::raster::GdalType + Copy>(path: &Path, data: &[T], nodata: Option<f64>) {
     let driver = DriverManager::get_driver_by_name("GTiff").unwrap();
-    let mut ds = driver
-        .create_with_band_type::<T, _>(path, 2, 2, 1)
-        .unwrap();
+    let mut ds = driver.create_with_band_type::<T, _>(path, 2, 2, 1).unwrap();
     ds.set_geo_transform(&[X0, 100.0, 0.0, Y0, 0.0, -100.0])
         .unwrap();
     ds.set_spatial_ref(&SpatialRef::from_epsg(32650).unwrap())
@@ -121,8 +119,24 @@ impl Fixture {
         parameters(&d.join("params0.csv"), "wc-test-0", 2.0);
         parameters(&d.join("params1.csv"), "wc-test-1", 3.0);
         let f = Fixture { dir };
-        f.config("year0.toml", 2020, "lc0.tif", "p0.tif", "params0.csv", "villages.geojson", true);
-        f.config("year1.toml", 2021, "lc1.tif", "p1.tif", "params1.csv", "villages.geojson", true);
+        f.config(
+            "year0.toml",
+            2020,
+            "lc0.tif",
+            "p0.tif",
+            "params0.csv",
+            "villages.geojson",
+            true,
+        );
+        f.config(
+            "year1.toml",
+            2021,
+            "lc1.tif",
+            "p1.tif",
+            "params1.csv",
+            "villages.geojson",
+            true,
+        );
         f
     }
 
@@ -219,7 +233,10 @@ fn effects(r: &Row<'_>) -> [f64; 7] {
 
 fn close(a: [f64; 7], b: [f64; 7], what: &str) {
     for (x, y) in a.iter().zip(&b) {
-        assert!((x - y).abs() <= 1e-9 * y.abs().max(1.0), "{what}: {a:?} vs {b:?}");
+        assert!(
+            (x - y).abs() <= 1e-9 * y.abs().max(1.0),
+            "{what}: {a:?} vs {b:?}"
+        );
     }
 }
 
@@ -261,7 +278,10 @@ fn water_conservation_change_by_hand_and_against_two_runs() {
         effects(find(&rows, "330000", "*", wc)),
     );
     for k in 0..7 {
-        assert!((e[k] + w[k] - c[k]).abs() <= 1e-9 * c[k].abs().max(1.0), "{k}");
+        assert!(
+            (e[k] + w[k] - c[k]).abs() <= 1e-9 * c[k].abs().max(1.0),
+            "{k}"
+        );
     }
     // The type rows of the east village: forest lost (q 3500 → 0 → 0), farmland gained
     // (1000 → 2000 → 4000).
@@ -314,10 +334,24 @@ fn water_conservation_change_by_hand_and_against_two_runs() {
     for z in ["330000", "330001", "330002"] {
         let r = effects(find(&rows, z, "*", "GEP"));
         let tol = |x: f64| 1e-12 * x.abs().max(1.0);
-        assert!((r[0] - g0[z]).abs() <= tol(g0[z]), "{z}: {} vs {}", r[0], g0[z]);
-        assert!((r[1] - g1[z]).abs() <= tol(g1[z]), "{z}: {} vs {}", r[1], g1[z]);
+        assert!(
+            (r[0] - g0[z]).abs() <= tol(g0[z]),
+            "{z}: {} vs {}",
+            r[0],
+            g0[z]
+        );
+        assert!(
+            (r[1] - g1[z]).abs() <= tol(g1[z]),
+            "{z}: {} vs {}",
+            r[1],
+            g1[z]
+        );
         let d = g1[z] - g0[z];
-        assert!((r[2] - d).abs() <= 1e-9 * d.abs().max(1.0), "{z}: {} vs {d}", r[2]);
+        assert!(
+            (r[2] - d).abs() <= 1e-9 * d.abs().max(1.0),
+            "{z}: {} vs {d}",
+            r[2]
+        );
     }
     // The manifest lists year 1's config and inputs.
     let m = std::fs::read_to_string(out.join("manifest.json")).unwrap();
@@ -338,20 +372,59 @@ fn mismatched_setups_are_refused() {
     let out = f.path("out");
     let y0 = f.path("year0.toml");
     // Other villages in year 1.
-    f.config("zones1.toml", 2021, "lc1.tif", "p1.tif", "params1.csv", "other_villages.geojson", true);
+    f.config(
+        "zones1.toml",
+        2021,
+        "lc1.tif",
+        "p1.tif",
+        "params1.csv",
+        "other_villages.geojson",
+        true,
+    );
     refuse(
-        &["change", y0.to_str().unwrap(), "--config1", f.path("zones1.toml").to_str().unwrap(), "--out", out.to_str().unwrap()],
+        &[
+            "change",
+            y0.to_str().unwrap(),
+            "--config1",
+            f.path("zones1.toml").to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
         &["[[zones]]", "zones1.toml"],
     );
     // Year 1 without a parameter set: its quantities have no prices.
-    f.config("noprices1.toml", 2021, "lc1.tif", "p1.tif", "params1.csv", "villages.geojson", false);
+    f.config(
+        "noprices1.toml",
+        2021,
+        "lc1.tif",
+        "p1.tif",
+        "params1.csv",
+        "villages.geojson",
+        false,
+    );
     refuse(
-        &["change", y0.to_str().unwrap(), "--config1", f.path("noprices1.toml").to_str().unwrap(), "--out", out.to_str().unwrap()],
+        &[
+            "change",
+            y0.to_str().unwrap(),
+            "--config1",
+            f.path("noprices1.toml").to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
         &["[models] parameters", "noprices1.toml"],
     );
     // Models without year 1's inputs.
     refuse(
-        &["change", y0.to_str().unwrap(), "--landcover1", f.path("lc1.tif").to_str().unwrap(), "--year1", "2021", "--out", out.to_str().unwrap()],
+        &[
+            "change",
+            y0.to_str().unwrap(),
+            "--landcover1",
+            f.path("lc1.tif").to_str().unwrap(),
+            "--year1",
+            "2021",
+            "--out",
+            out.to_str().unwrap(),
+        ],
         &["--config1", "year0.toml"],
     );
     assert!(!out.exists(), "no output after a refusal");

@@ -285,7 +285,9 @@ pub fn change(flags: &ChangeFlags, quiet: bool) -> Result<u8> {
             (p.landcover.clone(), y)
         }
         (None, Some(l), Some(y)) => (absolute(l)?, y),
-        _ => bail!("gep change needs year 1: --config1 year1.toml, or --landcover1 PATH and --year1 YEAR"),
+        _ => bail!(
+            "gep change needs year 1: --config1 year1.toml, or --landcover1 PATH and --year1 YEAR"
+        ),
     };
     let deflator_path = flags.deflator.as_deref().map(absolute).transpose()?;
     let mut extra_paths = vec![path1.clone()];

@@ -696,7 +696,12 @@ pub fn decompose_with_models(
     }
     let cat = Catalog::builtin();
     let mut services: Vec<String> = Vec::new();
-    for s in y0.unit_values.services.iter().chain(&y1.unit_values.services) {
+    for s in y0
+        .unit_values
+        .services
+        .iter()
+        .chain(&y1.unit_values.services)
+    {
         if !services.contains(s) && !models.replaces(s) {
             services.push(s.clone());
         }
@@ -722,8 +727,13 @@ pub fn decompose_with_models(
         }
         if !models.services.contains(&t.service) {
             return Err(CoreError::Change {
-                problem: format!("service {:?} has quantities but is not listed among the model services", t.service),
-                fix: "list every service of the terms in ModelTerms::services (a bug in the caller)".into(),
+                problem: format!(
+                    "service {:?} has quantities but is not listed among the model services",
+                    t.service
+                ),
+                fix:
+                    "list every service of the terms in ModelTerms::services (a bug in the caller)"
+                        .into(),
             });
         }
         by_zone
@@ -763,9 +773,8 @@ pub fn decompose_with_models(
                         }
                     }
                     let what = || format!("zone {id:?}, type {t:?}, service {s:?}");
-                    let ha = |a: &BTreeMap<String, ExactArea>| {
-                        a.get(*t).map(|x| x.to_m2() / M2_PER_HA)
-                    };
+                    let ha =
+                        |a: &BTreeMap<String, ExactArea>| a.get(*t).map(|x| x.to_m2() / M2_PER_HA);
                     rows.push(ChangeRow {
                         zone_id: id.clone(),
                         zone_level: *level,

@@ -121,8 +121,15 @@ pub fn check_pair(plan0: &Plan, plan1: &Plan) -> Result<()> {
             .position(|(a, b)| a != b)
             .unwrap_or(plan0.zones.len().min(plan1.zones.len()));
         let show = |z: Option<&gep_io::ZoneLayerSpec>| {
-            z.map(|z| format!("{} ({}, id_field {})", z.path.display(), z.level, z.id_field))
-                .unwrap_or_else(|| "none".into())
+            z.map(|z| {
+                format!(
+                    "{} ({}, id_field {})",
+                    z.path.display(),
+                    z.level,
+                    z.id_field
+                )
+            })
+            .unwrap_or_else(|| "none".into())
         };
         bail!(
             "{f1}: [[zones]] differ from {f0}'s (table {}: {} vs {}): both years are compared over the same zones; give year 1's config the [[zones]] of year 0's",
@@ -255,9 +262,8 @@ type Piece = [Option<(f64, f64, Option<i32>)>; 3];
 /// # Errors
 /// The runs are over different zones.
 pub fn terms_of(runs: [&ModelRun; 3]) -> Result<ModelTerms> {
-    let ids = |r: &ModelRun| -> Vec<String> {
-        r.assessment.zones.iter().map(|z| z.id.clone()).collect()
-    };
+    let ids =
+        |r: &ModelRun| -> Vec<String> { r.assessment.zones.iter().map(|z| z.id.clone()).collect() };
     if ids(runs[0]) != ids(runs[1]) || ids(runs[0]) != ids(runs[2]) {
         return Err(EngineError::plan(
             "the runs of year 0, the counterfactual and year 1 computed different zones; give both years the same [[zones]] and [run] counties",

@@ -77,11 +77,11 @@ fn layer(path: &Path, features: &[String]) {
     .unwrap();
 }
 
-fn parameters(path: &Path, id: &str, cost: f64) {
+fn parameters(path: &Path, id: &str, cost: f64, price_year: i32) {
     std::fs::write(
         path,
         format!(
-            "# id = \"{id}\"\n# version = \"1\"\n# example = true\n# citation = \"test values (issue 16, tests/tests/change_models.rs)\"\n# notes = \"a reservoir cost only\"\nservice,parameter,key,value,unit,price_year,low,high,verified,flags,source\nwater_conservation,reservoir_cost,*,{cost},元/m3,2006,,,true,example,test value\n"
+            "# id = \"{id}\"\n# version = \"1\"\n# example = true\n# citation = \"test values (issue 16, tests/tests/change_models.rs)\"\n# notes = \"a reservoir cost only\"\nservice,parameter,key,value,unit,price_year,low,high,verified,flags,source\nwater_conservation,reservoir_cost,*,{cost},元/m3,{price_year},,,true,example,test value\n"
         ),
     )
     .unwrap();
@@ -116,8 +116,9 @@ impl Fixture {
             &[feature("440001", Some("330000"), X0, X0 + 200.0)],
         );
         std::fs::write(d.join("alpha.csv"), "lucode,alpha\n23,0.25\n12,0.5\n").unwrap();
-        parameters(&d.join("params0.csv"), "wc-test-0", 2.0);
-        parameters(&d.join("params1.csv"), "wc-test-1", 3.0);
+        parameters(&d.join("params0.csv"), "wc-test-0", 2.0, 2006);
+        parameters(&d.join("params1.csv"), "wc-test-1", 3.0, 2007);
+        std::fs::write(d.join("cpi.csv"), "year,index\n2006,100\n2007,150\n").unwrap();
         let f = Fixture { dir };
         f.config(
             "year0.toml",
@@ -258,6 +259,10 @@ fn water_conservation_change_by_hand_and_against_two_runs() {
         f.path("year0.toml").to_str().unwrap(),
         "--config1",
         f.path("year1.toml").to_str().unwrap(),
+        "--deflator",
+        f.path("cpi.csv").to_str().unwrap(),
+        "--real-price-year",
+        "2006",
         "--out",
         out.to_str().unwrap(),
     ]);
@@ -271,6 +276,25 @@ fn water_conservation_change_by_hand_and_against_two_runs() {
     close(effects(find(&rows, "330002", "*", wc)), east, "east");
     close(effects(find(&rows, "330001", "*", wc)), west, "west");
     close(effects(find(&rows, "330000", "*", wc)), county, "county");
+    // Real, in 2006 prices: year 1's 3 元/m³ of 2007 is 3 × 100/150 = 2 元/m³ of 2006, so the
+    // price effect and the interaction vanish: V₁ = 4000·2 = 8000, Δ = −1000 = −5000 + 4000.
+    let real = |r: &Row<'_>| -> [f64; 7] {
+        [
+            "value0_yuan",
+            "value1_yuan",
+            "change_yuan",
+            "land_effect_yuan",
+            "input_effect_yuan",
+            "price_effect_yuan",
+            "interaction_yuan",
+        ]
+        .map(|c| num(r[format!("real_{c}").as_str()]))
+    };
+    close(
+        real(find(&rows, "330002", "*", wc)),
+        [9000.0, 8000.0, -1000.0, -5000.0, 4000.0, 0.0, 0.0],
+        "east real",
+    );
     // Villages roll up to the county, effect by effect.
     let (e, w, c) = (
         effects(find(&rows, "330002", "*", wc)),

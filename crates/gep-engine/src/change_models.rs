@@ -25,7 +25,7 @@
 //! efficiency, storage depth) changes the year-1 quantity and so lands in the input effect;
 //! price rows (reservoir cost, carbon price...) are the price effect.
 
-use crate::plan::{assess_prepared, bail, prepare, Plan, Result, TallyStore};
+use crate::plan::{assess_prepared, bail, prepare, Context, Plan, Result, TallyStore};
 use crate::services::{service_values, ServiceInputs};
 use crate::{Assessment, EngineError};
 use gep_core::change::{ModelTerms, QuantityTerm};
@@ -391,7 +391,14 @@ pub fn model_change(plan0: &Plan, plan1: &Plan, reporter: &dyn Reporter) -> Resu
     reporter.status("model services: year 0");
     let year0 = run_with_values(plan0, reporter)?;
     reporter.status("model services: year 1's land cover with year 0's inputs (counterfactual)");
-    let counterfactual = run_with_values(&counterfactual_plan(plan0, plan1), reporter)?;
+    let counterfactual = run_with_values(&counterfactual_plan(plan0, plan1), reporter)
+        .with_context(|| {
+            format!(
+                "the counterfactual run ({}'s inputs and models on year 1's land cover {}; an input not on that grid needs `resampling` in year 0's config)",
+                config_name(plan0),
+                plan1.landcover.display()
+            )
+        })?;
     reporter.status("model services: year 1");
     let year1 = run_with_values(plan1, reporter)?;
     let terms = terms_of([&year0, &counterfactual, &year1])?;

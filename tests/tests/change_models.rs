@@ -419,6 +419,12 @@ fn check_by_hand(f: &Fixture, year1: &str) {
             r[2]
         );
     }
+    // The report's summary has the input effect as a column of its own.
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("输入变化效应") || html.contains("input effect"),
+        "no input effect in report.html"
+    );
     // The manifest lists year 1's config and inputs.
     let m = std::fs::read_to_string(out.join("manifest.json")).unwrap();
     assert!(m.contains("config:year1") && m.contains("p1.tif"), "{m}");

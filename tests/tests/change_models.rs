@@ -501,3 +501,36 @@ fn mismatched_setups_are_refused() {
     );
     assert!(!out.exists(), "no output after a refusal");
 }
+
+/// `--config1` without model services (no `[models] parameters` in either year): the
+/// per-area decomposition only, year 1's set read from its config; no input effect.
+#[test]
+fn config1_without_model_services() {
+    let f = Fixture::new();
+    for (name, year, lc, p) in [
+        ("plain0.toml", 2020, "lc0.tif", "p0.tif"),
+        ("plain1.toml", 2021, "lc1.tif", "p1.tif"),
+    ] {
+        f.config(name, year, lc, p, "", "villages.geojson", false);
+    }
+    let out = f.path("plain");
+    gep_ok(&[
+        "change",
+        f.path("plain0.toml").to_str().unwrap(),
+        "--config1",
+        f.path("plain1.toml").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let t = read_csv(&out.join("change.csv"));
+    let rows = t.maps();
+    let gep = find(&rows, "330002", "*", "GEP");
+    assert_eq!(gep["input_effect_yuan"], "", "{gep:?}");
+    // 1 ha of forest (20400 元/ha) to dry farmland (3750 元/ha).
+    close(
+        effects(gep),
+        [24150.0, 7500.0, -16650.0, -16650.0, 0.0, 0.0, 0.0],
+        "east GEP",
+    );
+    assert!(!rows.iter().any(|r| r["service"] == "water_conservation"));
+}

@@ -534,3 +534,86 @@ fn config1_without_model_services() {
     );
     assert!(!rows.iter().any(|r| r["service"] == "water_conservation"));
 }
+
+/// The two-term fallback. Asked for (`--no-counterfactual`): east's water conservation has
+/// land (4000 − 4500)·2 = −1000 (land and rainfall together), input 0, price 4500,
+/// interaction −500, flagged. Forced (year 1 has a class, 18 pastures, that year 0's runoff
+/// table lacks, so year 0's models cannot run on year 1's land cover): the same split, a
+/// warning, and the change still equals the difference of the two runs.
+#[test]
+fn two_term_fallback() {
+    let f = Fixture::new();
+    let out = f.path("no_cf");
+    gep_ok(&[
+        "change",
+        f.path("year0.toml").to_str().unwrap(),
+        "--config1",
+        f.path("year1.toml").to_str().unwrap(),
+        "--no-counterfactual",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let t = read_csv(&out.join("change.csv"));
+    let rows = t.maps();
+    let wc = "water_conservation";
+    close(
+        effects(find(&rows, "330002", "*", wc)),
+        [9000.0, 12000.0, 3000.0, -1000.0, 0.0, 4500.0, -500.0],
+        "east",
+    );
+    let farm = find(&rows, "330002", "dry_farmland", wc);
+    assert!(farm["flags"].contains("no_counterfactual"), "{farm:?}");
+    // Forced: pastures in year 1, α = 0.5 in year 1's table only.
+    tif::<u8>(&f.path("lc1_grass.tif"), &[23, 18, 23, 12], Some(0.0));
+    std::fs::write(
+        f.path("alpha1.csv"),
+        "lucode,alpha\n23,0.25\n12,0.5\n18,0.5\n",
+    )
+    .unwrap();
+    let y1 = std::fs::read_to_string(f.path("year1.toml"))
+        .unwrap()
+        .replace("lc1.tif", "lc1_grass.tif")
+        .replace("alpha.csv", "alpha1.csv");
+    std::fs::write(f.path("year1_grass.toml"), y1).unwrap();
+    let out = f.path("forced");
+    gep_ok(&[
+        "change",
+        f.path("year0.toml").to_str().unwrap(),
+        "--config1",
+        f.path("year1_grass.toml").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let t = read_csv(&out.join("change.csv"));
+    let rows = t.maps();
+    // East: Q₁₁ = grass 2000 + farmland 2000 (α 0.5 both) = 4000, as before.
+    close(
+        effects(find(&rows, "330002", "*", wc)),
+        [9000.0, 12000.0, 3000.0, -1000.0, 0.0, 4500.0, -500.0],
+        "east, forced",
+    );
+    let grass = find(&rows, "330002", "grassland", wc);
+    assert!(grass["flags"].contains("no_counterfactual"), "{grass:?}");
+    let m = std::fs::read_to_string(out.join("manifest.json")).unwrap();
+    assert!(
+        m.contains("counterfactual run"),
+        "no warning in the manifest"
+    );
+    let run1 = f.path("run_grass");
+    gep_ok(&[
+        "run",
+        f.path("year1_grass.toml").to_str().unwrap(),
+        "--out",
+        run1.to_str().unwrap(),
+    ]);
+    let g1 = gep_by_zone(&run1);
+    for z in ["330000", "330001", "330002"] {
+        let r = effects(find(&rows, z, "*", "GEP"));
+        assert!(
+            (r[1] - g1[z]).abs() <= 1e-12 * g1[z].abs(),
+            "{z}: {} vs {}",
+            r[1],
+            g1[z]
+        );
+    }
+}

@@ -40,6 +40,11 @@ pub struct ChangeFlags {
     /// services, whose change of inputs is an effect of its own.
     #[arg(long, value_name = "PATH", conflicts_with_all = ["landcover1", "year1", "coefficients1"])]
     pub config1: Option<PathBuf>,
+    /// With --config1: skip the counterfactual run (year 1's land cover with year 0's
+    /// inputs); the model services' land and input effects are then one number, in the land
+    /// effect, and the rows are flagged no_counterfactual.
+    #[arg(long, requires = "config1")]
+    pub no_counterfactual: bool,
     /// Price index (CSV year,index) for the real change.
     #[arg(long, value_name = "PATH")]
     pub deflator: Option<PathBuf>,
@@ -373,7 +378,7 @@ pub fn change(flags: &ChangeFlags, quiet: bool) -> Result<u8> {
     let uv0 = UnitValues::from_set(&v0.set, &v0.params)?;
     let uv1 = UnitValues::from_set(&set1, &params1)?;
     let model_change = match (&plan1, models) {
-        (Some(p1), true) => Some(change_models::model_change(plan, p1, &s.progress)?),
+        (Some(p1), true) => Some(change_models::model_change(plan, p1, !flags.no_counterfactual, &s.progress)?),
         _ => None,
     };
     let empty = ModelTerms::default();

@@ -363,7 +363,9 @@ pub struct QuantityTerm {
     /// Price year of `p1`.
     pub price_year1: Option<i32>,
     /// Flags: `no_price0` (no year-0 price could be found for the piece: year 1's is used,
-    /// so it has no price effect), `no_price1` (the converse).
+    /// so it has no price effect), `no_price1` (the converse), `no_counterfactual` (no
+    /// `Q₁₀`: `q10 = q11`, so the land effect holds land and inputs together and the input
+    /// effect is 0).
     pub flags: Vec<String>,
 }
 

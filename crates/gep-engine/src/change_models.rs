@@ -25,7 +25,7 @@
 //! efficiency, storage depth) changes the year-1 quantity and so lands in the input effect;
 //! price rows (reservoir cost, carbon price...) are the price effect.
 
-use crate::plan::{assess_prepared, bail, prepare, Context, Plan, Result, TallyStore};
+use crate::plan::{assess_prepared, bail, prepare, Plan, Result, TallyStore};
 use crate::services::{service_values, ServiceInputs};
 use crate::{Assessment, EngineError};
 use gep_core::change::{ModelTerms, QuantityTerm};
@@ -47,12 +47,15 @@ pub struct ModelRun {
 pub struct ModelChange {
     /// Year 0: `Q(L₀, I₀)` at year 0's prices.
     pub year0: ModelRun,
-    /// The counterfactual: year 0's plan on year 1's land cover, `Q(L₁, I₀)`.
-    pub counterfactual: ModelRun,
+    /// The counterfactual: year 0's plan on year 1's land cover, `Q(L₁, I₀)`; `None` in the
+    /// two-term fallback.
+    pub counterfactual: Option<ModelRun>,
     /// Year 1: `Q(L₁, I₁)` at year 1's prices.
     pub year1: ModelRun,
     /// The pieces with their three quantities and two prices.
     pub terms: ModelTerms,
+    /// Why the two-term fallback was used, when it was.
+    pub fallback: Option<String>,
 }
 
 fn config_name(p: &Plan) -> String {
@@ -261,7 +264,11 @@ type Piece = [Option<(f64, f64, Option<i32>)>; 3];
 ///
 /// # Errors
 /// The runs are over different zones.
-pub fn terms_of(runs: [&ModelRun; 3]) -> Result<ModelTerms> {
+pub fn terms_of(year0: &ModelRun, counterfactual: Option<&ModelRun>, year1: &ModelRun) -> Result<ModelTerms> {
+    // Without the counterfactual, year 1 stands in for it (Q₁₀ = Q₁₁): the whole quantity
+    // change is in the land effect, flagged `no_counterfactual`.
+    let runs = [year0, counterfactual.unwrap_or(year1), year1];
+    let have_cf = counterfactual.is_some();
     let ids =
         |r: &ModelRun| -> Vec<String> { r.assessment.zones.iter().map(|z| z.id.clone()).collect() };
     if ids(runs[0]) != ids(runs[1]) || ids(runs[0]) != ids(runs[2]) {
@@ -346,9 +353,9 @@ pub fn terms_of(runs: [&ModelRun; 3]) -> Result<ModelTerms> {
         let own = |i: usize| p[i].map(|x| (x.1, x.2));
         let (zone, ty, service) = (key.0.as_str(), key.1.as_str(), key.2);
         let price0 = own(0)
-            .or(own(1))
+            .or(own(1).filter(|_| have_cf))
             .or_else(|| price_in(0, zone, ty, service))
-            .or_else(|| price_in(1, zone, ty, service))
+            .or_else(|| price_in(1, zone, ty, service).filter(|_| have_cf))
             .or_else(|| {
                 flags.push("no_price0".to_string());
                 own(2)
@@ -362,6 +369,9 @@ pub fn terms_of(runs: [&ModelRun; 3]) -> Result<ModelTerms> {
         let (Some(pr0), Some(pr1)) = (price0, price1) else {
             continue;
         };
+        if !have_cf {
+            flags.push("no_counterfactual".to_string());
+        }
         terms.push(QuantityTerm {
             zone_id: key.0,
             ecosystem_type: key.1,
@@ -382,30 +392,56 @@ pub fn terms_of(runs: [&ModelRun; 3]) -> Result<ModelTerms> {
     })
 }
 
-/// Checks the pair, runs year 0, the counterfactual and year 1, and matches their pieces.
+/// Checks the pair, runs year 0, the counterfactual (unless `counterfactual` is false) and
+/// year 1, and matches their pieces.
+///
+/// **Fallback.** When the counterfactual run is not asked for (too costly: soil retention
+/// routes the DEM again) or fails (year 0's inputs do not cover year 1's grid or do not
+/// declare a `resampling` for it; a class of year 1 without a year-0 parameter such as its
+/// runoff coefficient), the change is split in two terms: the whole quantity change at old
+/// prices, `(Q₁₁ − Q₀₀)·p₀`, is the land effect (land and inputs together), the input
+/// effect is 0, and every row is flagged `no_counterfactual`; the failure is in
+/// [`ModelChange::fallback`] and given to `reporter` as a warning.
 ///
 /// # Errors
-/// As [`check_pair`] and [`run_with_values`].
-pub fn model_change(plan0: &Plan, plan1: &Plan, reporter: &dyn Reporter) -> Result<ModelChange> {
+/// As [`check_pair`] and [`run_with_values`] for years 0 and 1.
+pub fn model_change(
+    plan0: &Plan,
+    plan1: &Plan,
+    counterfactual: bool,
+    reporter: &dyn Reporter,
+) -> Result<ModelChange> {
     check_pair(plan0, plan1)?;
     reporter.status("model services: year 0");
     let year0 = run_with_values(plan0, reporter)?;
-    reporter.status("model services: year 1's land cover with year 0's inputs (counterfactual)");
-    let counterfactual = run_with_values(&counterfactual_plan(plan0, plan1), reporter)
-        .with_context(|| {
-            format!(
-                "the counterfactual run ({}'s inputs and models on year 1's land cover {}; an input not on that grid needs `resampling` in year 0's config)",
-                config_name(plan0),
-                plan1.landcover.display()
-            )
-        })?;
+    let (cf, fallback) = if counterfactual {
+        reporter
+            .status("model services: year 1's land cover with year 0's inputs (counterfactual)");
+        match run_with_values(&counterfactual_plan(plan0, plan1), reporter) {
+            Ok(r) => (Some(r), None),
+            Err(e) => {
+                let why = format!(
+                    "the counterfactual run ({}'s inputs and models on year 1's land cover {}) failed: {e}; the model services' change is split in two terms (land and inputs together in the land effect, rows flagged no_counterfactual)",
+                    config_name(plan0),
+                    plan1.landcover.display()
+                );
+                reporter.warn(&why);
+                (None, Some(why))
+            }
+        }
+    } else {
+        let why = "no counterfactual run asked for: the model services' change is split in two terms (land and inputs together in the land effect, rows flagged no_counterfactual)".to_string();
+        reporter.warn(&why);
+        (None, Some(why))
+    };
     reporter.status("model services: year 1");
     let year1 = run_with_values(plan1, reporter)?;
-    let terms = terms_of([&year0, &counterfactual, &year1])?;
+    let terms = terms_of(&year0, cf.as_ref(), &year1)?;
     Ok(ModelChange {
         year0,
-        counterfactual,
+        counterfactual: cf,
         year1,
         terms,
+        fallback,
     })
 }

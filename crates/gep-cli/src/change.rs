@@ -378,7 +378,12 @@ pub fn change(flags: &ChangeFlags, quiet: bool) -> Result<u8> {
     let uv0 = UnitValues::from_set(&v0.set, &v0.params)?;
     let uv1 = UnitValues::from_set(&set1, &params1)?;
     let model_change = match (&plan1, models) {
-        (Some(p1), true) => Some(change_models::model_change(plan, p1, !flags.no_counterfactual, &s.progress)?),
+        (Some(p1), true) => Some(change_models::model_change(
+            plan,
+            p1,
+            !flags.no_counterfactual,
+            &s.progress,
+        )?),
         _ => None,
     };
     let empty = ModelTerms::default();

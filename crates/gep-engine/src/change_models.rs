@@ -264,7 +264,11 @@ type Piece = [Option<(f64, f64, Option<i32>)>; 3];
 ///
 /// # Errors
 /// The runs are over different zones.
-pub fn terms_of(year0: &ModelRun, counterfactual: Option<&ModelRun>, year1: &ModelRun) -> Result<ModelTerms> {
+pub fn terms_of(
+    year0: &ModelRun,
+    counterfactual: Option<&ModelRun>,
+    year1: &ModelRun,
+) -> Result<ModelTerms> {
     // Without the counterfactual, year 1 stands in for it (Q₁₀ = Q₁₁): the whole quantity
     // change is in the land effect, flagged `no_counterfactual`.
     let runs = [year0, counterfactual.unwrap_or(year1), year1];

@@ -7,12 +7,14 @@ use crate::outputs::{id_hash, input_file};
 use crate::progress::CliProgress;
 use crate::{run, RunFlags};
 use anyhow::{bail, Context, Result};
-use gep_core::change::{decompose, ChangeOptions, TypeAreas, UnitValues, YearState};
+use gep_core::change::{
+    decompose_with_models, ChangeOptions, ModelTerms, TypeAreas, UnitValues, YearState,
+};
 use gep_core::{CoefficientSet, Deflator, Level, RasterSource, Reporter, Zone};
 use gep_engine::appraise::{appraise, Appraisal, Footprint};
 use gep_engine::parcels::{assess_parcels, Parcel, ParcelWarning};
-use gep_engine::plan::{input_paths, prepare, sidecars, Plan, Prepared};
-use gep_engine::{change_report, change_tables};
+use gep_engine::plan::{input_paths, load_valuation, prepare, sidecars, Plan, Prepared};
+use gep_engine::{change_models, change_report, change_tables};
 use gep_io::{GdalRaster, RasterOptions, ZoneLayerSpec};
 use gep_report::{InputFile, Manifest, OutputFile, RunInfo, StagedDir};
 use std::path::{Path, PathBuf};
@@ -25,14 +27,24 @@ pub struct ChangeFlags {
     pub run: RunFlags,
     /// Land-cover raster of the second year (--landcover or [landcover] is the first year);
     /// on another grid it is warped onto the first year's, nearest neighbour, with a warning.
-    #[arg(long, value_name = "PATH")]
-    pub landcover1: PathBuf,
+    #[arg(long, value_name = "PATH", required_unless_present = "config1")]
+    pub landcover1: Option<PathBuf>,
     /// The second accounting year (--year or `year` is the first).
-    #[arg(long)]
-    pub year1: i32,
+    #[arg(long, required_unless_present = "config1")]
+    pub year1: Option<i32>,
     /// Coefficient set of the second year (default: the first year's).
     #[arg(long, value_name = "ID_OR_PATH")]
     pub coefficients1: Option<String>,
+    /// The second year's full run config (its [landcover], `year`, [valuation], [models] and
+    /// [[inputs]]) instead of --landcover1/--year1/--coefficients1: needed for model
+    /// services, whose change of inputs is an effect of its own.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["landcover1", "year1", "coefficients1"])]
+    pub config1: Option<PathBuf>,
+    /// With --config1: skip the counterfactual run (year 1's land cover with year 0's
+    /// inputs); the model services' land and input effects are then one number, in the land
+    /// effect, and the rows are flagged no_counterfactual.
+    #[arg(long, requires = "config1")]
+    pub no_counterfactual: bool,
     /// Price index (CSV year,index) for the real change.
     #[arg(long, value_name = "PATH")]
     pub deflator: Option<PathBuf>,
@@ -261,19 +273,66 @@ fn open_aligned(
 
 /// `gep change`: transitions, net change and the ΔGEP decomposition between two years.
 pub fn change(flags: &ChangeFlags, quiet: bool) -> Result<u8> {
-    let path1 = absolute(&flags.landcover1)?;
+    // Year 1: a full config (--config1), or the flags.
+    let plan1 = match &flags.config1 {
+        Some(c) => {
+            let c = absolute(c)?;
+            Some(Plan::from_file(&c).with_context(|| format!("year 1's config {}", c.display()))?)
+        }
+        None => None,
+    };
+    let (path1, year1) = match (&plan1, &flags.landcover1, flags.year1) {
+        (Some(p), _, _) => {
+            let Some(y) = p.year else {
+                bail!(
+                    "{}: no `year`: year 1's config needs its accounting year",
+                    p.config_path.as_deref().unwrap_or(Path::new("")).display()
+                );
+            };
+            (p.landcover.clone(), y)
+        }
+        (None, Some(l), Some(y)) => (absolute(l)?, y),
+        _ => bail!(
+            "gep change needs year 1: --config1 year1.toml, or --landcover1 PATH and --year1 YEAR"
+        ),
+    };
     let deflator_path = flags.deflator.as_deref().map(absolute).transpose()?;
     let mut extra_paths = vec![path1.clone()];
     extra_paths.extend(deflator_path.iter().cloned());
+    if let Some(p) = &plan1 {
+        extra_paths.extend(input_paths(p));
+    }
     let s = setup(&flags.run, quiet, &extra_paths)?;
     let plan = &s.plan;
+    let models = match &plan1 {
+        Some(p1) => {
+            change_models::check_pair(plan, p1)?;
+            change_models::has_model_services(plan)
+        }
+        None => {
+            if change_models::has_model_services(plan) {
+                bail!(
+                    "{}: [models] are configured, but year 1's inputs are not given: the model services' change needs year 1's full config — pass it with --config1 year1.toml (its [landcover], year, [[inputs]] and [models]) instead of --landcover1/--year1",
+                    plan.config_path.as_deref().unwrap_or(Path::new("the command line")).display()
+                );
+            }
+            false
+        }
+    };
     let raster0 = &s.prep.raster;
     // On the first year's grid, or warped onto it (nearest neighbour; the warning says what
     // that costs in exactness).
-    let opts1 = RasterOptions {
-        band: plan.band,
-        nodata: plan.nodata,
-        crs: plan.landcover_crs.clone(),
+    let opts1 = match &plan1 {
+        Some(p) => RasterOptions {
+            band: p.band,
+            nodata: p.nodata,
+            crs: p.landcover_crs.clone(),
+        },
+        None => RasterOptions {
+            band: plan.band,
+            nodata: plan.nodata,
+            crs: plan.landcover_crs.clone(),
+        },
     };
     let own = GdalRaster::open(&path1, opts1.clone())?;
     let aligned = if on_same_grid(raster0, &own) {
@@ -303,9 +362,13 @@ pub fn change(flags: &ChangeFlags, quiet: bool) -> Result<u8> {
     };
     s.progress.status(crate::i18n::t("change.tallying"));
     let t = gep_zonal::tally_transitions(raster0, raster1, &zones, &opts, &s.progress)?;
-    let set1 = match &flags.coefficients1 {
-        Some(c) => CoefficientSet::load(c)?,
-        None => v0.set.clone(),
+    let (set1, params1) = match (&plan1, &flags.coefficients1) {
+        (Some(p), _) => {
+            let v1 = load_valuation(p)?.context("year 1's config has no [valuation]")?;
+            (v1.set, v1.params)
+        }
+        (None, Some(c)) => (CoefficientSet::load(c)?, v0.params.clone()),
+        (None, None) => (v0.set.clone(), v0.params.clone()),
     };
     let deflator = deflator_path
         .as_deref()
@@ -315,18 +378,29 @@ pub fn change(flags: &ChangeFlags, quiet: bool) -> Result<u8> {
     let a0 = TypeAreas::from_extent(&zones, &t.year0(), cw)?;
     let a1 = TypeAreas::from_extent(&zones, &t.year1(), cw)?;
     let uv0 = UnitValues::from_set(&v0.set, &v0.params)?;
-    let uv1 = UnitValues::from_set(&set1, &v0.params)?;
-    let ch = decompose(
+    let uv1 = UnitValues::from_set(&set1, &params1)?;
+    let model_change = match (&plan1, models) {
+        (Some(p1), true) => Some(change_models::model_change(
+            plan,
+            p1,
+            !flags.no_counterfactual,
+            &s.progress,
+        )?),
+        _ => None,
+    };
+    let empty = ModelTerms::default();
+    let ch = decompose_with_models(
         YearState {
             year: year0,
             areas: &a0,
             unit_values: &uv0,
         },
         YearState {
-            year: flags.year1,
+            year: year1,
             areas: &a1,
             unit_values: &uv1,
         },
+        model_change.as_ref().map_or(&empty, |m| &m.terms),
         &ChangeOptions {
             real_price_year: flags.real_price_year,
             deflator: deflator.as_ref(),
@@ -341,6 +415,17 @@ pub fn change(flags: &ChangeFlags, quiet: bool) -> Result<u8> {
     if let Some(d) = &deflator_path {
         extra.push(input_file("deflator", d, None, None)?);
     }
+    if let Some(p1) = &plan1 {
+        if let Some(c) = &p1.config_path {
+            extra.push(input_file("config:year1", c, None, None)?);
+        }
+        for f in p1.models.files() {
+            extra.push(input_file("models:year1", &f, None, None)?);
+        }
+    }
+    for f in plan.models.files() {
+        extra.push(input_file("models:year0", &f, None, None)?);
+    }
     let warnings = s.progress.warnings();
     let lang = plan.lang;
     publish(&s, extra, warnings, |dir, info| {
@@ -353,6 +438,11 @@ pub fn change(flags: &ChangeFlags, quiet: bool) -> Result<u8> {
     if !quiet {
         for z in zones.iter().filter(|z| z.parent.is_none()) {
             if let Some(r) = ch.zone_service(&z.id, None) {
+                let input = r
+                    .nominal
+                    .input_yuan
+                    .map(|i| crate::i18n::tf("change.input", &[("input", &format!("{i:+.0}"))]))
+                    .unwrap_or_default();
                 eprintln!(
                     "{}",
                     crate::i18n::tf(
@@ -361,9 +451,10 @@ pub fn change(flags: &ChangeFlags, quiet: bool) -> Result<u8> {
                             ("id", &z.id),
                             ("name", &z.name),
                             ("year0", &year0),
-                            ("year1", &flags.year1),
+                            ("year1", &year1),
                             ("total", &format!("{:+.0}", r.nominal.total_yuan)),
                             ("land", &format!("{:+.0}", r.nominal.land_yuan)),
+                            ("input", &input),
                             ("prices", &format!("{:+.0}", r.nominal.price_yuan)),
                             (
                                 "interaction",

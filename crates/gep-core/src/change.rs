@@ -40,10 +40,30 @@
 //!
 //! Per-area sets give a unit value per ha per ecosystem type, so a change has exactly the
 //! three causes above. A service computed as physical quantity × price (water conservation
-//! from rainfall, carbon from NPP) has a unit value `v = q·p` whose `q` (per ha) changes with
-//! its inputs: its price effect `A₀·(v₁ − v₀)` then splits into an input effect `A₀·(q₁ −
-//! q₀)·p₀` and a price effect `A₀·q₀·(p₁ − p₀)` plus their interaction. [`Effects::input_yuan`]
-//! is reserved for it; per-area sets leave it `None`.
+//! from rainfall, carbon from NPP; issue 13's `[models.*]`) is decomposed on its quantities
+//! instead ([`decompose_with_models`], [`ModelTerms`]). With `Q(L, I)` the quantity of a
+//! zone × ecosystem type on land cover `L` with model inputs `I` (rainfall, ET, NPP...), and
+//! `p` its unit price, three runs give `Q₀₀ = Q(L₀, I₀)`, the counterfactual `Q₁₀ = Q(L₁,
+//! I₀)` (year 1's land cover with year 0's inputs and parameters) and `Q₁₁ = Q(L₁, I₁)`:
+//!
+//! ```text
+//! Q₁₁p₁ − Q₀₀p₀ = (Q₁₀ − Q₀₀)·p₀          land-change effect (inputs held at year 0)
+//!               + (Q₁₁ − Q₁₀)·p₀          input effect (year-1 land, old prices)
+//!               + Q₀₀·(p₁ − p₀)           price effect (old quantity at new prices)
+//!               + (Q₁₁ − Q₀₀)·(p₁ − p₀)   interaction
+//! ```
+//!
+//! The identity holds exactly: land + input = (Q₁₁ − Q₀₀)·p₀ and price + interaction =
+//! Q₁₁·(p₁ − p₀). It is the per-area scheme with the quantity change split in two: price
+//! and interaction are defined as for the per-area services (old quantity at new prices; the
+//! quantity change times the price change). It is computed in the same exact arithmetic (the
+//! differences of quantities and prices as error-free two-sums, every product a
+//! two-product, the terms summed exactly) and checked the same way. The decomposition is
+//! done per valued piece (zone × class × ecosystem type share × service, where the value is
+//! one quantity times one price) and summed exactly into the zone × type rows, so a type
+//! whose classes have different prices (county-keyed parameters) stays exact.
+//! [`Effects::input_yuan`] is `Some` on model rows and on the service and GEP rows that
+//! contain one; per-area rows leave it `None`.
 
 use crate::account::Accounts;
 use crate::catalog::{Catalog, Category};
@@ -318,6 +338,60 @@ impl TypeAreas {
     }
 }
 
+/// One valued piece of a model service in the three runs of a change (see the module docs):
+/// a zone × ecosystem type × service piece whose value is one quantity times one price.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QuantityTerm {
+    /// Zone id.
+    pub zone_id: String,
+    /// Ecosystem type (the class code as text without a crosswalk, as [`TypeAreas`]).
+    pub ecosystem_type: String,
+    /// Service code.
+    pub service: String,
+    /// `Q(L₀, I₀)`: year 0's quantity (0 when the piece is absent in year 0).
+    pub q00: f64,
+    /// `Q(L₁, I₀)`: year 1's land cover with year 0's inputs and parameters.
+    pub q10: f64,
+    /// `Q(L₁, I₁)`: year 1's quantity.
+    pub q11: f64,
+    /// Year 0's unit price (元 per unit of quantity).
+    pub p0: f64,
+    /// Year 1's unit price.
+    pub p1: f64,
+    /// Price year of `p0`.
+    pub price_year0: Option<i32>,
+    /// Price year of `p1`.
+    pub price_year1: Option<i32>,
+    /// Flags: `no_price0` (no year-0 price could be found for the piece: year 1's is used,
+    /// so it has no price effect), `no_price1` (the converse), `no_counterfactual` (no
+    /// `Q₁₀`: `q10 = q11`, so the land effect holds land and inputs together and the input
+    /// effect is 0).
+    pub flags: Vec<String>,
+}
+
+/// The model services of a change: the services their rows replace and the valued pieces.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ModelTerms {
+    /// The services computed from quantities, in account order: a per-area unit value of
+    /// one of these (or of its parent, `soil_retention` for `soil_retention_nitrogen`) is
+    /// not decomposed — the models' value replaces it, as in a run.
+    pub services: Vec<String>,
+    /// The pieces.
+    pub terms: Vec<QuantityTerm>,
+}
+
+impl ModelTerms {
+    /// Whether `service` of a per-area set is replaced by these services (itself, or a
+    /// parent of one of them).
+    pub fn replaces(&self, service: &str) -> bool {
+        self.services.iter().any(|m| {
+            m == service
+                || m.strip_prefix(service)
+                    .is_some_and(|rest| rest.starts_with('_'))
+        })
+    }
+}
+
 /// One year of a comparison: its areas and its unit values.
 #[derive(Debug, Clone, Copy)]
 pub struct YearState<'a> {
@@ -367,6 +441,9 @@ struct Acc {
     land: ExactF64Sum,
     price: ExactF64Sum,
     inter: ExactF64Sum,
+    input: ExactF64Sum,
+    /// A model service's term was added: the input effect is a number, not blank.
+    has_input: bool,
 }
 
 impl Acc {
@@ -385,7 +462,29 @@ impl Acc {
         add_product(&mut self.inter, &da, &dv, 1.0);
     }
 
+    /// Adds a model service's `Q₀₀·p₀ → Q₁₁·p₁` exactly, with the counterfactual `Q₁₀`
+    /// (year-1 land cover, year-0 inputs): land `(Q₁₀ − Q₀₀)·p₀`, input `(Q₁₁ − Q₁₀)·p₀`,
+    /// price `Q₀₀·(p₁ − p₀)`, interaction `(Q₁₁ − Q₀₀)·(p₁ − p₀)`.
+    fn add_quantity(&mut self, q: [f64; 3], p0: f64, p1: f64) {
+        let [q00, q10, q11] = q;
+        let dq_land = two_sum(q10, -q00);
+        let dq_input = two_sum(q11, -q10);
+        let dq = two_sum(q11, -q00);
+        let dp = two_sum(p1, -p0);
+        add_product(&mut self.v0, &[q00], &[p0], 1.0);
+        add_product(&mut self.v1, &[q11], &[p1], 1.0);
+        add_product(&mut self.total, &[q11], &[p1], 1.0);
+        add_product(&mut self.total, &[q00], &[p0], -1.0);
+        add_product(&mut self.land, &dq_land, &[p0], 1.0);
+        add_product(&mut self.input, &dq_input, &[p0], 1.0);
+        add_product(&mut self.price, &[q00], &dp, 1.0);
+        add_product(&mut self.inter, &dq, &dp, 1.0);
+        self.has_input = true;
+    }
+
     fn merge(&mut self, o: &Acc) {
+        self.input.add_sum(&o.input);
+        self.has_input |= o.has_input;
         self.v0.add_sum(&o.v0);
         self.v1.add_sum(&o.v1);
         self.total.add_sum(&o.total);
@@ -394,9 +493,10 @@ impl Acc {
         self.inter.add_sum(&o.inter);
     }
 
-    /// The effects, after checking exactly that land + price + interaction = total.
+    /// The effects, after checking exactly that land + input + price + interaction = total.
     fn effects(&self, what: &dyn Fn() -> String) -> Result<Effects, CoreError> {
         let mut residual = self.land.clone();
+        residual.add_sum(&self.input);
         residual.add_sum(&self.price);
         residual.add_sum(&self.inter);
         for &p in &self.total.partials {
@@ -406,7 +506,7 @@ impl Acc {
         if r != 0.0 {
             return Err(CoreError::Change {
                 problem: format!(
-                    "{}: land + price + interaction differs from the total change by {r} 元 (inputs not finite, or a bug)",
+                    "{}: land + input + price + interaction differs from the total change by {r} 元 (inputs not finite, or a bug)",
                     what()
                 ),
                 fix: "check the areas and unit values for NaN or infinite numbers; if they are finite, report this as a bug".into(),
@@ -419,7 +519,7 @@ impl Acc {
             land_yuan: self.land.value(),
             price_yuan: self.price.value(),
             interaction_yuan: self.inter.value(),
-            input_yuan: None,
+            input_yuan: self.has_input.then(|| self.input.value()),
         })
     }
 }
@@ -448,7 +548,9 @@ pub struct ChangeRow {
     pub nominal: Effects,
     /// Real change (both years in [`Change::real_price_year`] prices), when asked for.
     pub real: Option<Effects>,
-    /// `;`-separated flags: `not_applicable0`, `not_applicable1`.
+    /// `;`-separated flags: `not_applicable0`, `not_applicable1`; on a model service's rows
+    /// `quantity_x_price` (decomposed on quantities, with an input effect), `no_price0`,
+    /// `no_price1` (see [`QuantityTerm::flags`]).
     pub flags: String,
 }
 
@@ -554,6 +656,26 @@ pub fn decompose(
     y1: YearState<'_>,
     opts: &ChangeOptions<'_>,
 ) -> Result<Change, CoreError> {
+    decompose_with_models(y0, y1, &ModelTerms::default(), opts)
+}
+
+/// [`decompose`] with model services (see the module docs): the per-area services that
+/// `models` replaces are dropped, and each model service gets its zone × type rows from the
+/// quantities of the three runs, with the input effect, its zone × service row, and its
+/// share of the zone's GEP row.
+///
+/// # Errors
+/// As [`decompose`]; a term whose zone is not one of the zones; a term whose service is not
+/// in `models.services`; a price year the real change cannot restate.
+///
+/// # Units
+/// Values in 元 per year; quantities in their own unit, prices in 元 per that unit.
+pub fn decompose_with_models(
+    y0: YearState<'_>,
+    y1: YearState<'_>,
+    models: &ModelTerms,
+    opts: &ChangeOptions<'_>,
+) -> Result<Change, CoreError> {
     let (z0, z1) = (&y0.areas.zones, &y1.areas.zones);
     if z0.len() != z1.len() || z0.iter().zip(z1).any(|(a, b)| a.0 != b.0) {
         let pos = z0
@@ -575,11 +697,53 @@ pub fn decompose(
         });
     }
     let cat = Catalog::builtin();
-    let mut services: Vec<String> = y0.unit_values.services.clone();
-    for s in &y1.unit_values.services {
+    let mut services: Vec<String> = Vec::new();
+    for s in y0
+        .unit_values
+        .services
+        .iter()
+        .chain(&y1.unit_values.services)
+    {
+        if !services.contains(s) && !models.replaces(s) {
+            services.push(s.clone());
+        }
+    }
+    for s in &models.services {
         if !services.contains(s) {
             services.push(s.clone());
         }
+    }
+    // Model terms by zone × service × type.
+    type ByType<'t> = BTreeMap<&'t str, Vec<&'t QuantityTerm>>;
+    let mut by_zone: BTreeMap<(&str, &str), ByType<'_>> = BTreeMap::new();
+    let zone_ids: BTreeSet<&str> = z0.iter().map(|z| z.0.as_str()).collect();
+    for t in &models.terms {
+        if !zone_ids.contains(t.zone_id.as_str()) {
+            return Err(CoreError::Change {
+                problem: format!(
+                    "service {:?} has a quantity in zone {:?}, which is not one of the zones compared",
+                    t.service, t.zone_id
+                ),
+                fix: "assess both years and the counterfactual over the same boundary layers".into(),
+            });
+        }
+        if !models.services.contains(&t.service) {
+            return Err(CoreError::Change {
+                problem: format!(
+                    "service {:?} has quantities but is not listed among the model services",
+                    t.service
+                ),
+                fix:
+                    "list every service of the terms in ModelTerms::services (a bug in the caller)"
+                        .into(),
+            });
+        }
+        by_zone
+            .entry((t.zone_id.as_str(), t.service.as_str()))
+            .or_default()
+            .entry(t.ecosystem_type.as_str())
+            .or_default()
+            .push(t);
     }
     let category = |s: &str| cat.service(s).map(|x| x.category);
     let real = opts.real_price_year;
@@ -590,7 +754,52 @@ pub fn decompose(
         let mut svc_rows = Vec::new();
         for s in &services {
             let mut sum = (Acc::default(), Acc::default());
-            for t in &types {
+            if models.services.contains(s) {
+                let empty = ByType::new();
+                let by_type = by_zone.get(&(id.as_str(), s.as_str())).unwrap_or(&empty);
+                for (t, terms) in by_type {
+                    let mut nominal = Acc::default();
+                    let mut realacc = real.map(|_| Acc::default());
+                    let mut flags = vec!["quantity_x_price".to_string()];
+                    for q in terms {
+                        nominal.add_quantity([q.q00, q.q10, q.q11], q.p0, q.p1);
+                        if let (Some(r), Some(acc)) = (real, realacc.as_mut()) {
+                            let rp0 = restate(q.p0, q.price_year0, r, opts.deflator, y0.year)?;
+                            let rp1 = restate(q.p1, q.price_year1, r, opts.deflator, y1.year)?;
+                            acc.add_quantity([q.q00, q.q10, q.q11], rp0, rp1);
+                        }
+                        for f in &q.flags {
+                            if !flags.contains(f) {
+                                flags.push(f.clone());
+                            }
+                        }
+                    }
+                    let what = || format!("zone {id:?}, type {t:?}, service {s:?}");
+                    let ha =
+                        |a: &BTreeMap<String, ExactArea>| a.get(*t).map(|x| x.to_m2() / M2_PER_HA);
+                    rows.push(ChangeRow {
+                        zone_id: id.clone(),
+                        zone_level: *level,
+                        ecosystem_type: Some((*t).to_string()),
+                        service: Some(s.clone()),
+                        area0_ha: ha(a0),
+                        area1_ha: ha(a1),
+                        unit_value0: None,
+                        unit_value1: None,
+                        nominal: nominal.effects(&what)?,
+                        real: realacc.as_ref().map(|a| a.effects(&what)).transpose()?,
+                        flags: flags.join(";"),
+                    });
+                    sum.0.merge(&nominal);
+                    if let Some(a) = &realacc {
+                        sum.1.merge(a);
+                    }
+                }
+                // A model service's rows carry an input effect, 0 where it has no quantity.
+                sum.0.has_input = true;
+                sum.1.has_input = true;
+            }
+            for t in types.iter().filter(|_| !models.services.contains(s)) {
                 let (x0, x1) = (
                     a0.get(*t).copied().unwrap_or_default(),
                     a1.get(*t).copied().unwrap_or_default(),
@@ -905,6 +1114,108 @@ mod tests {
         assert_eq!(uv.price_year, set.price_year);
         assert!(!uv.values.is_empty());
         assert_eq!(uv.services, set.services);
+    }
+
+    /// A model service, by hand: one zone, one type, water conservation Q₀₀ = 100 m³,
+    /// Q₁₀ = 80 m³ (land changed), Q₁₁ = 120 m³ (wetter year), price 2 → 3 元/m³; and a
+    /// per-area service of the same name that the model replaces.
+    ///
+    /// V₀ = 200, V₁ = 360, Δ = 160; land (80 − 100)·2 = −40; input (120 − 80)·2 = 80; price
+    /// 100·(3 − 2) = 100; interaction (120 − 100)·1 = 20; −40 + 80 + 100 + 20 = 160.
+    /// The per-area climate service is decomposed as before (no input effect); GEP adds both.
+    #[test]
+    fn model_service_by_hand() {
+        let (a0, a1) = (areas(&[("v", 2.0, 1.0)]), areas(&[("v", 1.5, 1.5)]));
+        let with_wc = |f: f64| {
+            let mut p = prices(2020, f, 40.0);
+            p.services.push("water_conservation".into());
+            p.values
+                .insert(("forest".into(), "water_conservation".into()), Some(1e6));
+            p.values
+                .insert(("cropland".into(), "water_conservation".into()), Some(1e6));
+            p
+        };
+        let (p0, p1) = (with_wc(100.0), with_wc(100.0));
+        let models = ModelTerms {
+            services: vec!["water_conservation".into()],
+            terms: vec![QuantityTerm {
+                zone_id: "v".into(),
+                ecosystem_type: "forest".into(),
+                service: "water_conservation".into(),
+                q00: 100.0,
+                q10: 80.0,
+                q11: 120.0,
+                p0: 2.0,
+                p1: 3.0,
+                price_year0: Some(2020),
+                price_year1: Some(2020),
+                flags: vec![],
+            }],
+        };
+        let ch = decompose_with_models(
+            YearState {
+                year: 2020,
+                areas: &a0,
+                unit_values: &p0,
+            },
+            YearState {
+                year: 2021,
+                areas: &a1,
+                unit_values: &p1,
+            },
+            &models,
+            &ChangeOptions::default(),
+        )
+        .unwrap();
+        let wc = ch.zone_service("v", Some("water_conservation")).unwrap();
+        let e = wc.nominal;
+        assert_eq!(
+            (e.value0_yuan, e.value1_yuan, e.total_yuan),
+            (200.0, 360.0, 160.0)
+        );
+        assert_eq!(
+            (e.land_yuan, e.input_yuan, e.price_yuan, e.interaction_yuan),
+            (-40.0, Some(80.0), 100.0, 20.0)
+        );
+        let row = ch
+            .zone_type_service("v", "forest", "water_conservation")
+            .unwrap();
+        assert_eq!(row.nominal, e);
+        assert_eq!(row.flags, "quantity_x_price");
+        assert_eq!((row.area0_ha, row.area1_ha), (Some(2.0), Some(1.5)));
+        // The per-area water conservation (1e6 元/ha) is replaced, not added.
+        assert!(ch
+            .zone_type_service("v", "cropland", "water_conservation")
+            .is_none());
+        let climate = ch.zone_service("v", Some("climate_regulation")).unwrap();
+        assert_eq!(climate.nominal.input_yuan, None);
+        // Climate: land −0.5·100 + 0.5·40 = −30; soil: land −5.
+        let gep = ch.zone_service("v", None).unwrap().nominal;
+        assert_eq!(gep.total_yuan, 160.0 - 30.0 - 5.0);
+        assert_eq!(gep.land_yuan, -40.0 - 30.0 - 5.0);
+        assert_eq!(gep.input_yuan, Some(80.0));
+        assert_eq!(gep.price_yuan, 100.0);
+        assert_eq!(gep.interaction_yuan, 20.0);
+        // A term of an unknown zone is refused.
+        let mut bad = models.clone();
+        bad.terms[0].zone_id = "w".into();
+        let e = decompose_with_models(
+            YearState {
+                year: 2020,
+                areas: &a0,
+                unit_values: &p0,
+            },
+            YearState {
+                year: 2021,
+                areas: &a1,
+                unit_values: &p1,
+            },
+            &bad,
+            &ChangeOptions::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("\"w\""), "{e}");
     }
 
     #[test]

@@ -102,6 +102,7 @@ pub fn change_zones(zones: &[Zone], change: &Change) -> Vec<ChangeZone> {
                 land_yuan: r.nominal.land_yuan,
                 price_yuan: r.nominal.price_yuan,
                 interaction_yuan: r.nominal.interaction_yuan,
+                input_yuan: r.nominal.input_yuan,
             }),
         })
         .collect()

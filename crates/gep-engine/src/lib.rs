@@ -21,6 +21,8 @@
 
 pub mod appraise;
 mod assessment;
+#[cfg(feature = "gdal")]
+pub mod change_models;
 pub mod change_report;
 pub mod change_tables;
 mod error;

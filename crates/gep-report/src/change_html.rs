@@ -75,6 +75,9 @@ pub struct ZoneEffects {
     pub price_yuan: f64,
     /// Interaction.
     pub interaction_yuan: f64,
+    /// Input effect of the model services (rainfall, NPP...; `gep change --config1`),
+    /// `None` without them.
+    pub input_yuan: Option<f64>,
 }
 
 /// One zone of the report.
@@ -149,7 +152,8 @@ pub struct TransitionMatrix {
 pub struct SummaryRow {
     /// Zone name (id).
     pub zone: String,
-    /// GEP before, after, change, land, price, interaction, as text (元).
+    /// GEP before, after, change, land, (input, with model services,) price, interaction, as
+    /// text (元).
     pub cells: Vec<String>,
 }
 
@@ -166,7 +170,9 @@ struct Texts {
     land: &'static str,
     price: &'static str,
     interaction: &'static str,
+    input: &'static str,
     exact_note: &'static str,
+    exact_note_input: &'static str,
     transitions: &'static str,
     from_to: &'static str,
     total: &'static str,
@@ -214,6 +220,11 @@ fn texts(lang: Lang, kind: ChangeKind) -> Texts {
         land: pick("土地变化效应", "land effect"),
         price: pick("价格/参数效应", "price effect"),
         interaction: pick("交互效应", "interaction"),
+        input: pick("输入变化效应", "input effect"),
+        exact_note_input: pick(
+            "四项效应（土地、输入、价格、交互）之和等于总变化（精确计算，仅末位舍入）。输入效应：模型服务的输入（降水、蒸散、NPP 等）变化在新土地覆被、旧价格下的价值。单位：元/年。",
+            "The four effects (land, input, price, interaction) add up to the change (computed exactly, rounded once). Input effect: the change of the model services' inputs (rainfall, ET, NPP...) on the new land cover at old prices. Unit: 元/a.",
+        ),
         exact_note: pick(
             "三项效应之和等于总变化（精确计算，仅末位舍入）。单位：元/年。",
             "The three effects add up to the change (computed exactly, rounded once). Unit: 元/a.",
@@ -501,16 +512,17 @@ pub fn summary(zones: &[ChangeZone]) -> Vec<SummaryRow> {
         .filter(|z| z.level == top)
         .filter_map(|z| {
             let e = z.effects?;
+            let mut cells = vec![
+                fmt_num(e.value0_yuan, 0),
+                fmt_num(e.value1_yuan, 0),
+                signed(e.total_yuan),
+                signed(e.land_yuan),
+            ];
+            cells.extend(e.input_yuan.map(signed));
+            cells.extend([signed(e.price_yuan), signed(e.interaction_yuan)]);
             Some(SummaryRow {
                 zone: format!("{} ({})", z.name, z.id),
-                cells: vec![
-                    fmt_num(e.value0_yuan, 0),
-                    fmt_num(e.value1_yuan, 0),
-                    signed(e.total_yuan),
-                    signed(e.land_yuan),
-                    signed(e.price_yuan),
-                    signed(e.interaction_yuan),
-                ],
+                cells,
             })
         })
         .collect()
@@ -530,6 +542,7 @@ pub fn render_change_html(input: &ChangeReportInput, lang: Lang) -> Result<Strin
         lang => lang.tag(),
         style => STYLE,
         summary => summary(&input.zones),
+        has_input => input.zones.iter().any(|z| z.effects.is_some_and(|e| e.input_yuan.is_some())),
         matrix => transition_matrix(&input.transitions, lang),
         map => change_map(&input.zones, lang),
         engine => format!("{}{}", run.engine_version, run.commit.as_deref().map(|c| format!(" ({c})")).unwrap_or_default()),

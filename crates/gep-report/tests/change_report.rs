@@ -19,6 +19,7 @@ fn effects(total: f64) -> Option<ZoneEffects> {
         land_yuan: total,
         price_yuan: 0.0,
         interaction_yuan: 0.0,
+        input_yuan: None,
     })
 }
 

@@ -206,7 +206,12 @@ fn accounts_keep_the_contract_columns_first_and_name_types_and_services() {
         .iter()
         .filter_map(|h| order.iter().position(|o| o == h))
         .collect();
-    assert_eq!(cols, (0..order.len()).collect::<Vec<_>>(), "{:?}", wide.headers);
+    assert_eq!(
+        cols,
+        (0..order.len()).collect::<Vec<_>>(),
+        "{:?}",
+        wide.headers
+    );
 }
 
 #[test]
@@ -219,7 +224,11 @@ fn the_extent_tables_name_the_ecosystem_types_and_add_up() {
         match r["class"] {
             "5" => {
                 assert_eq!(
-                    (r["ecosystem_type"], r["ecosystem_type_zh"], r["ecosystem_share"]),
+                    (
+                        r["ecosystem_type"],
+                        r["ecosystem_type_zh"],
+                        r["ecosystem_share"]
+                    ),
                     ("forest_mixed", "针阔混交林", "1")
                 );
                 assert_eq!(r["ecosystem_type_en"], "mixed coniferous-broadleaf forest");

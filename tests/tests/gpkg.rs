@@ -33,7 +33,11 @@ fn vertices(g: &Geometry) -> usize {
 }
 
 /// Per feature (by `id_field`): its vertex count, and the layer's CRS.
-fn layer(path: &Path, layer: Option<&str>, id_field: &str) -> (BTreeMap<String, usize>, gdal::spatial_ref::SpatialRef) {
+fn layer(
+    path: &Path,
+    layer: Option<&str>,
+    id_field: &str,
+) -> (BTreeMap<String, usize>, gdal::spatial_ref::SpatialRef) {
     let ds = Dataset::open(path).unwrap();
     let mut l = match layer {
         Some(n) => ds.layer_by_name(n).unwrap(),
@@ -85,7 +89,12 @@ fn a_projected_boundary_file_comes_back_in_its_own_crs_with_its_vertices() {
     let (got, out_srs) = layer(&out.join("zones.gpkg"), Some("county"), "zone_id");
     assert_eq!(auth_code(&in_srs), 4549);
     assert_eq!(auth_code(&out_srs), 4549);
-    assert!(in_srs == out_srs, "{:?} vs {:?}", in_srs.to_wkt(), out_srs.to_wkt());
+    assert!(
+        in_srs == out_srs,
+        "{:?} vs {:?}",
+        in_srs.to_wkt(),
+        out_srs.to_wkt()
+    );
     assert_eq!(got, expected);
 }
 
@@ -102,15 +111,24 @@ fn three_levels_in_cgcs2000_and_the_gap_of_a_missing_village() {
     let yunhe = |v: &serde_json::Value| {
         let mut v = v.clone();
         v["features"].as_array_mut().unwrap().retain(|f| {
-            f["properties"]["zone_id"].as_str().unwrap().starts_with("331125")
+            f["properties"]["zone_id"]
+                .as_str()
+                .unwrap()
+                .starts_with("331125")
         });
         v
     };
     let all = yunhe(&villages);
     let mut gap = all.clone();
     let removed = gap["features"].as_array_mut().unwrap().remove(10);
-    let removed_id = removed["properties"]["zone_id"].as_str().unwrap().to_string();
-    let township = removed["properties"]["parent"].as_str().unwrap().to_string();
+    let removed_id = removed["properties"]["zone_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let township = removed["properties"]["parent"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let all_path = dir.path().join("all.geojson");
     let gap_path = dir.path().join("gap.geojson");
     std::fs::write(&all_path, serde_json::to_vec(&all).unwrap()).unwrap();
@@ -128,8 +146,16 @@ fn three_levels_in_cgcs2000_and_the_gap_of_a_missing_village() {
 
     // Every level: EPSG:4490 and the vertices of the input.
     for (level, input, id) in [
-        ("county", fixture("zj26_counties_cgcs2000.geojson"), "adcode"),
-        ("township", fixture("zj26_townships_generated.geojson"), "zone_id"),
+        (
+            "county",
+            fixture("zj26_counties_cgcs2000.geojson"),
+            "adcode",
+        ),
+        (
+            "township",
+            fixture("zj26_townships_generated.geojson"),
+            "zone_id",
+        ),
         ("village", gap_path.clone(), "zone_id"),
     ] {
         let (mut expected, in_srs) = layer(&input, None, id);

@@ -497,12 +497,10 @@ fn write_all(
     if plan.report {
         jobs.push(Job::new(&[], move || {
             steps.time("write zones.gpkg", || {
-                let pieces = plan
-                    .geometry_checks
-                    .then_some(crate::outputs::GpkgPieces {
-                        pieces: gpkg.pieces,
-                        crs: gpkg.pieces_crs,
-                    });
+                let pieces = plan.geometry_checks.then_some(crate::outputs::GpkgPieces {
+                    pieces: gpkg.pieces,
+                    crs: gpkg.pieces_crs,
+                });
                 crate::outputs::write_gpkg(
                     staged,
                     gpkg.source,
@@ -529,17 +527,20 @@ fn write_all(
         }));
     }
     jobs.push(Job::new(&[], move || {
-        steps.time("write extent.csv, zones.csv, checks.csv", || -> Result<()> {
-            write::write_extent_tables(
-                staged.path(),
-                basis,
-                &a.zones,
-                &a.extent,
-                &a.checks,
-                a.crosswalk.as_ref(),
-            )?;
-            Ok(())
-        })
+        steps.time(
+            "write extent.csv, zones.csv, checks.csv",
+            || -> Result<()> {
+                write::write_extent_tables(
+                    staged.path(),
+                    basis,
+                    &a.zones,
+                    &a.extent,
+                    &a.checks,
+                    a.crosswalk.as_ref(),
+                )?;
+                Ok(())
+            },
+        )
     }));
     crate::outputs::run_jobs(plan.threads, jobs)
 }

@@ -464,7 +464,10 @@ fn share_of(area: ExactArea, share: f64) -> ExactArea {
 /// A zone's area by ecosystem type through `cw` (classes it does not map are left out), in
 /// catalogue order: the extent of ecosystem types, with the same areas as the account's
 /// `area_ha` (the same split of each class by its shares, summed exactly).
-pub fn ecosystem_extent(tally: &crate::extent::ZoneTally, cw: &Crosswalk) -> Vec<(String, ExactArea)> {
+pub fn ecosystem_extent(
+    tally: &crate::extent::ZoneTally,
+    cw: &Crosswalk,
+) -> Vec<(String, ExactArea)> {
     let cat = Catalog::builtin();
     let mut areas: BTreeMap<(usize, i64, String), (String, ExactArea)> = BTreeMap::new();
     for (class, area) in &tally.classes {
@@ -497,9 +500,10 @@ pub fn order_rows(rows: &mut [AccountRow], zones: &[Zone]) {
                 type_sort_key(cat, &r.ecosystem_type),
             )
         };
-        key(a)
-            .cmp(&key(b))
-            .then_with(|| cat.service_order(&a.service).cmp(&cat.service_order(&b.service)))
+        key(a).cmp(&key(b)).then_with(|| {
+            cat.service_order(&a.service)
+                .cmp(&cat.service_order(&b.service))
+        })
     });
 }
 

@@ -25,8 +25,8 @@ pub use html::{render_html, write_html};
 pub use i18n::Lang;
 pub use manifest::{sha256_bytes, sha256_file, Manifest, OutputFile};
 pub use model::{
-    CheckSummary, FailedUnit, IdHash, InputFile, ReportInput, ReportZone, RunInfo, SensitivityLine,
-    ExtentTypeLine, ServiceTotal, Timing, TotalsInfo, ZoneContext, ZoneDirectory,
+    CheckSummary, ExtentTypeLine, FailedUnit, IdHash, InputFile, ReportInput, ReportZone, RunInfo,
+    SensitivityLine, ServiceTotal, Timing, TotalsInfo, ZoneContext, ZoneDirectory,
 };
 pub use neutralize::{is_formula_like, neutralize};
 pub use staging::{check_output_dir, Committed, OutputDirState, StagedDir};

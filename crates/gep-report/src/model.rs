@@ -88,11 +88,8 @@ impl ZoneDirectory {
         zones: impl IntoIterator<Item = (&'a str, &'a str, Level, Option<&'a str>)>,
     ) -> ZoneDirectory {
         let zones: Vec<_> = zones.into_iter().collect();
-        let index: std::collections::HashMap<&str, usize> = zones
-            .iter()
-            .enumerate()
-            .map(|(i, z)| (z.0, i))
-            .collect();
+        let index: std::collections::HashMap<&str, usize> =
+            zones.iter().enumerate().map(|(i, z)| (z.0, i)).collect();
         let mut by_id = std::collections::HashMap::with_capacity(zones.len());
         for &(id, name, level, parent) in &zones {
             let mut c = ZoneContext {

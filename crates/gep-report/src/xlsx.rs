@@ -327,7 +327,14 @@ fn build(input: &ReportInput, lang: Lang) -> Result<Workbook, XlsxError> {
         let ws = wb
             .add_worksheet_with_constant_memory()
             .set_name("failures")?;
-        preamble(ws, &f, lang, input, label(lang, "failed_units"), "unit_none")?;
+        preamble(
+            ws,
+            &f,
+            lang,
+            input,
+            label(lang, "failed_units"),
+            "unit_none",
+        )?;
         let headers = ["zone_id", "name", "level", "reason"];
         let widths = [15.0, 16.0, 10.0, 100.0];
         let rows = input.run.failures.iter().map(|u| {
@@ -497,8 +504,11 @@ fn extent_sheet(
     names: &ZoneDirectory,
 ) -> Result<(), XlsxError> {
     preamble(ws, f, lang, input, label(lang, "extent_types"), "unit_ha")?;
-    let level: std::collections::HashMap<&str, Level> =
-        input.zones.iter().map(|z| (z.id.as_str(), z.level)).collect();
+    let level: std::collections::HashMap<&str, Level> = input
+        .zones
+        .iter()
+        .map(|z| (z.id.as_str(), z.level))
+        .collect();
     let headers = [
         "zone_id",
         "level",

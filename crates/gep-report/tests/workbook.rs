@@ -177,18 +177,29 @@ fn zone_sheets_are_in_wan_yuan_with_totals_in_yi_yuan_under_title_unit_and_price
     write_workbook(&p, &input(), Lang::Zh).unwrap();
     let c = sheet(&p, "counties");
     // Title, unit, price-year rows, then the headers.
-    assert!(text(&c, 0, 0).starts_with("GEP 2019 · 云和县"), "{}", text(&c, 0, 0));
+    assert!(
+        text(&c, 0, 0).starts_with("GEP 2019 · 云和县"),
+        "{}",
+        text(&c, 0, 0)
+    );
     assert!(text(&c, 1, 0).contains("万元") && text(&c, 1, 0).contains("亿元"));
     let price = text(&c, 2, 0);
-    assert!(price.contains("价格年份") && price.contains("2010"), "{price}");
+    assert!(
+        price.contains("价格年份") && price.contains("2010"),
+        "{price}"
+    );
     assert!(price.contains("GEP"), "{price}");
     assert_eq!(text(&c, 3, 0), "代码");
     // 1,234,567,890 元 = 123,456.789 万元 (by hand).
     let gep = col(&c, "GEP（万元）");
     let r = row_of(&c, "331125");
-    assert!(close(number(&c, r, gep), 123_456.789), "{}", number(&c, r, gep));
+    assert!(
+        close(number(&c, r, gep), 123_456.789),
+        "{}",
+        number(&c, r, gep)
+    );
     let reg = col(&c, "调节服务（万元）");
-    assert!(close(number(&c, r, reg), 61_728.3945));
+    assert!(close(number(&c, r, reg), 61_728.394_5));
     // The total row, in 亿元: 12.3456789.
     let total = (0..c.height() as u32)
         .find(|&i| matches!(c.get_value((i, 1)), Some(Data::String(s)) if s == "合计（亿元）"))
@@ -207,7 +218,10 @@ fn zone_sheets_are_in_wan_yuan_with_totals_in_yi_yuan_under_title_unit_and_price
     let total = (0..v.height() as u32)
         .find(|&i| matches!(v.get_value((i, 1)), Some(Data::String(s)) if s == "合计（亿元）"))
         .unwrap();
-    assert!(close(number(&v, total, col(&v, "GEP（万元）")), 12.345_678_9));
+    assert!(close(
+        number(&v, total, col(&v, "GEP（万元）")),
+        12.345_678_9
+    ));
 }
 
 #[test]
@@ -234,7 +248,10 @@ fn services_come_in_the_standards_order_in_wan_yuan() {
     assert!(pos("climate_regulation") < pos("recreation"));
     let r = row_of(&s, "331125100001");
     // 0.3 × 1e9 元 = 30,000 万元.
-    assert!(close(number(&s, r, pos("water_conservation") as u32), 30_000.0));
+    assert!(close(
+        number(&s, r, pos("water_conservation") as u32),
+        30_000.0
+    ));
     assert_eq!(text(&s, r, col(&s, "County")), "云和县");
     assert_eq!(text(&s, r, col(&s, "Township")), "云和镇");
 }
@@ -251,7 +268,10 @@ fn sensitivity_and_extent_sheets() {
     // 1,000,000,000 元 = 10 亿元; 1,500,000,000 元 = 15 亿元.
     assert!(close(number(&s, r, col(&s, "下限时总值（亿元）")), 10.0));
     assert!(close(number(&s, r, col(&s, "上限时总值（亿元）")), 15.0));
-    assert!(close(number(&s, r, col(&s, "上限时变化")), 1.5e9 / 1_234_567_890.0 - 1.0));
+    assert!(close(
+        number(&s, r, col(&s, "上限时变化")),
+        1.5e9 / 1_234_567_890.0 - 1.0
+    ));
 
     let e = sheet(&p, "extent_types");
     let r = row_of(&e, "331125100001");
@@ -269,7 +289,12 @@ fn sensitivity_and_extent_sheets() {
     write_workbook(&q, &i, Lang::Zh).unwrap();
     let wb: Xlsx<_> = open_workbook(&q).unwrap();
     let names = wb.sheet_names();
-    assert!(!names.iter().any(|n| n == "sensitivity" || n == "extent_types"), "{names:?}");
+    assert!(
+        !names
+            .iter()
+            .any(|n| n == "sensitivity" || n == "extent_types"),
+        "{names:?}"
+    );
 }
 
 #[test]
@@ -282,7 +307,11 @@ fn zone_directory_follows_parents() {
     ]);
     let v = d.get("1001001");
     assert_eq!(
-        (v.name.as_str(), v.county_name.as_str(), v.township_name.as_str()),
+        (
+            v.name.as_str(),
+            v.county_name.as_str(),
+            v.township_name.as_str()
+        ),
         ("村", "县", "镇")
     );
     assert_eq!(d.get("1999001").township_id, "");

@@ -79,7 +79,10 @@ pub struct SourceGeometry {
 impl SourceGeometry {
     /// The CRS of the layer of `level`.
     pub fn crs_of(&self, level: Level) -> Option<&gep_io::Crs> {
-        self.layers.iter().find(|(l, _)| *l == level).map(|(_, c)| c)
+        self.layers
+            .iter()
+            .find(|(l, _)| *l == level)
+            .map(|(_, c)| c)
     }
 
     /// The one CRS every layer is in, when they share one.

@@ -135,13 +135,14 @@ pub enum Command {
         out: Option<PathBuf>,
     },
     /// Land-cover change between two years: transition matrix and net change by zone, and
-    /// the GEP change split into land, price and interaction effects (docs/change.md).
+    /// the GEP change split into land, price and interaction effects (and, with model
+    /// services, the effect of their inputs; docs/change.md).
     Change(change::ChangeFlags),
     /// Value a layer of parcels (asset packages): exact area by type, value by service, the
     /// villages each lies in with shares, and the package total (docs/change.md).
     Parcels(change::ParcelFlags),
-    /// Appraise a project: footprints with the land cover each would become → ΔGEP by
-    /// affected village, township and county, by service (docs/change.md).
+    /// Appraise a project: footprints with the land cover each would become (or a scenario
+    /// raster) → ΔGEP by affected village, township and county, by service (docs/change.md).
     Appraise(change::AppraiseFlags),
     /// Describe a raster or vector file.
     Info {

@@ -144,6 +144,11 @@ fn run_info(s: &Setup, extra: Vec<InputFile>, warnings: Vec<String>) -> Result<R
             .map(|c| id_hash(&c.id, &c.version, &c.sha256)),
         inputs,
         timings: vec![crate::outputs::timing("total", s.started)],
+        // The Chinese list only while it matches the English one item for item (parcel
+        // warnings added by the caller are English only).
+        warnings_zh: Some(s.progress.warnings_zh())
+            .filter(|zh| zh.len() == warnings.len())
+            .unwrap_or_default(),
         warnings,
         area_basis: grid.area_basis().as_str().to_string(),
         year: s.plan.year,

@@ -365,8 +365,9 @@ fn read_layers(plan: &Plan, target: &gep_io::Crs, progress: &dyn Reporter) -> Re
             as_read,
         } = loaded?;
         for w in &layer.warnings {
-            progress.warn(w);
-            out.warnings.push(Warning::Layer { message: w.clone() });
+            let w = Warning::Layer { message: w.clone() };
+            progress.warn_in(&|l| w.message(l));
+            out.warnings.push(w);
         }
         for r in bad {
             out.rejected

@@ -239,13 +239,13 @@ pub fn assess_prepared(
             gep_core::account::gep_rows(zones.iter().map(|z| (z.id.clone(), z.level)), &acc.rows);
         for w in allocation.warnings {
             let w = crate::Warning::Statistics(w);
-            reporter.warn(&w.to_string());
+            reporter.warn_in(&|l| w.message(l));
             warnings.push(w);
         }
     }
     if let Some(p) = &physical {
         for w in layer_gaps(&zones, &table, &p.sums) {
-            reporter.warn(&w.to_string());
+            reporter.warn_in(&|l| w.message(l));
             warnings.push(w);
         }
     }
@@ -270,7 +270,7 @@ pub fn assess_prepared(
             })?;
             for n in notes {
                 let w = crate::Warning::Input { message: n };
-                reporter.warn(&w.to_string());
+                reporter.warn_in(&|l| w.message(l));
                 warnings.push(w);
             }
         }
@@ -288,7 +288,7 @@ pub fn assess_prepared(
         ))
         .collect();
     for w in &later {
-        reporter.warn(&w.to_string());
+        reporter.warn_in(&|l| w.message(l));
     }
     warnings.extend(later);
     let totals = match (&accounts, valuation) {
@@ -311,7 +311,7 @@ pub fn assess_prepared(
                     .map(|(y, s)| (y, s.into_iter().collect()))
                     .collect(),
             };
-            reporter.warn(&w.to_string());
+            reporter.warn_in(&|l| w.message(l));
             warnings.push(w);
         }
     }

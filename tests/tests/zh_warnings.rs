@@ -71,12 +71,19 @@ fn coastal_warning_is_chinese_on_stderr_and_in_the_zh_report() {
     let items = caveats(&html);
     let coastal: Vec<&String> = items.iter().filter(|c| c.contains("330326")).collect();
     assert_eq!(coastal.len(), 1, "{items:#?}");
-    assert!(coastal[0].starts_with("平阳县（330326）为沿海县"), "{}", coastal[0]);
+    assert!(
+        coastal[0].starts_with("平阳县（330326）为沿海县"),
+        "{}",
+        coastal[0]
+    );
     assert!(!html.contains("is declared coastal"));
 
     // The manifest keeps the English wording for machines.
     let manifest = std::fs::read_to_string(out.join("manifest.json")).unwrap();
-    assert!(manifest.contains("330326 平阳县 is declared coastal"), "{manifest}");
+    assert!(
+        manifest.contains("330326 平阳县 is declared coastal"),
+        "{manifest}"
+    );
 
     // The English run is unchanged: English on stderr and in an English report.
     let en_out = dir.path().join("en");
@@ -96,7 +103,8 @@ fn coastal_warning_is_chinese_on_stderr_and_in_the_zh_report() {
 
 /// A copy of the demo's crosswalk without water (class 0): a county with water cells fails.
 fn crosswalk_without_water(dir: &Path) -> PathBuf {
-    let src = gep_tests::workspace_root().join("crates/gep-core/data/crosswalks/modis-igbp-mcd12c1.csv");
+    let src =
+        gep_tests::workspace_root().join("crates/gep-core/data/crosswalks/modis-igbp-mcd12c1.csv");
     let text = std::fs::read_to_string(src).unwrap();
     let kept: Vec<&str> = text
         .lines()
@@ -109,7 +117,10 @@ fn crosswalk_without_water(dir: &Path) -> PathBuf {
             }
         })
         .collect();
-    assert!(kept.len() < text.lines().count(), "class 0 is in the crosswalk");
+    assert!(
+        kept.len() < text.lines().count(),
+        "class 0 is in the crosswalk"
+    );
     let p = dir.join("no_water.csv");
     std::fs::write(&p, kept.join("\n") + "\n").unwrap();
     p
@@ -129,8 +140,7 @@ fn failed_unit_reasons_are_chinese_for_zh_and_english_for_machines() {
         .find(|l| l.starts_with("错误：") && l.contains("330326"))
         .unwrap_or_else(|| panic!("no failure line for 330326:\n{err}"));
     assert!(
-        line.contains("有地类不在对照表 modis-no-water 中：地类 0（")
-            && line.contains(" 平方米）"),
+        line.contains("有地类不在对照表 modis-no-water 中：地类 0（") && line.contains(" 平方米）"),
         "{line}"
     );
     assert!(!line.contains("not in crosswalk"), "{line}");
@@ -138,9 +148,14 @@ fn failed_unit_reasons_are_chinese_for_zh_and_english_for_machines() {
     // failures.csv: reason in English, reason_zh last and in Chinese, same numbers.
     let table = read_csv(&out.join("failures.csv"));
     let rows = table.maps();
-    let row = rows.iter().find(|r| r["unit_id"] == "330326").expect("330326 row");
+    let row = rows
+        .iter()
+        .find(|r| r["unit_id"] == "330326")
+        .expect("330326 row");
     let header = std::fs::read_to_string(out.join("failures.csv")).unwrap();
-    assert!(header.trim_start_matches('\u{feff}').starts_with("unit_id,name,reason,reason_zh\n"));
+    assert!(header
+        .trim_start_matches('\u{feff}')
+        .starts_with("unit_id,name,reason,reason_zh\n"));
     assert!(
         row["reason"].starts_with("land-cover classes not in crosswalk modis-no-water: class 0 ("),
         "{}",
@@ -149,18 +164,26 @@ fn failed_unit_reasons_are_chinese_for_zh_and_english_for_machines() {
     assert!(row["reason_zh"].starts_with("有地类不在对照表 modis-no-water 中：地类 0（"));
     let area = |s: &str, open: &str| -> String {
         let i = s.find(open).unwrap() + open.len();
-        s[i..].chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect()
+        s[i..]
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect()
     };
     assert_eq!(
-        area(&row["reason"], "class 0 ("),
-        area(&row["reason_zh"], "地类 0（")
+        area(row["reason"], "class 0 ("),
+        area(row["reason_zh"], "地类 0（")
     );
 
     // The zh report's failed-units section and caveats.
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
-    let s = html.find("<section id=\"failures\">").expect("failures section");
+    let s = html
+        .find("<section id=\"failures\">")
+        .expect("failures section");
     let section = &html[s..s + html[s..].find("</section>").unwrap()];
-    assert!(section.contains("有地类不在对照表 modis-no-water 中"), "{section}");
+    assert!(
+        section.contains("有地类不在对照表 modis-no-water 中"),
+        "{section}"
+    );
     assert!(!section.contains("not in crosswalk"), "{section}");
     assert!(caveats(&html)
         .iter()

@@ -498,7 +498,9 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
     run_info.warnings = progress.warnings();
     run_info.warnings.extend(failure_warnings(top, &failures));
     run_info.warnings_zh = progress.warnings_zh();
-    run_info.warnings_zh.extend(failure_warnings_zh(top, &failures));
+    run_info
+        .warnings_zh
+        .extend(failure_warnings_zh(top, &failures));
     // The writers as jobs over the threads, longest chain first (report tables → workbook),
     // the others filling the gaps; in this order with one thread.
     let hashed = crate::outputs::Hashed::default();

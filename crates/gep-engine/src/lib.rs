@@ -50,7 +50,7 @@ pub use parcels::{assess_parcels, Parcel, ParcelAssessment};
 pub use physical::{InputRecord, ModelRecord, Physical};
 
 pub use gep_core;
-pub use gep_core::Lang;
 pub use gep_core::geo_types;
+pub use gep_core::Lang;
 pub use gep_models;
 pub use gep_zonal;

@@ -29,11 +29,7 @@ fn named_zh(level: Level, id: &str, name: &str) -> String {
 }
 
 fn join<T: ToString>(items: &[T], sep: &str) -> String {
-    items
-        .iter()
-        .map(T::to_string)
-        .collect::<Vec<_>>()
-        .join(sep)
+    items.iter().map(T::to_string).collect::<Vec<_>>().join(sep)
 }
 
 impl Warning {
@@ -269,7 +265,11 @@ impl UnitFailure {
                 // Unit-level reasons name the unit; feature-level ones name their feature.
                 FailureReason::OffRaster { .. } | FailureReason::EmptyBoundary => {
                     // A space between a code and the Chinese that follows it.
-                    let sep = if unit.ends_with(|c: char| c.is_ascii_digit()) { " " } else { "" };
+                    let sep = if unit.ends_with(|c: char| c.is_ascii_digit()) {
+                        " "
+                    } else {
+                        ""
+                    };
                     format!("{unit}{sep}{}", r.message(lang))
                 }
                 _ => r.message(lang),
@@ -521,7 +521,10 @@ mod tests {
 
     fn check(en: &str, zh: &str) {
         assert_ne!(en, zh);
-        assert!(zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "{zh}");
+        assert!(
+            zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+            "{zh}"
+        );
         let words = english_words(zh);
         assert!(words.is_empty(), "English words {words:?} in: {zh}");
         for n in numbers(en) {
@@ -555,7 +558,10 @@ mod tests {
             check(&unit.reason_in(Lang::En), &unit.reason_in(Lang::Zh));
             assert_eq!(unit.reason_in(Lang::En), unit.reason_text());
         }
-        assert!(seen.iter().all(|s| *s), "a FailureReason variant has no sample");
+        assert!(
+            seen.iter().all(|s| *s),
+            "a FailureReason variant has no sample"
+        );
     }
 
     #[test]

@@ -310,7 +310,7 @@ pub enum Warning {
     },
     /// The tally of a county could not be cached for `--resume` (the run goes on).
     Cache {
-        /// Why.
+        /// Why (the cache's error, naming the file).
         message: String,
     },
     /// A remark about a continuous input (partial coverage of the land-cover grid, ...).
@@ -407,9 +407,11 @@ pub fn fmt_fixed(x: f64, decimals: usize) -> String {
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Warning::Layer { message } | Warning::Cache { message } | Warning::Input { message } => {
-                f.write_str(message)
-            }
+            Warning::Layer { message } | Warning::Input { message } => f.write_str(message),
+            Warning::Cache { message } => write!(
+                f,
+                "{message} (the run goes on; --resume will tally this county again)"
+            ),
             Warning::Statistics(w) => write!(f, "statistics: {w}"),
             Warning::MixedPriceYears { totals, others } => {
                 let list: Vec<String> = others

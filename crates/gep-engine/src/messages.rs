@@ -46,7 +46,7 @@ impl Warning {
         match self {
             Warning::Layer { message } => format!("边界图层：{message}"),
             Warning::Cache { message } => {
-                format!("该县的统计结果未能缓存以供 --resume 续算（运行继续）：{message}")
+                format!("该县的土地覆盖统计未能缓存（运行继续；--resume 时将重新统计该县）：{message}")
             }
             Warning::Input { message } => format!("输入数据：{message}"),
             Warning::Statistics(w) => format!("统计数据：{}", statistics_zh(w)),

@@ -904,9 +904,10 @@ pub fn tally_by_unit(
                     cache.store(&r.id, &keys[k], members, tallies)
                 };
                 if let Err(e) = stored {
-                    progress.warn(&format!(
-                        "{e:#} (the run goes on; --resume will tally this county again)"
-                    ));
+                    let w = Warning::Cache {
+                        message: format!("{e:#}"),
+                    };
+                    progress.warn_in(&|l| w.message(l));
                 }
                 done += 1;
                 progress.event(&gep_core::ProgressEvent::Tallied {

@@ -159,6 +159,28 @@ impl Warning {
                     fmt_fixed(cell_m2 / 1e6, 3)
                 )
             }
+            Warning::LayerGap {
+                layer,
+                percent,
+                missing_ha,
+            } => format!(
+                "连续输入图层 {layer:?} 在各区划覆盖的土地中有 {percent:.2}% 没有数据（{missing_ha:.1} 公顷）：这些像元计为无数据面积（quantities.csv 和 layer_sums.csv 的 area_without_data_m2 列），而不是零；请检查该输入的范围和无数据值"
+            ),
+            Warning::ModelsReplaceSet {
+                service,
+                rows,
+                coefficient_set,
+                parameter_set,
+            } => format!(
+                "{service}：系数集 {coefficient_set} 中该服务按面积计的 {rows} 行，已由模型物质量的价值（参数集 {parameter_set}）取代"
+            ),
+            Warning::AccountPriceYears { years } => format!(
+                "accounts.csv 中的数值属于不同价格年（{}）：GEP 把它们混在一起；请在 [valuation] 中设 target_price_year 和 deflator，把所有价格换算到同一年",
+                join(years, "、")
+            ),
+            Warning::ExampleParameters { set } => format!(
+                "参数集 {set} 是示例参数集：调节服务的价值仅作示意，不是正式核算结果"
+            ),
             Warning::EquivalentValueYearAssumed { d, year } => format!(
                 "未给出 d_price_year，d = {d} 被视为系数集价格年（{}）的价格，总值也标为该年；请加上 d_price_year = <D 的价格年份>",
                 year.map_or("未知".to_string(), |y| format!("{y} 年"))
@@ -299,12 +321,22 @@ mod tests {
         "allocation",
         "x",
         "y",
+        "quantities",
+        "layer_sums",
+        "area_without_data_m2",
+        "accounts",
+        "valuation",
+        "deflator",
     ];
 
     /// The values the samples put in (ids, names, codes, free-text remarks of other crates):
     /// removed before looking for English words.
     const VALUES: &[&str] = &[
         "cp936 detected in counties.shp",
+        "soil_retention",
+        "xie2015@2",
+        "invest_sdr@1",
+        "\"ndvi\"",
         "cannot write cache/331123.bin: disk full",
         "ndvi.tif covers 93.0 % of the land-cover grid",
         "FID 7 of towns.shp: self-intersection at (1, 2); repair it with ogr2ogr -makevalid",
@@ -437,6 +469,23 @@ mod tests {
                 d: 3406.5,
                 year: Some(2010),
             },
+            Warning::LayerGap {
+                layer: "ndvi".into(),
+                percent: 3.25,
+                missing_ha: 1520.4,
+            },
+            Warning::ModelsReplaceSet {
+                service: "soil_retention".into(),
+                rows: 8,
+                coefficient_set: "xie2015@2".into(),
+                parameter_set: "invest_sdr@1".into(),
+            },
+            Warning::AccountPriceYears {
+                years: vec![2010, 2020],
+            },
+            Warning::ExampleParameters {
+                set: "invest_sdr@1".into(),
+            },
         ]
     }
 
@@ -455,9 +504,13 @@ mod tests {
             Warning::CoastalWater { .. } => 10,
             Warning::SmallZones { .. } => 11,
             Warning::EquivalentValueYearAssumed { .. } => 12,
+            Warning::LayerGap { .. } => 13,
+            Warning::ModelsReplaceSet { .. } => 14,
+            Warning::AccountPriceYears { .. } => 15,
+            Warning::ExampleParameters { .. } => 16,
         }
     }
-    const WARNING_VARIANTS: usize = 13;
+    const WARNING_VARIANTS: usize = 17;
 
     fn reasons() -> Vec<FailureReason> {
         vec![

@@ -6,6 +6,7 @@
 //! (a boundary reader's note, a continuous input's note, a cache error, a bad feature's
 //! detail) gets a Chinese frame around that remark, which stays as written.
 
+use crate::parcels::ParcelWarning;
 use crate::{fmt_fixed, FailureReason, UnitFailure, Warning};
 use gep_core::statistics::StatisticsWarning;
 use gep_core::{Lang, Level};
@@ -232,6 +233,33 @@ fn statistics_zh(w: &StatisticsWarning) -> String {
     }
 }
 
+impl ParcelWarning {
+    /// The warning in `lang` (English: its `Display`).
+    pub fn message(&self, lang: Lang) -> String {
+        if lang == Lang::En {
+            return self.to_string();
+        }
+        match self {
+            ParcelWarning::SmallerThanCell {
+                parcel_id,
+                area_m2,
+                cell_area_m2,
+            } => format!(
+                "地块 {parcel_id}：面积 {area_m2} 平方米，小于一个像元（{cell_area_m2} 平方米）：按其所覆盖各像元的精确比例估值"
+            ),
+            ParcelWarning::NotCovered {
+                parcel_id,
+                missing_m2,
+            } => format!(
+                "地块 {parcel_id}：有 {missing_m2} 平方米落在无数据像元上或栅格之外：这部分未估值"
+            ),
+            ParcelWarning::OutsideVillages { parcel_id, area_m2 } => format!(
+                "地块 {parcel_id}：有 {area_m2} 平方米不在边界图层的任何村内"
+            ),
+        }
+    }
+}
+
 impl FailureReason {
     /// The reason in `lang`, as it reads after the unit it concerns: English is its
     /// `Display`; Chinese names the same ids and numbers.
@@ -333,6 +361,7 @@ mod tests {
     /// removed before looking for English words.
     const VALUES: &[&str] = &[
         "cp936 detected in counties.shp",
+        "F1",
         "soil_retention",
         "xie2015@2",
         "invest_sdr@1",
@@ -615,6 +644,35 @@ mod tests {
             seen.iter().all(|s| *s),
             "a FailureReason variant has no sample"
         );
+    }
+
+    #[test]
+    fn every_parcel_warning_has_a_chinese_wording_with_the_same_values() {
+        let samples = [
+            ParcelWarning::SmallerThanCell {
+                parcel_id: "F1".into(),
+                area_m2: 120.5,
+                cell_area_m2: 900.0,
+            },
+            ParcelWarning::NotCovered {
+                parcel_id: "F1".into(),
+                missing_m2: 33.25,
+            },
+            ParcelWarning::OutsideVillages {
+                parcel_id: "F1".into(),
+                area_m2: 7.5,
+            },
+        ];
+        let mut seen = [false; 3];
+        for w in &samples {
+            seen[match w {
+                ParcelWarning::SmallerThanCell { .. } => 0,
+                ParcelWarning::NotCovered { .. } => 1,
+                ParcelWarning::OutsideVillages { .. } => 2,
+            }] = true;
+            check(&w.message(Lang::En), &w.message(Lang::Zh));
+        }
+        assert!(seen.iter().all(|s| *s));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use gep_core::change::{
 };
 use gep_core::{CoefficientSet, Deflator, Level, RasterSource, Reporter, Zone};
 use gep_engine::appraise::{appraise, Appraisal, Footprint};
-use gep_engine::parcels::{assess_parcels, Parcel, ParcelWarning};
+use gep_engine::parcels::{assess_parcels, Parcel};
 use gep_engine::plan::{input_paths, load_valuation, prepare, sidecars, Plan, Prepared};
 use gep_engine::{change_models, change_report, change_tables};
 use gep_io::{GdalRaster, RasterOptions, ZoneLayerSpec};
@@ -144,6 +144,11 @@ fn run_info(s: &Setup, extra: Vec<InputFile>, warnings: Vec<String>) -> Result<R
             .map(|c| id_hash(&c.id, &c.version, &c.sha256)),
         inputs,
         timings: vec![crate::outputs::timing("total", s.started)],
+        // The Chinese list only while it matches the English one item for item (parcel
+        // warnings added by the caller are English only).
+        warnings_zh: Some(s.progress.warnings_zh())
+            .filter(|zh| zh.len() == warnings.len())
+            .unwrap_or_default(),
         warnings,
         area_basis: grid.area_basis().as_str().to_string(),
         year: s.plan.year,
@@ -561,14 +566,8 @@ pub fn parcels(flags: &ParcelFlags, quiet: bool) -> Result<u8> {
     )?;
     let mut warnings = s.progress.warnings();
     for w in &a.warnings {
-        let text = match w {
-            ParcelWarning::SmallerThanCell { parcel_id, area_m2, cell_area_m2 } => format!("parcel {parcel_id}: {area_m2} m² is smaller than one cell ({cell_area_m2} m²): valued by the exact covered fractions"),
-            ParcelWarning::NotCovered { parcel_id, missing_m2 } => format!("parcel {parcel_id}: {missing_m2} m² over nodata or beyond the raster: not valued"),
-            ParcelWarning::OutsideVillages { parcel_id, area_m2 } => format!("parcel {parcel_id}: {area_m2} m² lies in no village of the boundary layer"),
-            _ => format!("{w:?}"),
-        };
-        s.progress.warn(&text);
-        warnings.push(text);
+        s.progress.warn_in(&|l| w.message(l));
+        warnings.push(w.to_string());
     }
     let extra = layer_inputs("parcels", &path)?;
     publish(&s, extra, warnings, |dir, _| {

@@ -5,7 +5,7 @@
 
 use crate::i18n::{self, t, tf};
 
-use gep_core::{ProgressEvent, Reporter};
+use gep_core::{Lang, ProgressEvent, Reporter};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::sync::Mutex;
@@ -15,7 +15,8 @@ pub struct CliProgress {
     bar: Mutex<Option<ProgressBar>>,
     tty: bool,
     quiet: bool,
-    warnings: Mutex<Vec<String>>,
+    /// Each warning in English (for the manifest) and in Chinese (for a zh report).
+    warnings: Mutex<Vec<(String, String)>>,
 }
 
 impl CliProgress {
@@ -29,10 +30,30 @@ impl CliProgress {
         }
     }
 
-    /// Warnings reported so far.
-    #[allow(dead_code)] // read by the manifest writer
+    /// Warnings reported so far, in English (the library's wording; the CLI's own warnings
+    /// in the language they were printed in).
     pub fn warnings(&self) -> Vec<String> {
-        self.warnings.lock().map(|w| w.clone()).unwrap_or_default()
+        self.warnings
+            .lock()
+            .map(|w| w.iter().map(|p| p.0.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Warnings reported so far, in Chinese where the library words them (the same list as
+    /// [`CliProgress::warnings`], item for item).
+    pub fn warnings_zh(&self) -> Vec<String> {
+        self.warnings
+            .lock()
+            .map(|w| w.iter().map(|p| p.1.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    fn print_warning(&self, message: &str) {
+        let line = tf("progress.warning", &[("message", &message)]);
+        match self.bar.lock().ok().and_then(|b| b.clone()) {
+            Some(bar) => bar.println(line),
+            None => eprintln!("{line}"),
+        }
     }
 }
 
@@ -132,12 +153,18 @@ impl Reporter for CliProgress {
 
     fn warn(&self, message: &str) {
         if let Ok(mut w) = self.warnings.lock() {
-            w.push(message.to_string());
+            w.push((message.to_string(), message.to_string()));
         }
-        let line = tf("progress.warning", &[("message", &message)]);
-        match self.bar.lock().ok().and_then(|b| b.clone()) {
-            Some(bar) => bar.println(line),
-            None => eprintln!("{line}"),
+        self.print_warning(message);
+    }
+
+    /// Printed in the messages' language; both wordings kept.
+    fn warn_in(&self, message: &dyn Fn(Lang) -> String) {
+        let (en, zh) = (message(Lang::En), message(Lang::Zh));
+        let shown = if i18n::zh() { &zh } else { &en }.clone();
+        if let Ok(mut w) = self.warnings.lock() {
+            w.push((en, zh));
         }
+        self.print_warning(&shown);
     }
 }

@@ -14,7 +14,7 @@ use crate::i18n::{self, t, tf};
 use crate::progress::CliProgress;
 use crate::RunFlags;
 use anyhow::{bail, Context, Result};
-use gep_core::{Level, RasterSource, Reporter};
+use gep_core::{Lang, Level, RasterSource, Reporter};
 use gep_engine::plan::{
     self as config, assess_prepared, class_counts, input_paths, mapping_text, prepare, sidecars,
     Plan, Prepared, RawConfig, RawLandcover, RawOutput, RawZones, TallyCache,
@@ -227,62 +227,9 @@ fn who(level: Level, id: &str, name: &str) -> String {
         .to_string()
 }
 
-/// Why a unit failed, in the current language (English: the library's own wording).
+/// Why a unit failed, in the current language (the library's wording in either).
 pub fn reason_text(f: &UnitFailure) -> String {
-    use gep_engine::FailureReason as R;
-    if !i18n::zh() {
-        return f.reason_text();
-    }
-    let box_ = |b: &[f64; 4]| format!("x {:.6}..{:.6}, y {:.6}..{:.6}", b[0], b[1], b[2], b[3]);
-    f.reasons
-        .iter()
-        .map(|r| match r {
-            R::BadFeature { level, id, message } => tf(
-                "reason.bad_feature",
-                &[
-                    ("level", &i18n::level(*level)),
-                    ("id", id),
-                    ("message", message),
-                ],
-            ),
-            R::Orphan { id, parent, .. } => tf(
-                "reason.orphan",
-                &[("id", id), ("parent", &parent.as_deref().unwrap_or("-"))],
-            ),
-            R::EmptyBoundary => tf(
-                "reason.empty",
-                &[("who", &who(f.level, &f.unit_id, &f.name))],
-            ),
-            R::OffRaster { boundary, raster } => tf(
-                "reason.off_raster",
-                &[
-                    ("who", &who(f.level, &f.unit_id, &f.name)),
-                    ("boundary", &box_(boundary)),
-                    ("raster", &box_(raster)),
-                ],
-            ),
-            R::UnmappedClasses {
-                crosswalk, classes, ..
-            } => {
-                let list: Vec<String> = classes
-                    .iter()
-                    .map(|(c, a)| {
-                        tf(
-                            "reason.class",
-                            &[("class", c), ("area", &format!("{a:.1}"))],
-                        )
-                    })
-                    .collect();
-                tf(
-                    "reason.unmapped",
-                    &[("crosswalk", crosswalk), ("list", &list.join("，"))],
-                )
-            }
-            R::More(n) => tf("reason.more", &[("n", n)]),
-            other => other.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join("；")
+    f.reason_in(i18n::lang())
 }
 
 fn print_failures(failures: &[UnitFailure]) {
@@ -544,11 +491,16 @@ pub fn run(flags: &RunFlags, quiet: bool) -> Result<u8> {
             name: f.name.clone(),
             level: f.level.as_str().to_string(),
             reason: f.reason_text(),
+            reason_zh: f.reason_in(Lang::Zh),
         })
         .collect();
     run_info.totals = a.totals.as_ref().map(|t| t.info());
     run_info.warnings = progress.warnings();
     run_info.warnings.extend(failure_warnings(top, &failures));
+    run_info.warnings_zh = progress.warnings_zh();
+    run_info
+        .warnings_zh
+        .extend(failure_warnings_zh(top, &failures));
     // The writers as jobs over the threads, longest chain first (report tables → workbook),
     // the others filling the gaps; in this order with one thread.
     let hashed = crate::outputs::Hashed::default();
@@ -958,6 +910,21 @@ fn failure_warnings(top: Level, failures: &[FailureRow]) -> Vec<String> {
         .collect()
 }
 
+/// [`failure_warnings`] in Chinese, for a zh report.
+fn failure_warnings_zh(top: Level, failures: &[FailureRow]) -> Vec<String> {
+    failures
+        .iter()
+        .map(|f| {
+            let who = if f.name.trim().is_empty() {
+                format!("{} {}", gep_engine::messages::level_zh(top), f.unit_id)
+            } else {
+                format!("{}（{}）", f.name, f.unit_id)
+            };
+            format!("{who}计算失败，不在结果中：{}", f.reason_zh)
+        })
+        .collect()
+}
+
 /// The run information recorded in the manifest and the report.
 fn run_info(
     plan: &Plan,
@@ -1086,6 +1053,7 @@ fn run_info(
         inputs,
         timings: timings.to_vec(),
         warnings: progress.warnings(),
+        warnings_zh: progress.warnings_zh(),
         area_basis: grid.area_basis().as_str().to_string(),
         year: plan.year,
         // Filled once the units' fates are known.

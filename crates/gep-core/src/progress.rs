@@ -21,6 +21,13 @@ pub trait Reporter: Send + Sync {
     fn warn(&self, message: &str) {
         let _ = message;
     }
+    /// A warning the library can word in either language: `message(lang)` gives its text.
+    /// A front end prints it in its user's language and may keep both (the English one for
+    /// machine-read files, the user's for the report). The default passes the English
+    /// wording to [`Reporter::warn`].
+    fn warn_in(&self, message: &dyn Fn(crate::Lang) -> String) {
+        self.warn(&message(crate::Lang::En));
+    }
 }
 
 /// A reporter that ignores everything (for tests and library callers that do not care).

@@ -310,7 +310,7 @@ pub enum Warning {
     },
     /// The tally of a county could not be cached for `--resume` (the run goes on).
     Cache {
-        /// Why.
+        /// Why (the cache's error, naming the file).
         message: String,
     },
     /// A remark about a continuous input (partial coverage of the land-cover grid, ...).
@@ -386,6 +386,36 @@ pub enum Warning {
         /// The area of a cell (at the raster's middle row), m².
         cell_m2: f64,
     },
+    /// A continuous layer without data over 1 % or more of the land the top-level zones cover.
+    LayerGap {
+        /// The layer's name.
+        layer: String,
+        /// Share of the covered land without its data, percent.
+        percent: f64,
+        /// That land, ha.
+        missing_ha: f64,
+    },
+    /// The models' values replace a coefficient set's per-area rows of a service.
+    ModelsReplaceSet {
+        /// The service.
+        service: String,
+        /// The set's rows replaced.
+        rows: usize,
+        /// The coefficient set.
+        coefficient_set: String,
+        /// The models' parameter set, `id@version`.
+        parameter_set: String,
+    },
+    /// The accounts hold values of several price years (with the models' values).
+    AccountPriceYears {
+        /// The price years.
+        years: Vec<i32>,
+    },
+    /// The models' parameter set is an example set.
+    ExampleParameters {
+        /// The set, `id@version`.
+        set: String,
+    },
     /// A D override without `d_price_year`: assumed at the set's price year.
     EquivalentValueYearAssumed {
         /// The override, 元/ha/a.
@@ -407,9 +437,11 @@ pub fn fmt_fixed(x: f64, decimals: usize) -> String {
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Warning::Layer { message } | Warning::Cache { message } | Warning::Input { message } => {
-                f.write_str(message)
-            }
+            Warning::Layer { message } | Warning::Input { message } => f.write_str(message),
+            Warning::Cache { message } => write!(
+                f,
+                "{message} (the run goes on; --resume will tally this county again)"
+            ),
             Warning::Statistics(w) => write!(f, "statistics: {w}"),
             Warning::MixedPriceYears { totals, others } => {
                 let list: Vec<String> = others
@@ -466,6 +498,23 @@ impl fmt::Display for Warning {
                 "{small} of {zones} {level} zones ({:.1} %, {area_percent:.1} % of the {level} area) are smaller than one raster cell ({} km²): their land cover is that of the few cells they touch, so their values say little; use a finer raster for this level",
                 100.0 * *small as f64 / (*zones).max(1) as f64,
                 fmt_fixed(cell_m2 / 1e6, 3)
+            ),
+            Warning::LayerGap { layer, percent, missing_ha } => write!(
+                f,
+                "layer {layer:?} has no data over {percent:.2} % of the land covered by the zones ({missing_ha:.1} ha): those cells count as area without data (area_without_data_m2 in quantities.csv and layer_sums.csv), not as zero; check the input's extent and nodata"
+            ),
+            Warning::ModelsReplaceSet { service, rows, coefficient_set, parameter_set } => write!(
+                f,
+                "{service}: the {rows} per-area row(s) of coefficient set {coefficient_set} are replaced by the value of the models' quantities (parameter set {parameter_set})"
+            ),
+            Warning::AccountPriceYears { years } => write!(
+                f,
+                "accounts.csv adds values of different price years ({}): GEP mixes them; set [valuation] target_price_year and deflator to restate every price in one year",
+                years.iter().map(i32::to_string).collect::<Vec<_>>().join(", ")
+            ),
+            Warning::ExampleParameters { set } => write!(
+                f,
+                "parameter set {set} is an EXAMPLE set: the regulating services' values are illustrations, not an official account"
             ),
             Warning::EquivalentValueYearAssumed { d, year } => write!(
                 f,

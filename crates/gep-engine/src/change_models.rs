@@ -429,13 +429,24 @@ pub fn model_change(
                     config_name(plan0),
                     plan1.landcover.display()
                 );
-                reporter.warn(&why);
+                let zh = format!(
+                    "反事实运行（{} 的输入和模型配以第 1 年的土地覆盖 {}）失败：{e}；模型服务的变化只分为两项（土地与输入合计计入土地效应，各行标记 no_counterfactual）",
+                    config_name(plan0),
+                    plan1.landcover.display()
+                );
+                reporter.warn_in(&|l| match l {
+                    gep_core::Lang::En => why.clone(),
+                    gep_core::Lang::Zh => zh.clone(),
+                });
                 (None, Some(why))
             }
         }
     } else {
         let why = "no counterfactual run asked for: the model services' change is split in two terms (land and inputs together in the land effect, rows flagged no_counterfactual)".to_string();
-        reporter.warn(&why);
+        reporter.warn_in(&|l| match l {
+            gep_core::Lang::En => why.clone(),
+            gep_core::Lang::Zh => "未要求反事实运行：模型服务的变化只分为两项（土地与输入合计计入土地效应，各行标记 no_counterfactual）".to_string(),
+        });
         (None, Some(why))
     };
     reporter.status("model services: year 1");

@@ -28,6 +28,7 @@ pub mod change_tables;
 mod error;
 pub mod guards;
 mod memory;
+pub mod messages;
 pub mod parcels;
 #[cfg(feature = "gdal")]
 pub mod parcels_layer;
@@ -50,5 +51,6 @@ pub use physical::{InputRecord, ModelRecord, Physical};
 
 pub use gep_core;
 pub use gep_core::geo_types;
+pub use gep_core::Lang;
 pub use gep_models;
 pub use gep_zonal;

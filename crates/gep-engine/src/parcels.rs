@@ -122,6 +122,16 @@ pub enum ParcelWarning {
     },
 }
 
+impl std::fmt::Display for ParcelWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParcelWarning::SmallerThanCell { parcel_id, area_m2, cell_area_m2 } => write!(f, "parcel {parcel_id}: {area_m2} m² is smaller than one cell ({cell_area_m2} m²): valued by the exact covered fractions"),
+            ParcelWarning::NotCovered { parcel_id, missing_m2 } => write!(f, "parcel {parcel_id}: {missing_m2} m² over nodata or beyond the raster: not valued"),
+            ParcelWarning::OutsideVillages { parcel_id, area_m2 } => write!(f, "parcel {parcel_id}: {area_m2} m² lies in no village of the boundary layer"),
+        }
+    }
+}
+
 /// The valuation of a parcel layer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ParcelAssessment {

@@ -288,7 +288,7 @@ pub fn account_rows(zones: &[Zone], values: &[ServiceValue], year: i32) -> Vec<A
 }
 
 /// Values the models' quantities, puts the rows into `acc` (replacing the coefficient set's
-/// rows of the same services, said in the returned notes), recomputes `gep.csv`'s rows and
+/// rows of the same services, said in the returned warnings), recomputes `gep.csv`'s rows and
 /// fills `physical.sensitivity`.
 ///
 /// # Errors
@@ -303,7 +303,7 @@ pub fn value_into_accounts(
     carbon_as: Option<CarbonAs>,
     valuation: &Valuation,
     acc: &mut Accounts,
-) -> Result<Vec<String>, EngineError> {
+) -> Result<Vec<crate::Warning>, EngineError> {
     let inputs = ServiceInputs {
         physical,
         extent,
@@ -334,10 +334,12 @@ pub fn value_into_accounts(
             m
         });
     for (s, n) in &before {
-        notes.push(format!(
-            "{s}: the {n} per-area row(s) of coefficient set {} are replaced by the value of the models' quantities (parameter set {}@{})",
-            acc.coefficient_set, set.id, set.version
-        ));
+        notes.push(crate::Warning::ModelsReplaceSet {
+            service: s.clone(),
+            rows: *n,
+            coefficient_set: acc.coefficient_set.clone(),
+            parameter_set: format!("{}@{}", set.id, set.version),
+        });
     }
     let replaced_owned: Vec<String> = replaced.iter().map(|s| s.to_string()).collect();
     acc.rows
@@ -348,16 +350,14 @@ pub fn value_into_accounts(
     let years: std::collections::BTreeSet<i32> =
         acc.rows.iter().filter_map(|r| r.price_year).collect();
     if years.len() > 1 {
-        notes.push(format!(
-            "accounts.csv adds values of different price years ({}): GEP mixes them; set [valuation] target_price_year and deflator to restate every price in one year",
-            years.iter().map(i32::to_string).collect::<Vec<_>>().join(", ")
-        ));
+        notes.push(crate::Warning::AccountPriceYears {
+            years: years.iter().copied().collect(),
+        });
     }
     if set.example {
-        notes.push(format!(
-            "parameter set {}@{} is an EXAMPLE set: the regulating services' values are illustrations, not an official account",
-            set.id, set.version
-        ));
+        notes.push(crate::Warning::ExampleParameters {
+            set: format!("{}@{}", set.id, set.version),
+        });
     }
     let inputs = ServiceInputs {
         physical,

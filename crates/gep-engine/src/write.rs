@@ -157,6 +157,7 @@ pub fn failure_rows(failures: &[UnitFailure]) -> Vec<FailureRow> {
             unit_id: f.unit_id.clone(),
             name: f.name.clone(),
             reason: f.reason_text(),
+            reason_zh: f.reason_in(gep_core::Lang::Zh),
         })
         .collect()
 }

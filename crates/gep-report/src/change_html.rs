@@ -548,7 +548,7 @@ pub fn render_change_html(input: &ChangeReportInput, lang: Lang) -> Result<Strin
         engine => format!("{}{}", run.engine_version, run.commit.as_deref().map(|c| format!(" ({c})")).unwrap_or_default()),
         coefficients => run.coefficient_set.as_ref().map(|c| format!("{} (sha256 {})", c.id, c.sha256)),
         inputs => run.inputs.iter().map(|i| format!("{} — {} (sha256 {})", i.role, i.path, i.sha256)).collect::<Vec<_>>(),
-        warnings => &run.warnings,
+        warnings => run.warnings_in(lang),
     })?;
     Ok(html)
 }

@@ -612,7 +612,7 @@ fn build_view(input: &ReportInput, lang: Lang) -> View {
         method: method_view(input, lang),
         caveats: {
             let mut c = total_alerts(input, lang);
-            c.extend(run.warnings.iter().cloned());
+            c.extend(run.warnings_in(lang).iter().cloned());
             c
         },
         zone_table: zone_table(input),
@@ -643,7 +643,7 @@ fn build_view(input: &ReportInput, lang: Lang) -> View {
                 id: f.id.clone(),
                 name: f.name.clone(),
                 level: crate::i18n::label(lang, &f.level).to_string(),
-                reason: f.reason.clone(),
+                reason: f.reason_in(lang).to_string(),
             })
             .collect(),
         ranking,
@@ -654,7 +654,7 @@ fn build_view(input: &ReportInput, lang: Lang) -> View {
         run: run_rows,
         inputs,
         timings,
-        warnings: run.warnings.clone(),
+        warnings: run.warnings_in(lang).to_vec(),
         config_text: run.config_text.clone(),
     }
 }

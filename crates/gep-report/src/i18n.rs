@@ -2,36 +2,8 @@
 
 use std::collections::BTreeMap;
 
-/// The language of labels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Lang {
-    /// Simplified Chinese (the default: the reports go to county governments).
-    #[default]
-    Zh,
-    /// English.
-    En,
-}
-
-impl Lang {
-    /// BCP 47 tag for `<html lang>`.
-    pub fn tag(self) -> &'static str {
-        match self {
-            Lang::Zh => "zh-CN",
-            Lang::En => "en",
-        }
-    }
-}
-
-impl std::str::FromStr for Lang {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Lang, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "zh" | "zh-cn" | "cn" => Ok(Lang::Zh),
-            "en" | "en-us" | "en-gb" => Ok(Lang::En),
-            other => Err(format!("unknown language {other:?}; use zh or en")),
-        }
-    }
-}
+/// The language of labels (defined in `gep-core`, shared with the library's messages).
+pub use gep_core::Lang;
 
 /// (key, 中文, English).
 const LABELS: &[(&str, &str, &str)] = &[

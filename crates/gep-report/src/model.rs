@@ -289,8 +289,12 @@ pub struct RunInfo {
     pub inputs: Vec<InputFile>,
     /// Timings of the run's steps.
     pub timings: Vec<Timing>,
-    /// Warnings raised during the run.
+    /// Warnings raised during the run (English: the manifest's).
     pub warnings: Vec<String>,
+    /// The same warnings in Chinese, item for item, shown by a zh report (empty, or of another
+    /// length than `warnings`: `warnings` is shown).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings_zh: Vec<String>,
     /// `planar` or `ellipsoidal`: how cell areas were computed.
     pub area_basis: String,
     /// The accounting year.
@@ -312,6 +316,29 @@ pub struct RunInfo {
     /// `None` when the run was not valued.
     #[serde(default)]
     pub totals: Option<TotalsInfo>,
+}
+
+impl RunInfo {
+    /// The warnings in `lang`: the Chinese list when it is there item for item, else the
+    /// English one.
+    pub fn warnings_in(&self, lang: crate::Lang) -> &[String] {
+        if lang == crate::Lang::Zh && self.warnings_zh.len() == self.warnings.len() {
+            &self.warnings_zh
+        } else {
+            &self.warnings
+        }
+    }
+}
+
+impl FailedUnit {
+    /// Why it failed, in `lang` when worded in it, else in English.
+    pub fn reason_in(&self, lang: crate::Lang) -> &str {
+        if lang == crate::Lang::Zh && !self.reason_zh.is_empty() {
+            &self.reason_zh
+        } else {
+            &self.reason
+        }
+    }
 }
 
 /// The totals of a run over its top-level zones, with their label: shown in the report's
@@ -343,8 +370,11 @@ pub struct FailedUnit {
     pub name: String,
     /// Its level (`county`, ...).
     pub level: String,
-    /// Why it failed and how to fix it.
+    /// Why it failed and how to fix it (English).
     pub reason: String,
+    /// The same in Chinese, shown by a zh report (empty: `reason` is shown).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason_zh: String,
 }
 
 /// Everything the XLSX workbook and the HTML report show.

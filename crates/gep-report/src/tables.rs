@@ -202,9 +202,12 @@ pub struct FailureRow {
     /// Its name.
     #[serde(serialize_with = "crate::neutralize::ser_text")]
     pub name: String,
-    /// What went wrong and how to fix it.
+    /// What went wrong and how to fix it (English, for machines).
     #[serde(serialize_with = "crate::neutralize::ser_text")]
     pub reason: String,
+    /// The same in Chinese (ids, names and numbers as in `reason`).
+    #[serde(serialize_with = "crate::neutralize::ser_text")]
+    pub reason_zh: String,
 }
 
 /// Writes `rows` to `path` as CSV with a UTF-8 BOM and a header row.
@@ -316,7 +319,7 @@ impl CsvRow for CheckCsvRow<'_> {
 }
 
 impl CsvRow for FailureRow {
-    const COLUMNS: &'static [&'static str] = &["unit_id", "name", "reason"];
+    const COLUMNS: &'static [&'static str] = &["unit_id", "name", "reason", "reason_zh"];
 }
 
 impl CsvRow for gep_core::account::AccountRow {
@@ -910,6 +913,7 @@ mod tests {
             unit_id: "1".into(),
             name: "n".into(),
             reason: "r".into(),
+            reason_zh: "原因".into(),
         };
         assert_eq!(serde_header(fail), FailureRow::COLUMNS.join(","));
         assert_eq!(
@@ -980,7 +984,7 @@ mod tests {
         write_csv(&p, Vec::<FailureRow>::new()).unwrap();
         assert_eq!(
             std::fs::read_to_string(&p).unwrap(),
-            "\u{feff}unit_id,name,reason\n"
+            "\u{feff}unit_id,name,reason,reason_zh\n"
         );
     }
 

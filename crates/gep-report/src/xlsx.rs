@@ -342,7 +342,7 @@ fn build(input: &ReportInput, lang: Lang) -> Result<Workbook, XlsxError> {
                 Cell::Text(&u.id),
                 Cell::Text(&u.name),
                 Cell::Text(label(lang, &u.level)),
-                Cell::Text(&u.reason),
+                Cell::Text(u.reason_in(lang)),
             ]
         });
         write_table(ws, &f, lang, None, &headers, &widths, rows)?;
@@ -672,7 +672,7 @@ fn run_sheet(
         };
         kv(ws, "value_basis", &basis)?;
     }
-    for w in &run.warnings {
+    for w in run.warnings_in(lang) {
         kv(ws, "warnings", w)?;
     }
     kv(ws, "config", &run.config_text)?;

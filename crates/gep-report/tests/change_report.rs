@@ -164,6 +164,7 @@ fn run() -> RunInfo {
         }],
         timings: Vec::new(),
         warnings: vec!["a <warning>".into()],
+        warnings_zh: Vec::new(),
         area_basis: "planar".into(),
         year: Some(2006),
         units_total: 0,

@@ -189,6 +189,7 @@ fn example() -> ReportInput {
                 seconds: 1.25,
             }],
             warnings: vec!["=cmd|' /C calc'!A0".into()],
+            warnings_zh: Vec::new(),
             area_basis: "planar".into(),
             year: Some(2020),
             units_total: 0,

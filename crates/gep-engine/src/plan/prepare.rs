@@ -364,8 +364,9 @@ fn read_layers(plan: &Plan, target: &gep_io::Crs, progress: &dyn Reporter) -> Re
             as_read,
         } = loaded?;
         for w in &layer.warnings {
-            progress.warn(w);
-            out.warnings.push(Warning::Layer { message: w.clone() });
+            let w = Warning::Layer { message: w.clone() };
+            progress.warn_in(&|l| w.message(l));
+            out.warnings.push(w);
         }
         for r in bad {
             out.rejected
@@ -903,9 +904,10 @@ pub fn tally_by_unit(
                     cache.store(&r.id, &keys[k], members, tallies)
                 };
                 if let Err(e) = stored {
-                    progress.warn(&format!(
-                        "{e:#} (the run goes on; --resume will tally this county again)"
-                    ));
+                    let w = Warning::Cache {
+                        message: format!("{e:#}"),
+                    };
+                    progress.warn_in(&|l| w.message(l));
                 }
                 done += 1;
                 progress.event(&gep_core::ProgressEvent::Tallied {

@@ -239,13 +239,13 @@ pub fn assess_prepared(
             gep_core::account::gep_rows(zones.iter().map(|z| (z.id.clone(), z.level)), &acc.rows);
         for w in allocation.warnings {
             let w = crate::Warning::Statistics(w);
-            reporter.warn(&w.to_string());
+            reporter.warn_in(&|l| w.message(l));
             warnings.push(w);
         }
     }
     if let Some(p) = &physical {
         for w in layer_gaps(&zones, &table, &p.sums) {
-            reporter.warn(&w.to_string());
+            reporter.warn_in(&|l| w.message(l));
             warnings.push(w);
         }
     }
@@ -268,9 +268,8 @@ pub fn assess_prepared(
                     acc,
                 )
             })?;
-            for n in notes {
-                let w = crate::Warning::Input { message: n };
-                reporter.warn(&w.to_string());
+            for w in notes {
+                reporter.warn_in(&|l| w.message(l));
                 warnings.push(w);
             }
         }
@@ -288,7 +287,7 @@ pub fn assess_prepared(
         ))
         .collect();
     for w in &later {
-        reporter.warn(&w.to_string());
+        reporter.warn_in(&|l| w.message(l));
     }
     warnings.extend(later);
     let totals = match (&accounts, valuation) {
@@ -311,7 +310,7 @@ pub fn assess_prepared(
                     .map(|(y, s)| (y, s.into_iter().collect()))
                     .collect(),
             };
-            reporter.warn(&w.to_string());
+            reporter.warn_in(&|l| w.message(l));
             warnings.push(w);
         }
     }
@@ -360,14 +359,15 @@ fn layer_gaps(
                 .iter()
                 .map(|&i| sums.zones[i].missing_total(l).to_m2())
                 .sum();
-            let share = if covered > 0.0 { missing / covered } else { 0.0 };
-            (share >= 0.01).then(|| crate::Warning::Input {
-                message: format!(
-                    "layer {:?} has no data over {:.2} % of the land covered by the zones ({:.1} ha): those cells count as area without data (area_without_data_m2 in quantities.csv and layer_sums.csv), not as zero; check the input's extent and nodata",
-                    info.name,
-                    share * 100.0,
-                    missing / 1e4
-                ),
+            let share = if covered > 0.0 {
+                missing / covered
+            } else {
+                0.0
+            };
+            (share >= 0.01).then(|| crate::Warning::LayerGap {
+                layer: info.name.clone(),
+                percent: share * 100.0,
+                missing_ha: missing / 1e4,
             })
         })
         .collect()

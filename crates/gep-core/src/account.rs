@@ -394,11 +394,11 @@ pub fn compute_accounts(
                     areas.entry(sk).or_insert_with(|| (k, ExactArea::ZERO)).1 += *area;
                 }
                 Some(cw) => {
-                    for (t, share) in cw.lookup(*class).unwrap_or(&[]) {
+                    for (t, part) in cw.split(*class, *area).into_iter().flatten() {
                         areas
                             .entry(type_sort_key(cat, t))
-                            .or_insert_with(|| (t.clone(), ExactArea::ZERO))
-                            .1 += share_of(*area, *share);
+                            .or_insert_with(|| (t.to_string(), ExactArea::ZERO))
+                            .1 += part;
                     }
                 }
             }
@@ -452,15 +452,6 @@ fn unmapped_error(id: &str, missing: &[UnmappedClass]) -> CoreError {
     }
 }
 
-/// `share` of `area`, exactly `area` for a share of 1 (how a crosswalk splits a class).
-fn share_of(area: ExactArea, share: f64) -> ExactArea {
-    if share == 1.0 {
-        area
-    } else {
-        ExactArea::from_m2(area.to_m2() * share)
-    }
-}
-
 /// A zone's area by ecosystem type through `cw` (classes it does not map are left out), in
 /// catalogue order: the extent of ecosystem types, with the same areas as the account's
 /// `area_ha` (the same split of each class by its shares, summed exactly).
@@ -471,11 +462,11 @@ pub fn ecosystem_extent(
     let cat = Catalog::builtin();
     let mut areas: BTreeMap<(usize, i64, String), (String, ExactArea)> = BTreeMap::new();
     for (class, area) in &tally.classes {
-        for (t, share) in cw.lookup(*class).unwrap_or(&[]) {
+        for (t, part) in cw.split(*class, *area).into_iter().flatten() {
             areas
                 .entry(type_sort_key(cat, t))
-                .or_insert_with(|| (t.clone(), ExactArea::ZERO))
-                .1 += share_of(*area, *share);
+                .or_insert_with(|| (t.to_string(), ExactArea::ZERO))
+                .1 += part;
         }
     }
     areas.into_values().collect()

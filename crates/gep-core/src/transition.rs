@@ -20,7 +20,7 @@
 //! differs. So a zone's row sums (over "to", nodata included) are **bit-identical** to the
 //! first year's extent and its column sums to the second year's.
 
-use crate::crosswalk::Crosswalk;
+use crate::crosswalk::{split_area, Crosswalk};
 use crate::error::CoreError;
 use crate::extent::{ExactArea, ExtentTable, ZoneTally};
 use crate::grid::{Grid, Window};
@@ -505,7 +505,9 @@ impl ZoneTransitions {
     }
 
     /// The matrix by ecosystem type: each class mapped through its year's crosswalk (shares
-    /// multiply); nodata stays `None`.
+    /// multiply: each pair's area is split by the year-0 shares, then each part by the year-1
+    /// shares, with [`split_area`], so the cells of a pair sum to its area exactly); nodata
+    /// stays `None`.
     ///
     /// # Errors
     /// A class a crosswalk does not map.
@@ -534,15 +536,12 @@ impl ZoneTransitions {
         };
         let mut out = TypeMatrix::new();
         for ((from, to), a) in &self.pairs {
-            for (t0, s0) in parts(crosswalk0, *from, 0)? {
-                for (t1, s1) in parts(crosswalk1, *to, 1)? {
-                    let share = s0 * s1;
-                    let part = if share == 1.0 {
-                        *a
-                    } else {
-                        ExactArea::from_m2(a.to_m2() * share)
-                    };
-                    *out.entry((t0.clone(), t1)).or_default() += part;
+            let to_parts = parts(crosswalk1, *to, 1)?;
+            // Split by the year-0 shares, then each part by the year-1 shares, both with
+            // `split_area`: the cells of a pair add back to its area exactly.
+            for (t0, a0) in split_area(*a, &parts(crosswalk0, *from, 0)?) {
+                for (t1, part) in split_area(a0, &to_parts) {
+                    *out.entry((t0.clone(), t1.clone())).or_default() += part;
                 }
             }
         }

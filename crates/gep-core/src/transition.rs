@@ -23,7 +23,7 @@
 use crate::crosswalk::{split_area, Crosswalk};
 use crate::error::CoreError;
 use crate::extent::{ExactArea, ExtentTable, ZoneTally};
-use crate::grid::{Grid, Window};
+use crate::grid::{CrsCheck, Grid, Window};
 use crate::raster::{Block, ByteBlock, ClassCode, RasterSource};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -188,28 +188,24 @@ impl PairCodec {
     }
 }
 
-/// Checks that two rasters lie on the same grid (origin, cell size, size).
+/// Checks that two rasters lie on the same grid: [`Grid::same_cells`] with `year0`'s grid as
+/// the reference and the CRSs compared from their [`crate::CrsInfo`] ([`CrsCheck::Info`]).
 ///
 /// # Errors
-/// [`CoreError::Change`] naming both grids.
+/// [`CoreError::Change`] naming both grids and how they differ.
 pub fn check_same_grid(a: &Grid, b: &Grid) -> Result<(), CoreError> {
-    let same = a.left == b.left
-        && a.top == b.top
-        && a.cell_width == b.cell_width
-        && a.cell_height == b.cell_height
-        && a.rows == b.rows
-        && a.cols == b.cols;
-    if same {
+    let Err(why) = a.same_cells(b, CrsCheck::Info) else {
         return Ok(());
-    }
+    };
     Err(CoreError::Change {
         problem: format!(
-            "the two land-cover rasters are on different grids: year 0 {} x {} cells of {} x {} from ({}, {}), year 1 {} x {} cells of {} x {} from ({}, {})",
-            a.rows, a.cols, a.cell_width, a.cell_height, a.left, a.top,
-            b.rows, b.cols, b.cell_width, b.cell_height, b.left, b.top
+            "the two land-cover rasters are on different grids ({why}): year 0 {} x {} cells of {} x {} from ({}, {}) in {}, year 1 {} x {} cells of {} x {} from ({}, {}) in {}",
+            a.rows, a.cols, a.cell_width, a.cell_height, a.left, a.top, a.crs.description,
+            b.rows, b.cols, b.cell_width, b.cell_height, b.left, b.top, b.crs.description
         ),
         fix: format!(
-            "warp the second raster onto the first one's grid with nearest neighbour: gdalwarp -r near -te {} {} {} {} -tr {} {} YEAR1.tif aligned.tif",
+            "warp the second raster onto the first one's grid with nearest neighbour: gdalwarp -r near -t_srs {} -te {} {} {} {} -tr {} {} YEAR1.tif aligned.tif",
+            a.crs.description,
             a.left,
             a.bottom(),
             a.right(),
@@ -299,8 +295,9 @@ pub struct PairedSource {
 }
 
 impl PairedSource {
-    /// Pairs `year0` and `year1`, which must lie on the same grid (origin, cell size, size;
-    /// the CRS is the caller's to check).
+    /// Pairs `year0` and `year1`, which must lie on the same grid ([`check_same_grid`]:
+    /// size, cell size and origin within 1e-9 of a cell, and no CRS difference its
+    /// [`crate::CrsInfo`] shows; a full CRS comparison is the caller's, e.g. gep-io's).
     ///
     /// # Errors
     /// [`CoreError::Change`] naming both grids when they differ.

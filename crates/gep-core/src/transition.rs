@@ -691,5 +691,74 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(e.contains("different grids") && e.contains("warp"), "{e}");
+        // The same cells in another CRS: refused, naming both CRSs.
+        let g0 = Grid::new(0.0, 2.0, 1.0, 1.0, 2, 2, CrsInfo::projected("EPSG:4549")).unwrap();
+        let g1 = Grid {
+            crs: CrsInfo::projected("EPSG:4527"),
+            ..g0.clone()
+        };
+        let e = PairedSource::new(
+            Box::new(MemRaster::new(g0.clone(), vec![None; 4]).unwrap()),
+            Box::new(MemRaster::new(g1, vec![None; 4]).unwrap()),
+            PairCodec::new([1], [1]).unwrap(),
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(
+            e.contains("different CRSs") && e.contains("EPSG:4527") && e.contains("-t_srs EPSG:4549"),
+            "{e}"
+        );
+        // Within 1e-9 of a cell: paired.
+        let near = Grid {
+            left: 1e-10,
+            ..g0.clone()
+        };
+        assert!(PairedSource::new(
+            Box::new(MemRaster::new(g0, vec![None; 4]).unwrap()),
+            Box::new(MemRaster::new(near, vec![None; 4]).unwrap()),
+            PairCodec::new([1], [1]).unwrap(),
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn by_type_conserves_each_pair_exactly() {
+        let cw = |text: &str| {
+            Crosswalk::from_csv_str(
+                &format!("# id = \"t\"\n# version = \"1\"\ncode,ecosystem_type,share\n{text}"),
+                "t.csv",
+            )
+            .unwrap()
+        };
+        let cw0 = cw("2,forest_evergreen_broadleaf,0.4\n2,forest_conifer,0.35\n2,shrub,0.25\n3,water,\n");
+        let cw1 = cw("2,forest_mixed,0.3\n2,forest_bamboo,0.7\n3,wetland,1\n");
+        let mut m = ZoneTransitions::default();
+        // Areas that are not multiples of anything: the old f64 split lost units on them.
+        let areas = [
+            ((Some(2), Some(2)), ExactArea::from_m2(1e10 / 3.0)),
+            ((Some(2), Some(3)), ExactArea(123_456_789_012_345_678_901)),
+            ((Some(3), Some(2)), ExactArea(7)),
+            ((None, Some(2)), ExactArea::from_m2(900.0 * 7.0 / 11.0)),
+            ((Some(2), None), ExactArea::from_m2(0.1)),
+        ];
+        for (k, a) in areas {
+            m.pairs.insert(k, a);
+        }
+        let t = m.by_type(&cw0, &cw1).unwrap();
+        let total: ExactArea = areas.iter().map(|(_, a)| *a).sum();
+        assert_eq!(t.values().copied().sum::<ExactArea>(), total);
+        // Nodata→forest pair: split only by year 1's shares, 0.3 / 0.7 of it, summing exactly.
+        let nd = areas[3].1;
+        let mixed = t[&(None, Some("forest_mixed".to_string()))];
+        let bamboo = t[&(None, Some("forest_bamboo".to_string()))];
+        assert_eq!(mixed + bamboo, nd);
+        assert!((mixed.to_m2() - 0.3 * nd.to_m2()).abs() < 1e-9);
+        // 3 → 3 does not occur; water → forest takes all of its 7 units.
+        assert_eq!(
+            t[&(Some("water".to_string()), Some("forest_mixed".to_string()))]
+                + t[&(Some("water".to_string()), Some("forest_bamboo".to_string()))],
+            ExactArea(7)
+        );
     }
 }

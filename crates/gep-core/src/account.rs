@@ -750,7 +750,12 @@ mod tests {
         let types: Vec<&str> = ext.iter().map(|(t, _)| t.as_str()).collect();
         assert_eq!(
             types,
-            ["forest_evergreen_broadleaf", "forest_conifer", "forest_bamboo", "shrub"]
+            [
+                "forest_evergreen_broadleaf",
+                "forest_conifer",
+                "forest_bamboo",
+                "shrub"
+            ]
         );
         let conifer = ext[1].1.to_m2();
         let want = 0.35 * a2.to_m2() + 0.1 * a5.to_m2();

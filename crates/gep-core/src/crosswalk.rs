@@ -101,7 +101,10 @@ pub fn split_area<T>(
         // part <= magnitude <= 2^127; the one part of 2^127 (area = i128::MIN) wraps to
         // i128::MIN, which is then its right value.
         let part = part as i128;
-        (label, ExactArea(if negative { part.wrapping_neg() } else { part }))
+        (
+            label,
+            ExactArea(if negative { part.wrapping_neg() } else { part }),
+        )
     })
 }
 
@@ -429,8 +432,14 @@ mod tests {
             assert_eq!(p[0].0, a / 2); // truncated toward zero
         }
         // Non-positive shares take nothing; none positive: all to the last part.
-        assert_eq!(parts(ExactArea(9), &[0.0, 1.0, -1.0]), [ExactArea(0), ExactArea(9), ExactArea(0)]);
-        assert_eq!(parts(ExactArea(9), &[0.0, f64::NAN]), [ExactArea(0), ExactArea(9)]);
+        assert_eq!(
+            parts(ExactArea(9), &[0.0, 1.0, -1.0]),
+            [ExactArea(0), ExactArea(9), ExactArea(0)]
+        );
+        assert_eq!(
+            parts(ExactArea(9), &[0.0, f64::NAN]),
+            [ExactArea(0), ExactArea(9)]
+        );
         assert!(parts(ExactArea(9), &[]).is_empty());
     }
 
@@ -449,7 +458,10 @@ mod tests {
         );
         assert_eq!(p.iter().map(|(_, a)| *a).sum::<ExactArea>(), area);
         assert!((p[1].1.to_m2() - 0.35 * 12_345.678_9).abs() < 1e-9);
-        assert_eq!(cw.split(3, area).unwrap().collect::<Vec<_>>(), [("water", area)]);
+        assert_eq!(
+            cw.split(3, area).unwrap().collect::<Vec<_>>(),
+            [("water", area)]
+        );
         assert!(cw.split(4, area).is_none());
     }
 

@@ -483,19 +483,31 @@ mod tests {
             let shifted = |g: Grid| a.same_cells(&g, CrsCheck::Info);
             let want = |m| if ok { Ok(()) } else { Err(m) };
             assert_eq!(
-                shifted(Grid { left: a.left + d, ..a.clone() }),
+                shifted(Grid {
+                    left: a.left + d,
+                    ..a.clone()
+                }),
                 want(CellsMismatch::Origin)
             );
             assert_eq!(
-                shifted(Grid { top: a.top - d, ..a.clone() }),
+                shifted(Grid {
+                    top: a.top - d,
+                    ..a.clone()
+                }),
                 want(CellsMismatch::Origin)
             );
             assert_eq!(
-                shifted(Grid { cell_width: 30.0 + d, ..a.clone() }),
+                shifted(Grid {
+                    cell_width: 30.0 + d,
+                    ..a.clone()
+                }),
                 want(CellsMismatch::CellSize)
             );
             assert_eq!(
-                shifted(Grid { cell_height: 30.0 - d, ..a.clone() }),
+                shifted(Grid {
+                    cell_height: 30.0 - d,
+                    ..a.clone()
+                }),
                 want(CellsMismatch::CellSize)
             );
         }
@@ -508,11 +520,20 @@ mod tests {
         let d = cells(40_480_000.0, 3_300_000.0, 30.0, 200, 299, crs);
         assert_eq!(a.same_cells(&d, CrsCheck::Info), Err(CellsMismatch::Size));
         // The tolerance scales with the cell: 5e-9 m passes for 30 m cells, not for 1 m ones.
-        let near = Grid { left: a.left + 5e-9, ..a.clone() };
+        let near = Grid {
+            left: a.left + 5e-9,
+            ..a.clone()
+        };
         assert_eq!(a.same_cells(&near, CrsCheck::Info), Ok(()));
         let fine = cells(0.0, 10.0, 1.0, 10, 10, CrsInfo::projected("x"));
-        let off = Grid { left: 5e-9, ..fine.clone() };
-        assert_eq!(fine.same_cells(&off, CrsCheck::Info), Err(CellsMismatch::Origin));
+        let off = Grid {
+            left: 5e-9,
+            ..fine.clone()
+        };
+        assert_eq!(
+            fine.same_cells(&off, CrsCheck::Info),
+            Err(CellsMismatch::Origin)
+        );
     }
 
     #[test]
@@ -532,12 +553,23 @@ mod tests {
         );
         let g = other(geo(crate::Ellipsoid::CGCS2000));
         assert_eq!(
-            g.same_cells(&Grid { crs: geo(crate::Ellipsoid::WGS84), ..g.clone() }, CrsCheck::Info),
+            g.same_cells(
+                &Grid {
+                    crs: geo(crate::Ellipsoid::WGS84),
+                    ..g.clone()
+                },
+                CrsCheck::Info
+            ),
             Err(CellsMismatch::Crs)
         );
         // A name cannot be told from an EPSG code without PROJ: not a difference here.
         assert_eq!(
-            a.same_cells(&other(CrsInfo::projected("CGCS2000 / 3-degree Gauss-Kruger CM 120E")), CrsCheck::Info),
+            a.same_cells(
+                &other(CrsInfo::projected(
+                    "CGCS2000 / 3-degree Gauss-Kruger CM 120E"
+                )),
+                CrsCheck::Info
+            ),
             Ok(())
         );
         // The caller's full comparison decides when given.
@@ -546,11 +578,18 @@ mod tests {
             Err(CellsMismatch::Crs)
         );
         assert_eq!(
-            a.same_cells(&other(CrsInfo::projected("EPSG:4527")), CrsCheck::Known { same: true }),
+            a.same_cells(
+                &other(CrsInfo::projected("EPSG:4527")),
+                CrsCheck::Known { same: true }
+            ),
             Ok(())
         );
         // Geometry is checked before the CRS.
-        let b = Grid { rows: 11, crs: CrsInfo::projected("EPSG:4527"), ..a.clone() };
+        let b = Grid {
+            rows: 11,
+            crs: CrsInfo::projected("EPSG:4527"),
+            ..a.clone()
+        };
         assert_eq!(a.same_cells(&b, CrsCheck::Info), Err(CellsMismatch::Size));
     }
 }

@@ -706,7 +706,9 @@ mod tests {
         .unwrap()
         .to_string();
         assert!(
-            e.contains("different CRSs") && e.contains("EPSG:4527") && e.contains("-t_srs EPSG:4549"),
+            e.contains("different CRSs")
+                && e.contains("EPSG:4527")
+                && e.contains("-t_srs EPSG:4549"),
             "{e}"
         );
         // Within 1e-9 of a cell: paired.
@@ -731,7 +733,8 @@ mod tests {
             )
             .unwrap()
         };
-        let cw0 = cw("2,forest_evergreen_broadleaf,0.4\n2,forest_conifer,0.35\n2,shrub,0.25\n3,water,\n");
+        let cw0 =
+            cw("2,forest_evergreen_broadleaf,0.4\n2,forest_conifer,0.35\n2,shrub,0.25\n3,water,\n");
         let cw1 = cw("2,forest_mixed,0.3\n2,forest_bamboo,0.7\n3,wetland,1\n");
         let mut m = ZoneTransitions::default();
         // Areas that are not multiples of anything: the old f64 split lost units on them.

@@ -5,9 +5,9 @@
 use crate::appraise::Appraisal;
 use crate::EngineError;
 use gep_core::change::Change;
+use gep_core::crosswalk::split_area;
 use gep_core::transition::{Transitions, TypeMatrix};
 use gep_core::units::M2_PER_HA;
-use gep_core::crosswalk::split_area;
 use gep_core::{ClassCode, Crosswalk, ExactArea, Level, Zone};
 use gep_report::{ChangeKind, ChangeReportInput, ChangeZone, RunInfo, TransitionCell, ZoneEffects};
 use std::collections::BTreeMap;

@@ -67,9 +67,7 @@ use crate::error::{short, IoError, OutOfValidRange};
 use gdal::raster::GdalDataType;
 use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
 use gdal::Dataset;
-use gep_core::{
-    CoreError, CrsCheck, Grid, LayerInfo, Resampling, ValueBlock, ValueSource, Window,
-};
+use gep_core::{CoreError, CrsCheck, Grid, LayerInfo, Resampling, ValueBlock, ValueSource, Window};
 use serde::{Deserialize, Serialize};
 use std::ffi::{c_char, CString};
 use std::fmt;

@@ -337,13 +337,19 @@ mod tests {
             Grid::new(left, 3_300_000.0, 30.0, 30.0, 100, 100, crs.info.clone()).unwrap()
         };
         let a = grid(&c4549, 500_000.0);
-        assert_eq!(same_grid(&a, &c4549, &grid(&bare, 500_000.0), &bare), Ok(()));
+        assert_eq!(
+            same_grid(&a, &c4549, &grid(&bare, 500_000.0), &bare),
+            Ok(())
+        );
         assert_eq!(
             same_grid(&a, &c4549, &grid(&c4527, 500_000.0), &c4527),
             Err(CellsMismatch::Crs)
         );
         // Within / beyond 1e-9 of a 30 m cell.
-        assert_eq!(same_grid(&a, &c4549, &grid(&bare, 500_000.0 + 1e-8), &bare), Ok(()));
+        assert_eq!(
+            same_grid(&a, &c4549, &grid(&bare, 500_000.0 + 1e-8), &bare),
+            Ok(())
+        );
         assert_eq!(
             same_grid(&a, &c4549, &grid(&bare, 500_000.0 + 1e-7), &bare),
             Err(CellsMismatch::Origin)

@@ -39,8 +39,8 @@ use crate::error::ZonalError;
 use crate::weighted::{describe, Problem, ValueAcc, ValueWindow, MAX_CELL_VALUE_M2};
 use geo_types::MultiPolygon;
 use gep_core::{
-    ClassCode, CoreError, CrsCheck, ExactArea, ExtentTable, Grid, LayerInfo, RasterSource, Reporter,
-    ValueSource, WeightedTable, Window, Zone, ZoneSums, ZoneTally,
+    ClassCode, CoreError, CrsCheck, ExactArea, ExtentTable, Grid, LayerInfo, RasterSource,
+    Reporter, ValueSource, WeightedTable, Window, Zone, ZoneSums, ZoneTally,
 };
 use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};

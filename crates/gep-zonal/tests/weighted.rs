@@ -146,7 +146,13 @@ fn a_layer_on_another_grid_is_refused() {
     let other_crs = ValueGrid::from_fn(g3, LayerInfo::new("npp", "gC/m2"), |_, _| Some(1.0));
     let e = tally_values(&lc, &[&other_crs], &zones, &opts(0, 0, 1), &NoProgress).unwrap_err();
     assert!(
-        matches!(e, ZonalError::LayerGrid { why: gep_core::CellsMismatch::Crs, .. }),
+        matches!(
+            e,
+            ZonalError::LayerGrid {
+                why: gep_core::CellsMismatch::Crs,
+                ..
+            }
+        ),
         "{e:?}"
     );
     assert!(e.to_string().contains("in EPSG:4490"), "{e}");

@@ -85,7 +85,6 @@ pub struct LayerRead {
     pub reprojected: bool,
 }
 
-
 /// Zone boundaries as read, in their layers' own CRSs.
 ///
 /// A GCJ-02 layer's boundaries are those after the correction, in EPSG:4326 (GCJ-02 is not a

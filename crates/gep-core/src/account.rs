@@ -394,11 +394,11 @@ pub fn compute_accounts(
                     areas.entry(sk).or_insert_with(|| (k, ExactArea::ZERO)).1 += *area;
                 }
                 Some(cw) => {
-                    for (t, share) in cw.lookup(*class).unwrap_or(&[]) {
+                    for (t, part) in cw.split(*class, *area).into_iter().flatten() {
                         areas
                             .entry(type_sort_key(cat, t))
-                            .or_insert_with(|| (t.clone(), ExactArea::ZERO))
-                            .1 += share_of(*area, *share);
+                            .or_insert_with(|| (t.to_string(), ExactArea::ZERO))
+                            .1 += part;
                     }
                 }
             }
@@ -452,15 +452,6 @@ fn unmapped_error(id: &str, missing: &[UnmappedClass]) -> CoreError {
     }
 }
 
-/// `share` of `area`, exactly `area` for a share of 1 (how a crosswalk splits a class).
-fn share_of(area: ExactArea, share: f64) -> ExactArea {
-    if share == 1.0 {
-        area
-    } else {
-        ExactArea::from_m2(area.to_m2() * share)
-    }
-}
-
 /// A zone's area by ecosystem type through `cw` (classes it does not map are left out), in
 /// catalogue order: the extent of ecosystem types, with the same areas as the account's
 /// `area_ha` (the same split of each class by its shares, summed exactly).
@@ -471,11 +462,11 @@ pub fn ecosystem_extent(
     let cat = Catalog::builtin();
     let mut areas: BTreeMap<(usize, i64, String), (String, ExactArea)> = BTreeMap::new();
     for (class, area) in &tally.classes {
-        for (t, share) in cw.lookup(*class).unwrap_or(&[]) {
+        for (t, part) in cw.split(*class, *area).into_iter().flatten() {
             areas
                 .entry(type_sort_key(cat, t))
-                .or_insert_with(|| (t.clone(), ExactArea::ZERO))
-                .1 += share_of(*area, *share);
+                .or_insert_with(|| (t.to_string(), ExactArea::ZERO))
+                .1 += part;
         }
     }
     areas.into_values().collect()
@@ -731,4 +722,43 @@ pub fn roll_up(
         coefficient_set: accounts.coefficient_set.clone(),
         crosswalk: accounts.crosswalk.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extent::ZoneTally;
+
+    #[test]
+    fn ecosystem_extent_adds_back_to_the_classes_exactly() {
+        let cw = Crosswalk::from_csv_str(
+            "# id = \"t\"\n# version = \"1\"\ncode,ecosystem_type,share\n2,forest_evergreen_broadleaf,0.4\n2,forest_conifer,0.35\n2,shrub,0.25\n5,forest_conifer,0.1\n5,forest_bamboo,0.9\n",
+            "t.csv",
+        )
+        .unwrap();
+        let mut tally = ZoneTally::default();
+        // A county's worth of 30 m cells on a geographic grid: sums with all 40 fraction bits.
+        let a2 = ExactArea::from_m2(1.234_567_890_123e9 / 7.0);
+        let a5 = ExactArea::from_m2(876_543.210_987_654_3);
+        tally.add_class(2, a2);
+        tally.add_class(5, a5);
+        tally.add_class(9, ExactArea::from_m2(1.0)); // unmapped: left out
+        let ext = ecosystem_extent(&tally, &cw);
+        let total: ExactArea = ext.iter().map(|(_, a)| *a).sum();
+        assert_eq!(total, a2 + a5);
+        // Catalogue order; conifer gets 0.35 of class 2 plus 0.1 of class 5.
+        let types: Vec<&str> = ext.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(
+            types,
+            [
+                "forest_evergreen_broadleaf",
+                "forest_conifer",
+                "forest_bamboo",
+                "shrub"
+            ]
+        );
+        let conifer = ext[1].1.to_m2();
+        let want = 0.35 * a2.to_m2() + 0.1 * a5.to_m2();
+        assert!((conifer - want).abs() < 1e-6, "{conifer} vs {want}");
+    }
 }

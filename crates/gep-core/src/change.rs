@@ -300,12 +300,7 @@ impl TypeAreas {
                             ),
                             fix: format!("add `{class},<ecosystem_type>` to a copy of the crosswalk ({}), or declare {class} nodata", cw.origin),
                         })?;
-                        for (ty, share) in parts {
-                            let part = if *share == 1.0 {
-                                *area
-                            } else {
-                                ExactArea::from_m2(area.to_m2() * share)
-                            };
+                        for (ty, part) in crate::crosswalk::split_area(*area, parts) {
                             *areas.entry(ty.clone()).or_default() += part;
                         }
                     }

@@ -14,6 +14,10 @@
 //! the GB/T 21010 (三调) code `0101` matches raster value 101 and `1101` matches 1101. Two
 //! different texts with the same integer value (`0101` and `101`) in one file are rejected.
 //!
+//! **Splitting an area.** Every split of a class's area over its types goes through
+//! [`split_area`] (or [`Crosswalk::split`]), which divides the fixed-point [`ExactArea`] so
+//! that the parts add back to the class's area exactly, bit for bit.
+//!
 //! Built-in ids: see [`Crosswalk::builtin_ids`].
 //!
 //! ```
@@ -24,12 +28,85 @@
 
 use crate::catalog::{parse_number, read_text, sha256_hex, Catalog, DataFile};
 use crate::error::CoreError;
+use crate::extent::ExactArea;
 use crate::raster::ClassCode;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// Tolerance on Σ shares of a split code.
 pub const SHARE_TOLERANCE: f64 = 1e-9;
+
+/// Bits of the fixed-point fraction a cumulative share is rounded to in [`split_area`].
+const SPLIT_BITS: u32 = 53;
+
+/// Splits `area` over `shares` (label, share) so that the parts sum **exactly** to `area`.
+///
+/// # Rule
+/// With `S` the sum of the shares and `C_k` the running sum of the first `k + 1` shares
+/// (both in f64, in the order given), the boundary `B_k` is `|area| × q_k / 2⁵³` rounded
+/// toward zero in the integer fixed point of [`ExactArea`] (with `area`'s sign), where
+/// `q_k = round(C_k / S × 2⁵³)`; the last boundary is `area` itself. Part `k` is
+/// `B_k − B_{k−1}` (`B_{−1} = 0`). So:
+/// - the parts telescope to `area` exactly, whatever the shares (the rounding remainder goes
+///   to the parts whose boundary it crosses, at most one unit of 2⁻⁴⁰ m² each, and the last
+///   part takes what the others leave);
+/// - the shares are normalised by their sum (a crosswalk's shares sum to 1 within
+///   [`SHARE_TOLERANCE`]);
+/// - a single share gives `area` unchanged; every part has `area`'s sign and is at most
+///   `|area|` in size (boundaries never decrease);
+/// - the result depends only on `area` and the shares in order: deterministic.
+///
+/// Shares that are not finite and positive count as 0; when no share is positive, the whole
+/// area goes to the last part. No parts for no shares.
+///
+/// ```
+/// use gep_core::crosswalk::split_area;
+/// use gep_core::ExactArea;
+/// let area = ExactArea::from_m2(1000.0 / 3.0);
+/// let shares = [("a", 0.4), ("b", 0.35), ("c", 0.25)];
+/// let parts: Vec<_> = split_area(area, &shares).collect();
+/// assert_eq!(parts.iter().map(|(_, a)| *a).sum::<ExactArea>(), area);
+/// assert!((parts[0].1.to_m2() - 0.4 * 1000.0 / 3.0).abs() < 1e-9);
+/// ```
+pub fn split_area<T>(
+    area: ExactArea,
+    shares: &[(T, f64)],
+) -> impl Iterator<Item = (&T, ExactArea)> + '_ {
+    let weight = |s: f64| if s.is_finite() && s > 0.0 { s } else { 0.0 };
+    let total: f64 = shares.iter().map(|(_, s)| weight(*s)).sum();
+    let negative = area.0 < 0;
+    let magnitude = area.0.unsigned_abs();
+    let n = shares.len();
+    let mut running = 0.0f64;
+    let mut previous: u128 = 0;
+    shares.iter().enumerate().map(move |(k, (label, s))| {
+        running += weight(*s);
+        let boundary = if k + 1 == n {
+            magnitude
+        } else if total > 0.0 {
+            let scale = (1u64 << SPLIT_BITS) as f64;
+            // In [0, 2^53]: `running <= total` as f64 sums of non-negative terms grow.
+            let q = ((running / total).min(1.0) * scale).round() as u128;
+            // floor(magnitude × q / 2^53) without overflow: magnitude = hi·2^53 + lo.
+            let hi = magnitude >> SPLIT_BITS;
+            let lo = magnitude & ((1u128 << SPLIT_BITS) - 1);
+            hi * q + ((lo * q) >> SPLIT_BITS)
+        } else {
+            0
+        };
+        // Boundaries never decrease (q never does); the guard keeps parts of area's sign.
+        let boundary = boundary.max(previous);
+        let part = boundary - previous;
+        previous = boundary;
+        // part <= magnitude <= 2^127; the one part of 2^127 (area = i128::MIN) wraps to
+        // i128::MIN, which is then its right value.
+        let part = part as i128;
+        (
+            label,
+            ExactArea(if negative { part.wrapping_neg() } else { part }),
+        )
+    })
+}
 
 const BUILTIN: &[(&str, &str)] = &[
     ("clcd", include_str!("../data/crosswalks/clcd.csv")),
@@ -254,6 +331,17 @@ impl Crosswalk {
         })
     }
 
+    /// `area` of raster class `class` split over its ecosystem types by [`split_area`] (the
+    /// parts sum exactly to `area`), or `None` when the class is unmapped.
+    pub fn split(
+        &self,
+        class: ClassCode,
+        area: ExactArea,
+    ) -> Option<impl Iterator<Item = (&str, ExactArea)> + '_> {
+        self.lookup(class)
+            .map(move |t| split_area(area, t).map(|(ty, a)| (ty.as_str(), a)))
+    }
+
     /// The ecosystem types (with shares) of a raster class, or `None` when unmapped.
     pub fn lookup(&self, class: ClassCode) -> Option<&[(String, f64)]> {
         self.classes.get(&class).map(|m| m.targets.as_slice())
@@ -274,6 +362,108 @@ impl Crosswalk {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn parts(area: ExactArea, shares: &[f64]) -> Vec<ExactArea> {
+        let s: Vec<((), f64)> = shares.iter().map(|s| ((), *s)).collect();
+        split_area(area, &s).map(|(_, a)| a).collect()
+    }
+
+    proptest! {
+        /// The parts add back to the whole exactly, each has the whole's sign, and each is
+        /// within 2 units (+ the f64 error of the share) of area × share / Σ shares.
+        #[test]
+        fn split_parts_sum_exactly(
+            raw in any::<i128>(),
+            bits in 0u32..=127,
+            shares in prop::collection::vec(1e-6f64..=1.0, 1..8),
+        ) {
+            // Areas of every magnitude, not only huge ones.
+            let area = ExactArea(raw >> (127 - bits));
+            let p = parts(area, &shares);
+            prop_assert_eq!(p.len(), shares.len());
+            prop_assert_eq!(p.iter().map(|a| a.0).sum::<i128>(), area.0);
+            let total: f64 = shares.iter().sum();
+            for (a, s) in p.iter().zip(&shares) {
+                prop_assert!(a.0 == 0 || (a.0 < 0) == (area.0 < 0));
+                prop_assert!(a.0.unsigned_abs() <= area.0.unsigned_abs());
+                let want = area.0 as f64 * (s / total);
+                let slack = 2.0 + area.0.unsigned_abs() as f64 * 1e-14;
+                prop_assert!((a.0 as f64 - want).abs() <= slack, "{} vs {}", a.0, want);
+            }
+        }
+
+        /// Crosswalk-style shares (summing to 1 within 1e-9) on areas of real classes.
+        #[test]
+        fn split_of_class_areas_is_exact(
+            m2 in 0.0f64..1e11,
+            cuts in prop::collection::vec(0.01f64..1.0, 1..5),
+        ) {
+            let total: f64 = cuts.iter().sum();
+            let shares: Vec<f64> = cuts.iter().map(|c| c / total).collect();
+            let area = ExactArea::from_m2(m2);
+            let p = parts(area, &shares);
+            prop_assert_eq!(p.iter().copied().sum::<ExactArea>(), area);
+            for (a, s) in p.iter().zip(&shares) {
+                prop_assert!((a.to_m2() - m2 * s).abs() <= 1e-9 * m2.max(1.0));
+            }
+        }
+    }
+
+    #[test]
+    fn split_by_hand() {
+        // 10 units over 1/3, 1/3, 1/3: boundaries floor(10/3) = 3, floor(20/3) = 6, 10.
+        let third = 1.0 / 3.0;
+        assert_eq!(
+            parts(ExactArea(10), &[third, third, third]),
+            [ExactArea(3), ExactArea(3), ExactArea(4)]
+        );
+        // Negative areas mirror positive ones.
+        assert_eq!(
+            parts(ExactArea(-10), &[third, third, third]),
+            [ExactArea(-3), ExactArea(-3), ExactArea(-4)]
+        );
+        // One share: the area itself, whatever the share (normalised).
+        assert_eq!(parts(ExactArea(7), &[0.999_999_999_5]), [ExactArea(7)]);
+        // Extremes do not overflow.
+        for a in [i128::MAX, i128::MIN, i128::MIN + 1] {
+            let p = parts(ExactArea(a), &[0.5, 0.25, 0.25]);
+            assert_eq!(p.iter().fold(0i128, |s, x| s.wrapping_add(x.0)), a);
+            assert_eq!(p[0].0, a / 2); // truncated toward zero
+        }
+        // Non-positive shares take nothing; none positive: all to the last part.
+        assert_eq!(
+            parts(ExactArea(9), &[0.0, 1.0, -1.0]),
+            [ExactArea(0), ExactArea(9), ExactArea(0)]
+        );
+        assert_eq!(
+            parts(ExactArea(9), &[0.0, f64::NAN]),
+            [ExactArea(0), ExactArea(9)]
+        );
+        assert!(parts(ExactArea(9), &[]).is_empty());
+    }
+
+    #[test]
+    fn crosswalk_split_follows_the_file() {
+        let cw = Crosswalk::from_csv_str(
+            "# id = \"t\"\n# version = \"1\"\ncode,ecosystem_type,share\n2,forest_evergreen_broadleaf,0.4\n2,forest_conifer,0.35\n2,shrub,0.25\n3,water,\n",
+            "t.csv",
+        )
+        .unwrap();
+        let area = ExactArea::from_m2(12_345.678_9);
+        let p: Vec<(&str, ExactArea)> = cw.split(2, area).unwrap().collect();
+        assert_eq!(
+            p.iter().map(|(t, _)| *t).collect::<Vec<_>>(),
+            ["forest_evergreen_broadleaf", "forest_conifer", "shrub"]
+        );
+        assert_eq!(p.iter().map(|(_, a)| *a).sum::<ExactArea>(), area);
+        assert!((p[1].1.to_m2() - 0.35 * 12_345.678_9).abs() < 1e-9);
+        assert_eq!(
+            cw.split(3, area).unwrap().collect::<Vec<_>>(),
+            [("water", area)]
+        );
+        assert!(cw.split(4, area).is_none());
+    }
 
     #[test]
     fn all_builtins_load() {

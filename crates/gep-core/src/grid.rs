@@ -40,12 +40,84 @@ impl CrsInfo {
         }
     }
 
+    /// Whether `self` and `other` are provably different CRSs from what a `CrsInfo` holds:
+    /// different kinds (projected / geographic), different ellipsoids, or two different
+    /// `EPSG:<code>` identifiers. Two descriptions that are not both EPSG codes (a name, a
+    /// WKT) prove nothing — the same CRS can be written both ways — so they do not differ
+    /// here; compare full definitions where they are known (gep-io, with PROJ/GDAL's
+    /// `OSRIsSame`) and pass the answer as [`CrsCheck::Known`].
+    ///
+    /// ```
+    /// use gep_core::CrsInfo;
+    /// let a = CrsInfo::projected("EPSG:4549");
+    /// assert!(a.differs_from(&CrsInfo::projected("EPSG:4527")));
+    /// assert!(!a.differs_from(&CrsInfo::projected("EPSG:4549")));
+    /// assert!(!a.differs_from(&CrsInfo::projected("CGCS2000 / 3-degree Gauss-Kruger CM 120E")));
+    /// ```
+    pub fn differs_from(&self, other: &CrsInfo) -> bool {
+        let epsg = |d: &str| {
+            d.trim()
+                .strip_prefix("EPSG:")
+                .and_then(|c| c.trim().parse::<u32>().ok())
+        };
+        if self.kind != other.kind {
+            return true;
+        }
+        match (epsg(&self.description), epsg(&other.description)) {
+            (Some(a), Some(b)) => a != b,
+            _ => false,
+        }
+    }
+
     /// Which area basis cells of this CRS use.
     pub fn area_basis(&self) -> AreaBasis {
         match self.kind {
             CrsKind::Projected => AreaBasis::Planar,
             CrsKind::Geographic(_) => AreaBasis::Ellipsoidal,
         }
+    }
+}
+
+/// The tolerance of [`Grid::same_cells`], as a fraction of a cell of the reference grid:
+/// origins and cell sizes closer than this are the same (1e-9 of a 30 m cell is 30 nm, far
+/// below any survey's precision, far above f64 noise in coordinates of 1e7 m).
+pub const SAME_CELLS_TOLERANCE: f64 = 1e-9;
+
+/// How [`Grid::same_cells`] compares the CRSs of two grids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrsCheck {
+    /// From the grids' [`CrsInfo`] alone ([`CrsInfo::differs_from`]): catches a different
+    /// kind, ellipsoid or EPSG code; pure Rust, for callers that hold only grids.
+    Info,
+    /// The caller compared the full CRS definitions (gep-io, with PROJ/GDAL's `OSRIsSame`):
+    /// `same` is the answer.
+    Known {
+        /// Whether the two CRSs are the same.
+        same: bool,
+    },
+}
+
+/// Why two grids do not have the same cells ([`Grid::same_cells`]), checked in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellsMismatch {
+    /// Different numbers of rows or columns.
+    Size,
+    /// Cell width or height differs by more than [`SAME_CELLS_TOLERANCE`] of a cell.
+    CellSize,
+    /// The top-left corner differs by more than [`SAME_CELLS_TOLERANCE`] of a cell.
+    Origin,
+    /// Different CRSs.
+    Crs,
+}
+
+impl std::fmt::Display for CellsMismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CellsMismatch::Size => "different numbers of rows or columns",
+            CellsMismatch::CellSize => "different cell sizes",
+            CellsMismatch::Origin => "different origins (top-left corners)",
+            CellsMismatch::Crs => "different CRSs",
+        })
     }
 }
 
@@ -204,6 +276,49 @@ impl Grid {
         })
     }
 
+    /// Whether `other` lies on exactly `self`'s cells, the one test of "the same grid" in the
+    /// workspace: the same numbers of rows and columns, cell width and height and the
+    /// top-left corner each within [`SAME_CELLS_TOLERANCE`] of a cell of `self` (the
+    /// reference grid), and the same CRS as `crs` says. (Within the tolerance, the far corner
+    /// of a grid of n cells a side moves by at most (1 + n) × 1e-9 of a cell.)
+    ///
+    /// ```
+    /// use gep_core::grid::{CellsMismatch, CrsCheck};
+    /// use gep_core::{CrsInfo, Grid};
+    /// let a = Grid::new(0.0, 300.0, 30.0, 30.0, 10, 10, CrsInfo::projected("EPSG:4549")).unwrap();
+    /// let b = Grid { left: 1e-9, ..a.clone() };
+    /// assert_eq!(a.same_cells(&b, CrsCheck::Info), Ok(()));
+    /// let c = Grid { left: 1e-6, ..a.clone() };
+    /// assert_eq!(a.same_cells(&c, CrsCheck::Info), Err(CellsMismatch::Origin));
+    /// ```
+    ///
+    /// # Errors
+    /// The first difference found, in the order of [`CellsMismatch`]'s variants.
+    pub fn same_cells(&self, other: &Grid, crs: CrsCheck) -> Result<(), CellsMismatch> {
+        let close = |a: f64, b: f64, cell: f64| (a - b).abs() <= SAME_CELLS_TOLERANCE * cell;
+        if self.rows != other.rows || self.cols != other.cols {
+            return Err(CellsMismatch::Size);
+        }
+        if !close(self.cell_width, other.cell_width, self.cell_width)
+            || !close(self.cell_height, other.cell_height, self.cell_height)
+        {
+            return Err(CellsMismatch::CellSize);
+        }
+        if !close(self.left, other.left, self.cell_width)
+            || !close(self.top, other.top, self.cell_height)
+        {
+            return Err(CellsMismatch::Origin);
+        }
+        let same_crs = match crs {
+            CrsCheck::Info => !self.crs.differs_from(&other.crs),
+            CrsCheck::Known { same } => same,
+        };
+        if !same_crs {
+            return Err(CellsMismatch::Crs);
+        }
+        Ok(())
+    }
+
     /// The whole grid as a window.
     pub fn full_window(&self) -> Window {
         Window::new(0, 0, self.rows, self.cols)
@@ -350,5 +465,131 @@ mod tests {
         let g = Grid::new(0.0, 0.0, 30.0, 20.0, 1, 1, CrsInfo::projected("x")).unwrap();
         assert_eq!(g.cell_area_m2(0), SquareMeters(600.0));
         assert_eq!(g.area_basis(), AreaBasis::Planar);
+    }
+
+    fn cells(left: f64, top: f64, size: f64, rows: usize, cols: usize, crs: CrsInfo) -> Grid {
+        Grid::new(left, top, size, size, rows, cols, crs).unwrap()
+    }
+
+    #[test]
+    fn same_cells_within_and_beyond_the_tolerance() {
+        // Coordinates of a real county raster: 30 m cells, EPSG:4549 metres.
+        let crs = CrsInfo::projected("EPSG:4549");
+        let a = cells(40_480_000.0, 3_300_000.0, 30.0, 200, 300, crs.clone());
+        assert_eq!(a.same_cells(&a.clone(), CrsCheck::Info), Ok(()));
+        // 1e-9 of a 30 m cell is 3e-8 m: half of it passes, twice it fails.
+        let tol = SAME_CELLS_TOLERANCE * 30.0;
+        for (d, ok) in [(0.5 * tol, true), (2.0 * tol, false)] {
+            let shifted = |g: Grid| a.same_cells(&g, CrsCheck::Info);
+            let want = |m| if ok { Ok(()) } else { Err(m) };
+            assert_eq!(
+                shifted(Grid {
+                    left: a.left + d,
+                    ..a.clone()
+                }),
+                want(CellsMismatch::Origin)
+            );
+            assert_eq!(
+                shifted(Grid {
+                    top: a.top - d,
+                    ..a.clone()
+                }),
+                want(CellsMismatch::Origin)
+            );
+            assert_eq!(
+                shifted(Grid {
+                    cell_width: 30.0 + d,
+                    ..a.clone()
+                }),
+                want(CellsMismatch::CellSize)
+            );
+            assert_eq!(
+                shifted(Grid {
+                    cell_height: 30.0 - d,
+                    ..a.clone()
+                }),
+                want(CellsMismatch::CellSize)
+            );
+        }
+        // A whole cell off: not the same cells.
+        let b = cells(40_480_030.0, 3_300_000.0, 30.0, 200, 300, crs.clone());
+        assert_eq!(a.same_cells(&b, CrsCheck::Info), Err(CellsMismatch::Origin));
+        // Size is checked first.
+        let c = cells(40_480_000.0, 3_300_000.0, 30.0, 201, 300, crs.clone());
+        assert_eq!(a.same_cells(&c, CrsCheck::Info), Err(CellsMismatch::Size));
+        let d = cells(40_480_000.0, 3_300_000.0, 30.0, 200, 299, crs);
+        assert_eq!(a.same_cells(&d, CrsCheck::Info), Err(CellsMismatch::Size));
+        // The tolerance scales with the cell: 5e-9 m passes for 30 m cells, not for 1 m ones.
+        let near = Grid {
+            left: a.left + 5e-9,
+            ..a.clone()
+        };
+        assert_eq!(a.same_cells(&near, CrsCheck::Info), Ok(()));
+        let fine = cells(0.0, 10.0, 1.0, 10, 10, CrsInfo::projected("x"));
+        let off = Grid {
+            left: 5e-9,
+            ..fine.clone()
+        };
+        assert_eq!(
+            fine.same_cells(&off, CrsCheck::Info),
+            Err(CellsMismatch::Origin)
+        );
+    }
+
+    #[test]
+    fn same_cells_compares_crs() {
+        let a = cells(0.0, 300.0, 30.0, 10, 10, CrsInfo::projected("EPSG:4549"));
+        let other = |crs: CrsInfo| Grid { crs, ..a.clone() };
+        // A different EPSG code.
+        assert_eq!(
+            a.same_cells(&other(CrsInfo::projected("EPSG:4527")), CrsCheck::Info),
+            Err(CellsMismatch::Crs)
+        );
+        // Geographic against projected; geographic on two ellipsoids.
+        let geo = |e| CrsInfo::geographic("g", e);
+        assert_eq!(
+            a.same_cells(&other(geo(crate::Ellipsoid::CGCS2000)), CrsCheck::Info),
+            Err(CellsMismatch::Crs)
+        );
+        let g = other(geo(crate::Ellipsoid::CGCS2000));
+        assert_eq!(
+            g.same_cells(
+                &Grid {
+                    crs: geo(crate::Ellipsoid::WGS84),
+                    ..g.clone()
+                },
+                CrsCheck::Info
+            ),
+            Err(CellsMismatch::Crs)
+        );
+        // A name cannot be told from an EPSG code without PROJ: not a difference here.
+        assert_eq!(
+            a.same_cells(
+                &other(CrsInfo::projected(
+                    "CGCS2000 / 3-degree Gauss-Kruger CM 120E"
+                )),
+                CrsCheck::Info
+            ),
+            Ok(())
+        );
+        // The caller's full comparison decides when given.
+        assert_eq!(
+            a.same_cells(&a.clone(), CrsCheck::Known { same: false }),
+            Err(CellsMismatch::Crs)
+        );
+        assert_eq!(
+            a.same_cells(
+                &other(CrsInfo::projected("EPSG:4527")),
+                CrsCheck::Known { same: true }
+            ),
+            Ok(())
+        );
+        // Geometry is checked before the CRS.
+        let b = Grid {
+            rows: 11,
+            crs: CrsInfo::projected("EPSG:4527"),
+            ..a.clone()
+        };
+        assert_eq!(a.same_cells(&b, CrsCheck::Info), Err(CellsMismatch::Size));
     }
 }

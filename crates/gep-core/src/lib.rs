@@ -48,7 +48,7 @@ pub use extent::{ExactArea, ExtentTable, ZoneTally};
 /// The geometry types zones are made of (`MultiPolygon`, `Polygon`, `polygon!`...), re-exported so
 /// that callers build zones without naming a second crate version.
 pub use geo_types;
-pub use grid::{AreaBasis, CrsInfo, CrsKind, Grid, RowCol, Window};
+pub use grid::{AreaBasis, CellsMismatch, CrsCheck, CrsInfo, CrsKind, Grid, RowCol, Window};
 pub use label::{TotalKind, TotalLabel, ValueBasis};
 pub use lang::Lang;
 pub use parameters::{ParamKey, ParameterSet};

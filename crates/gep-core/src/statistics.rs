@@ -1298,12 +1298,7 @@ impl ZoneAreas {
         let mut out = ZoneAreas::new();
         for (id, tally) in extent.zone_ids.iter().zip(&extent.zones) {
             for (class, area) in &tally.classes {
-                for (t, share) in crosswalk.lookup(*class).unwrap_or(&[]) {
-                    let part = if *share == 1.0 {
-                        *area
-                    } else {
-                        ExactArea::from_m2(area.to_m2() * share)
-                    };
+                for (t, part) in crosswalk.split(*class, *area).into_iter().flatten() {
                     out.add(id, t, part);
                 }
             }

@@ -20,10 +20,10 @@
 //! differs. So a zone's row sums (over "to", nodata included) are **bit-identical** to the
 //! first year's extent and its column sums to the second year's.
 
-use crate::crosswalk::Crosswalk;
+use crate::crosswalk::{split_area, Crosswalk};
 use crate::error::CoreError;
 use crate::extent::{ExactArea, ExtentTable, ZoneTally};
-use crate::grid::{Grid, Window};
+use crate::grid::{CrsCheck, Grid, Window};
 use crate::raster::{Block, ByteBlock, ClassCode, RasterSource};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -188,28 +188,24 @@ impl PairCodec {
     }
 }
 
-/// Checks that two rasters lie on the same grid (origin, cell size, size).
+/// Checks that two rasters lie on the same grid: [`Grid::same_cells`] with `year0`'s grid as
+/// the reference and the CRSs compared from their [`crate::CrsInfo`] ([`CrsCheck::Info`]).
 ///
 /// # Errors
-/// [`CoreError::Change`] naming both grids.
+/// [`CoreError::Change`] naming both grids and how they differ.
 pub fn check_same_grid(a: &Grid, b: &Grid) -> Result<(), CoreError> {
-    let same = a.left == b.left
-        && a.top == b.top
-        && a.cell_width == b.cell_width
-        && a.cell_height == b.cell_height
-        && a.rows == b.rows
-        && a.cols == b.cols;
-    if same {
+    let Err(why) = a.same_cells(b, CrsCheck::Info) else {
         return Ok(());
-    }
+    };
     Err(CoreError::Change {
         problem: format!(
-            "the two land-cover rasters are on different grids: year 0 {} x {} cells of {} x {} from ({}, {}), year 1 {} x {} cells of {} x {} from ({}, {})",
-            a.rows, a.cols, a.cell_width, a.cell_height, a.left, a.top,
-            b.rows, b.cols, b.cell_width, b.cell_height, b.left, b.top
+            "the two land-cover rasters are on different grids ({why}): year 0 {} x {} cells of {} x {} from ({}, {}) in {}, year 1 {} x {} cells of {} x {} from ({}, {}) in {}",
+            a.rows, a.cols, a.cell_width, a.cell_height, a.left, a.top, a.crs.description,
+            b.rows, b.cols, b.cell_width, b.cell_height, b.left, b.top, b.crs.description
         ),
         fix: format!(
-            "warp the second raster onto the first one's grid with nearest neighbour: gdalwarp -r near -te {} {} {} {} -tr {} {} YEAR1.tif aligned.tif",
+            "warp the second raster onto the first one's grid with nearest neighbour: gdalwarp -r near -t_srs {} -te {} {} {} {} -tr {} {} YEAR1.tif aligned.tif",
+            a.crs.description,
             a.left,
             a.bottom(),
             a.right(),
@@ -299,8 +295,9 @@ pub struct PairedSource {
 }
 
 impl PairedSource {
-    /// Pairs `year0` and `year1`, which must lie on the same grid (origin, cell size, size;
-    /// the CRS is the caller's to check).
+    /// Pairs `year0` and `year1`, which must lie on the same grid ([`check_same_grid`]:
+    /// size, cell size and origin within 1e-9 of a cell, and no CRS difference its
+    /// [`crate::CrsInfo`] shows; a full CRS comparison is the caller's, e.g. gep-io's).
     ///
     /// # Errors
     /// [`CoreError::Change`] naming both grids when they differ.
@@ -505,7 +502,9 @@ impl ZoneTransitions {
     }
 
     /// The matrix by ecosystem type: each class mapped through its year's crosswalk (shares
-    /// multiply); nodata stays `None`.
+    /// multiply: each pair's area is split by the year-0 shares, then each part by the year-1
+    /// shares, with [`split_area`], so the cells of a pair sum to its area exactly); nodata
+    /// stays `None`.
     ///
     /// # Errors
     /// A class a crosswalk does not map.
@@ -534,15 +533,12 @@ impl ZoneTransitions {
         };
         let mut out = TypeMatrix::new();
         for ((from, to), a) in &self.pairs {
-            for (t0, s0) in parts(crosswalk0, *from, 0)? {
-                for (t1, s1) in parts(crosswalk1, *to, 1)? {
-                    let share = s0 * s1;
-                    let part = if share == 1.0 {
-                        *a
-                    } else {
-                        ExactArea::from_m2(a.to_m2() * share)
-                    };
-                    *out.entry((t0.clone(), t1)).or_default() += part;
+            let to_parts = parts(crosswalk1, *to, 1)?;
+            // Split by the year-0 shares, then each part by the year-1 shares, both with
+            // `split_area`: the cells of a pair add back to its area exactly.
+            for (t0, a0) in split_area(*a, &parts(crosswalk0, *from, 0)?) {
+                for (t1, part) in split_area(a0, &to_parts) {
+                    *out.entry((t0.clone(), t1.clone())).or_default() += part;
                 }
             }
         }
@@ -695,5 +691,77 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(e.contains("different grids") && e.contains("warp"), "{e}");
+        // The same cells in another CRS: refused, naming both CRSs.
+        let g0 = Grid::new(0.0, 2.0, 1.0, 1.0, 2, 2, CrsInfo::projected("EPSG:4549")).unwrap();
+        let g1 = Grid {
+            crs: CrsInfo::projected("EPSG:4527"),
+            ..g0.clone()
+        };
+        let e = PairedSource::new(
+            Box::new(MemRaster::new(g0.clone(), vec![None; 4]).unwrap()),
+            Box::new(MemRaster::new(g1, vec![None; 4]).unwrap()),
+            PairCodec::new([1], [1]).unwrap(),
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(
+            e.contains("different CRSs")
+                && e.contains("EPSG:4527")
+                && e.contains("-t_srs EPSG:4549"),
+            "{e}"
+        );
+        // Within 1e-9 of a cell: paired.
+        let near = Grid {
+            left: 1e-10,
+            ..g0.clone()
+        };
+        assert!(PairedSource::new(
+            Box::new(MemRaster::new(g0, vec![None; 4]).unwrap()),
+            Box::new(MemRaster::new(near, vec![None; 4]).unwrap()),
+            PairCodec::new([1], [1]).unwrap(),
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn by_type_conserves_each_pair_exactly() {
+        let cw = |text: &str| {
+            Crosswalk::from_csv_str(
+                &format!("# id = \"t\"\n# version = \"1\"\ncode,ecosystem_type,share\n{text}"),
+                "t.csv",
+            )
+            .unwrap()
+        };
+        let cw0 =
+            cw("2,forest_evergreen_broadleaf,0.4\n2,forest_conifer,0.35\n2,shrub,0.25\n3,water,\n");
+        let cw1 = cw("2,forest_mixed,0.3\n2,forest_bamboo,0.7\n3,wetland,1\n");
+        let mut m = ZoneTransitions::default();
+        // Areas that are not multiples of anything: the old f64 split lost units on them.
+        let areas = [
+            ((Some(2), Some(2)), ExactArea::from_m2(1e10 / 3.0)),
+            ((Some(2), Some(3)), ExactArea(123_456_789_012_345_678_901)),
+            ((Some(3), Some(2)), ExactArea(7)),
+            ((None, Some(2)), ExactArea::from_m2(900.0 * 7.0 / 11.0)),
+            ((Some(2), None), ExactArea::from_m2(0.1)),
+        ];
+        for (k, a) in areas {
+            m.pairs.insert(k, a);
+        }
+        let t = m.by_type(&cw0, &cw1).unwrap();
+        let total: ExactArea = areas.iter().map(|(_, a)| *a).sum();
+        assert_eq!(t.values().copied().sum::<ExactArea>(), total);
+        // Nodata→forest pair: split only by year 1's shares, 0.3 / 0.7 of it, summing exactly.
+        let nd = areas[3].1;
+        let mixed = t[&(None, Some("forest_mixed".to_string()))];
+        let bamboo = t[&(None, Some("forest_bamboo".to_string()))];
+        assert_eq!(mixed + bamboo, nd);
+        assert!((mixed.to_m2() - 0.3 * nd.to_m2()).abs() < 1e-9);
+        // 3 → 3 does not occur; water → forest takes all of its 7 units.
+        assert_eq!(
+            t[&(Some("water".to_string()), Some("forest_mixed".to_string()))]
+                + t[&(Some("water".to_string()), Some("forest_bamboo".to_string()))],
+            ExactArea(7)
+        );
     }
 }

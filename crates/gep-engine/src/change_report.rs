@@ -5,9 +5,10 @@
 use crate::appraise::Appraisal;
 use crate::EngineError;
 use gep_core::change::Change;
+use gep_core::crosswalk::split_area;
 use gep_core::transition::{Transitions, TypeMatrix};
 use gep_core::units::M2_PER_HA;
-use gep_core::{ClassCode, Crosswalk, Level, Zone};
+use gep_core::{ClassCode, Crosswalk, ExactArea, Level, Zone};
 use gep_report::{ChangeKind, ChangeReportInput, ChangeZone, RunInfo, TransitionCell, ZoneEffects};
 use std::collections::BTreeMap;
 
@@ -165,9 +166,11 @@ fn footprint_transitions(
     for p in a.pieces.iter().filter(|p| Some(p.zone_level) == top) {
         let to = class_parts(Some(p.new_class), crosswalk)?;
         for (c, m2) in &p.from_m2 {
-            for (f, s0) in class_parts(Some(*c), crosswalk)? {
-                for (t, s1) in &to {
-                    *sum.entry((f.clone(), t.clone())).or_default() += m2 * s0 * s1;
+            // The same exact split as the account's (year-0 shares, then year-1 shares).
+            let from = class_parts(Some(*c), crosswalk)?;
+            for (f, a0) in split_area(ExactArea::from_m2(*m2), &from) {
+                for (t, part) in split_area(a0, &to) {
+                    *sum.entry((f.clone(), t.clone())).or_default() += part.to_m2();
                 }
             }
         }

@@ -19,8 +19,8 @@
 //! ```
 //!
 //! ## How an input is aligned
-//! - **Same grid** (same CRS by `OSRIsSame`, origin and cell size within 1e-9 of a cell, same
-//!   rows and columns): the file is read directly, window by window; no resampling is needed
+//! - **Same grid** ([`gep_core::Grid::same_cells`] with the CRSs compared by `OSRIsSame`:
+//!   origin and cell size within 1e-9 of a cell, same rows and columns): the file is read directly, window by window; no resampling is needed
 //!   (a declared one is ignored and [`Alignment::resampling`] is [`Resampling::None`]).
 //! - **Any other grid**: GDAL's warper builds a warped VRT in `/vsimem/` (`GDALWarp -of VRT
 //!   -t_srs <target WKT> -te <target extent> -ts <cols> <rows> -r <resampling> -ot Float64
@@ -67,7 +67,7 @@ use crate::error::{short, IoError, OutOfValidRange};
 use gdal::raster::GdalDataType;
 use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
 use gdal::Dataset;
-use gep_core::{CoreError, Grid, LayerInfo, Resampling, ValueBlock, ValueSource, Window};
+use gep_core::{CoreError, CrsCheck, Grid, LayerInfo, Resampling, ValueBlock, ValueSource, Window};
 use serde::{Deserialize, Serialize};
 use std::ffi::{c_char, CString};
 use std::fmt;
@@ -85,9 +85,6 @@ pub const EXACT_RANGE_CELLS: u64 = 1 << 24;
 
 /// Side of the lattice of target cell centres sampled for coverage (at most 32 × 32).
 const COVERAGE_SAMPLES: usize = 32;
-
-/// Tolerance, in cells, for two grids to count as identical.
-const SAME_GRID_TOLERANCE: f64 = 1e-9;
 
 /// One continuous input of a run, as written in the run config.
 ///
@@ -692,18 +689,6 @@ fn grid_summary(g: &Grid, crs: &str) -> String {
     )
 }
 
-/// Whether `a` and `b` have the same origin, cell size and size, within 1e-9 of a cell.
-fn same_geometry(a: &Grid, b: &Grid) -> bool {
-    let tx = SAME_GRID_TOLERANCE * b.cell_width;
-    let ty = SAME_GRID_TOLERANCE * b.cell_height;
-    a.rows == b.rows
-        && a.cols == b.cols
-        && (a.left - b.left).abs() <= tx
-        && (a.top - b.top).abs() <= ty
-        && (a.cell_width - b.cell_width).abs() <= tx
-        && (a.cell_height - b.cell_height).abs() <= ty
-}
-
 /// `args` as the NULL-terminated argv GDAL's utility functions take (the CStrings own the
 /// text the pointers point at).
 fn c_args(args: &[String]) -> Result<(Vec<CString>, Vec<*mut c_char>), String> {
@@ -891,7 +876,10 @@ pub fn open_continuous(
         .map_err(|e| spec.wrap(IoError::gdal(&spec.path, "parse the land-cover CRS", e)))?;
     target_srs.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
     let same_crs = src.srs == target_srs;
-    let identical = same_crs && same_geometry(&src.grid, target);
+    // The land-cover grid is the reference; the CRSs were compared in full (OSRIsSame).
+    let identical = target
+        .same_cells(&src.grid, CrsCheck::Known { same: same_crs })
+        .is_ok();
 
     // Target → source transformation (None when the CRSs are the same).
     let to_source = if same_crs {

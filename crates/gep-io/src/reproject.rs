@@ -16,7 +16,7 @@ use crate::crs::Crs;
 use crate::error::IoError;
 use gdal::spatial_ref::SpatialRef;
 use geo_types::{Coord, LineString, MultiPolygon, Polygon};
-use gep_core::{CrsKind, Zone};
+use gep_core::{CellsMismatch, CrsCheck, CrsKind, Grid, Zone};
 use proj::Proj;
 
 /// Default densification step for boundaries in geographic CRSs: 0.001° (~100 m north-south,
@@ -50,6 +50,21 @@ pub fn same_crs(a: &Crs, b: &Crs) -> bool {
         (Ok(x), Ok(y)) => x == y,
         _ => false,
     }
+}
+
+/// Whether `b` (in `b_crs`) lies on exactly the cells of `a` (in `a_crs`):
+/// [`Grid::same_cells`] with `a` as the reference and the full CRSs compared by [`same_crs`]
+/// (PROJ/GDAL's `OSRIsSame`), not only their [`gep_core::CrsInfo`].
+///
+/// # Errors
+/// The first difference, as [`Grid::same_cells`] orders them.
+pub fn same_grid(a: &Grid, a_crs: &Crs, b: &Grid, b_crs: &Crs) -> Result<(), CellsMismatch> {
+    a.same_cells(
+        b,
+        CrsCheck::Known {
+            same: same_crs(a_crs, b_crs),
+        },
+    )
 }
 
 /// Reprojects the boundaries of `zones` from `from` to `to` in place, densifying edges first.
@@ -284,6 +299,62 @@ fn densify_ring(ring: &LineString<f64>, step: f64) -> LineString<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `wkt` without its `AUTHORITY[...]` / `ID[...]` nodes.
+    fn without_authority(wkt: &str) -> String {
+        let mut s = wkt.to_string();
+        for key in [",AUTHORITY[", ",ID["] {
+            while let Some(i) = s.find(key) {
+                let mut depth = 0;
+                let mut end = i;
+                for (k, ch) in s[i..].char_indices() {
+                    match ch {
+                        '[' => depth += 1,
+                        ']' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                end = i + k + 1;
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                s.replace_range(i..end, "");
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn same_grid_compares_full_crs_definitions() {
+        let c4549 = Crs::from_user_input("EPSG:4549").unwrap();
+        let c4527 = Crs::from_user_input("EPSG:4527").unwrap();
+        // The same CRS without its EPSG code: another description, the same CRS for GDAL.
+        let bare = Crs::from_user_input(&without_authority(&c4549.wkt)).unwrap();
+        assert_eq!(bare.epsg, None, "{}", bare.wkt);
+        let grid = |crs: &Crs, left: f64| {
+            Grid::new(left, 3_300_000.0, 30.0, 30.0, 100, 100, crs.info.clone()).unwrap()
+        };
+        let a = grid(&c4549, 500_000.0);
+        assert_eq!(
+            same_grid(&a, &c4549, &grid(&bare, 500_000.0), &bare),
+            Ok(())
+        );
+        assert_eq!(
+            same_grid(&a, &c4549, &grid(&c4527, 500_000.0), &c4527),
+            Err(CellsMismatch::Crs)
+        );
+        // Within / beyond 1e-9 of a 30 m cell.
+        assert_eq!(
+            same_grid(&a, &c4549, &grid(&bare, 500_000.0 + 1e-8), &bare),
+            Ok(())
+        );
+        assert_eq!(
+            same_grid(&a, &c4549, &grid(&bare, 500_000.0 + 1e-7), &bare),
+            Err(CellsMismatch::Origin)
+        );
+    }
 
     #[test]
     fn shared_edge_is_identical_both_ways() {

@@ -88,7 +88,7 @@ pub enum ZonalError {
         expected: usize,
     },
     /// A continuous layer is not on the land-cover grid.
-    #[error("layer {layer:?} is on a grid of {layer_grid}, not on the land-cover grid of {landcover_grid}; warp it onto the land-cover grid first (gep-io aligns each input with its declared resampling)")]
+    #[error("layer {layer:?} is on a grid of {layer_grid}, not on the land-cover grid of {landcover_grid} ({why}); warp it onto the land-cover grid first (gep-io aligns each input with its declared resampling)")]
     LayerGrid {
         /// The layer's name.
         layer: String,
@@ -96,6 +96,8 @@ pub enum ZonalError {
         layer_grid: String,
         /// The land-cover grid, in words.
         landcover_grid: String,
+        /// How the grids differ (the first difference [`gep_core::Grid::same_cells`] finds).
+        why: gep_core::CellsMismatch,
     },
     /// Two layers of one tally share a name.
     #[error("two layers are named {layer:?}; give each continuous input of a run its own name")]

@@ -36,11 +36,11 @@
 
 use crate::coverage::{CellRange, PreparedPolygon, Span, SparseCoverage};
 use crate::error::ZonalError;
-use crate::weighted::{describe, same_cells, Problem, ValueAcc, ValueWindow, MAX_CELL_VALUE_M2};
+use crate::weighted::{describe, Problem, ValueAcc, ValueWindow, MAX_CELL_VALUE_M2};
 use geo_types::MultiPolygon;
 use gep_core::{
-    ClassCode, CoreError, ExactArea, ExtentTable, Grid, LayerInfo, RasterSource, Reporter,
-    ValueSource, WeightedTable, Window, Zone, ZoneSums, ZoneTally,
+    ClassCode, CoreError, CrsCheck, ExactArea, ExtentTable, Grid, LayerInfo, RasterSource,
+    Reporter, ValueSource, WeightedTable, Window, Zone, ZoneSums, ZoneTally,
 };
 use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
@@ -445,8 +445,11 @@ fn check_layers(grid: &Grid, layers: &[&dyn ValueSource]) -> Result<Vec<LayerInf
     let mut infos: Vec<LayerInfo> = Vec::with_capacity(layers.len());
     for layer in layers {
         let info = layer.info();
-        if !same_cells(grid, layer.grid()) {
+        // The land cover is the reference grid; a layer's CRS is compared from its CrsInfo
+        // (gep-io warps each layer onto the land-cover grid, CRS included).
+        if let Err(why) = grid.same_cells(layer.grid(), CrsCheck::Info) {
             return Err(ZonalError::LayerGrid {
+                why,
                 layer: info.name.clone(),
                 layer_grid: describe(layer.grid()),
                 landcover_grid: describe(grid),

@@ -339,23 +339,17 @@ impl ValueAcc {
     }
 }
 
-/// Whether `layer` lies on exactly `grid`'s cells: same rows and columns, origin and cell
-/// size within 1e-9 of a cell.
-pub(crate) fn same_cells(grid: &Grid, layer: &Grid) -> bool {
-    let close = |a: f64, b: f64, cell: f64| (a - b).abs() <= 1e-9 * cell.abs();
-    grid.rows == layer.rows
-        && grid.cols == layer.cols
-        && close(grid.left, layer.left, grid.cell_width)
-        && close(grid.top, layer.top, grid.cell_height)
-        && close(grid.cell_width, layer.cell_width, grid.cell_width)
-        && close(grid.cell_height, layer.cell_height, grid.cell_height)
-}
-
 /// A grid's cells in words, for messages.
 pub(crate) fn describe(grid: &Grid) -> String {
     format!(
-        "{} x {} cells of {:?} x {:?} from ({:?}, {:?})",
-        grid.rows, grid.cols, grid.cell_width, grid.cell_height, grid.left, grid.top
+        "{} x {} cells of {:?} x {:?} from ({:?}, {:?}) in {}",
+        grid.rows,
+        grid.cols,
+        grid.cell_width,
+        grid.cell_height,
+        grid.left,
+        grid.top,
+        grid.crs.description
     )
 }
 

@@ -138,6 +138,24 @@ fn a_layer_on_another_grid_is_refused() {
             "{msg}"
         );
     }
+    // The same cells in another CRS (geographic, not the land cover's projected one).
+    let g3 = Grid {
+        crs: CrsInfo::geographic("EPSG:4490", Ellipsoid::CGCS2000),
+        ..g.clone()
+    };
+    let other_crs = ValueGrid::from_fn(g3, LayerInfo::new("npp", "gC/m2"), |_, _| Some(1.0));
+    let e = tally_values(&lc, &[&other_crs], &zones, &opts(0, 0, 1), &NoProgress).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ZonalError::LayerGrid {
+                why: gep_core::CellsMismatch::Crs,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("in EPSG:4490"), "{e}");
     // Within 1e-9 of a cell: the same cells.
     let ok = moved(1e-9, 4);
     assert!(tally_values(&lc, &[&ok], &zones, &opts(0, 0, 1), &NoProgress).is_ok());

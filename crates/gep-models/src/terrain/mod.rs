@@ -232,16 +232,10 @@ pub(crate) fn check_square(layer: &ValueGrid) -> Result<(), ModelError> {
     Ok(())
 }
 
-/// Whether two grids are the same (geometry to 1e-9 of a cell, CRS description equal).
+/// Whether two grids are the same: [`Grid::same_cells`] with `a` as the reference (geometry
+/// to 1e-9 of a cell, CRSs compared from their `CrsInfo`).
 pub(crate) fn same_grid(a: &Grid, b: &Grid) -> bool {
-    let tol = 1e-9 * a.cell_width.min(a.cell_height);
-    a.rows == b.rows
-        && a.cols == b.cols
-        && (a.left - b.left).abs() <= tol
-        && (a.top - b.top).abs() <= tol
-        && (a.cell_width - b.cell_width).abs() <= tol
-        && (a.cell_height - b.cell_height).abs() <= tol
-        && a.crs == b.crs
+    a.same_cells(b, gep_core::CrsCheck::Info).is_ok()
 }
 
 /// A grid described for error messages.

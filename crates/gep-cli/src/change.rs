@@ -187,25 +187,11 @@ fn absolute(p: &Path) -> Result<PathBuf> {
     Ok(std::env::current_dir()?.join(p))
 }
 
-/// Whether two rasters share CRS and grid (origin, cell size, size).
+/// Whether two rasters share CRS and grid (size, and origin and cell size within
+/// `gep_core::grid::SAME_CELLS_TOLERANCE` of a cell): the one check every grid comparison uses.
 fn on_same_grid(raster0: &GdalRaster, raster1: &GdalRaster) -> bool {
-    let (g0, g1) = (raster0.grid(), raster1.grid());
-    gep_io::reproject::same_crs(raster0.crs(), raster1.crs())
-        && (
-            g0.left,
-            g0.top,
-            g0.cell_width,
-            g0.cell_height,
-            g0.rows,
-            g0.cols,
-        ) == (
-            g1.left,
-            g1.top,
-            g1.cell_width,
-            g1.cell_height,
-            g1.rows,
-            g1.cols,
-        )
+    gep_io::reproject::same_grid(raster0.grid(), raster0.crs(), raster1.grid(), raster1.crs())
+        .is_ok()
 }
 
 /// `cols x rows cells of w from (left, top) in CRS`.

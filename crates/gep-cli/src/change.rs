@@ -646,7 +646,7 @@ fn appraise_scenario_cmd(flags: &AppraiseFlags, scenario: &Path, quiet: bool) ->
     };
     let raster1 = open_aligned(&spath, &s.plan, &s.prep.raster, "the land-cover raster's")?;
     s.progress
-        .status("tallying the current and the scenario land cover");
+        .status(crate::i18n::t("progress.tallying_scenario"));
     let a = gep_engine::appraise_scenario(
         &s.prep.raster,
         &raster1,

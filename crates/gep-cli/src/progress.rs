@@ -102,6 +102,12 @@ impl Reporter for CliProgress {
             ),
             ProgressEvent::Checking => t("progress.checking").to_string(),
             ProgressEvent::Valuing => t("progress.valuing").to_string(),
+            ProgressEvent::ChangeRun(run) => t(match run {
+                gep_core::ChangeRun::Year0 => "progress.change_year0",
+                gep_core::ChangeRun::Counterfactual => "progress.change_counterfactual",
+                gep_core::ChangeRun::Year1 => "progress.change_year1",
+            })
+            .to_string(),
             other => other.to_string(),
         };
         self.status(&line);

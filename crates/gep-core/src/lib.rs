@@ -53,7 +53,7 @@ pub use label::{TotalKind, TotalLabel, ValueBasis};
 pub use lang::Lang;
 pub use parameters::{ParamKey, ParameterSet};
 pub use physical_unit::Unit;
-pub use progress::{NoProgress, ProgressEvent, Reporter};
+pub use progress::{ChangeRun, NoProgress, ProgressEvent, Reporter};
 pub use raster::{Block, ClassCode, MemRaster, RasterSource};
 pub use statistics::{
     allocate, Allocation, StatisticsTable, StatisticsWarning, VillageShares, ZoneAreas,

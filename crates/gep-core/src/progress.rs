@@ -86,6 +86,19 @@ pub enum ProgressEvent {
     Checking,
     /// Valuing the ecosystem services (accounts).
     Valuing,
+    /// `gep change` with model services: one of its three runs starts.
+    ChangeRun(ChangeRun),
+}
+
+/// The runs of a change with model services (`gep change --config1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeRun {
+    /// Year 0 as configured.
+    Year0,
+    /// Year 1's land cover with year 0's inputs and models (the counterfactual).
+    Counterfactual,
+    /// Year 1 as configured.
+    Year1,
 }
 
 impl std::fmt::Display for ProgressEvent {
@@ -115,6 +128,11 @@ impl std::fmt::Display for ProgressEvent {
                 f.write_str("checking the hierarchy (sums, gaps, overlaps, spills)")
             }
             ProgressEvent::Valuing => f.write_str("valuing ecosystem services"),
+            ProgressEvent::ChangeRun(ChangeRun::Year0) => f.write_str("model services: year 0"),
+            ProgressEvent::ChangeRun(ChangeRun::Counterfactual) => f.write_str(
+                "model services: year 1's land cover with year 0's inputs (counterfactual)",
+            ),
+            ProgressEvent::ChangeRun(ChangeRun::Year1) => f.write_str("model services: year 1"),
         }
     }
 }

@@ -416,11 +416,14 @@ pub fn model_change(
     reporter: &dyn Reporter,
 ) -> Result<ModelChange> {
     check_pair(plan0, plan1)?;
-    reporter.status("model services: year 0");
+    reporter.event(&gep_core::ProgressEvent::ChangeRun(
+        gep_core::ChangeRun::Year0,
+    ));
     let year0 = run_with_values(plan0, reporter)?;
     let (cf, fallback) = if counterfactual {
-        reporter
-            .status("model services: year 1's land cover with year 0's inputs (counterfactual)");
+        reporter.event(&gep_core::ProgressEvent::ChangeRun(
+            gep_core::ChangeRun::Counterfactual,
+        ));
         match run_with_values(&counterfactual_plan(plan0, plan1), reporter) {
             Ok(r) => (Some(r), None),
             Err(e) => {
@@ -449,7 +452,9 @@ pub fn model_change(
         });
         (None, Some(why))
     };
-    reporter.status("model services: year 1");
+    reporter.event(&gep_core::ProgressEvent::ChangeRun(
+        gep_core::ChangeRun::Year1,
+    ));
     let year1 = run_with_values(plan1, reporter)?;
     let terms = terms_of(&year0, cf.as_ref(), &year1)?;
     Ok(ModelChange {

@@ -1027,17 +1027,42 @@ fn quantities_view(input: &ReportInput, top: Level, lang: Lang) -> Vec<QuantityR
         .collect()
 }
 
-/// A physical quantity: thousands separators, decimals only below 100.
+/// A physical quantity: thousands separators, decimals only below 100; from 10¹⁵ up (ions per
+/// year reach 10²⁵) and below 1, four significant digits as `a × 10ⁿ`.
 fn fmt_quantity(q: f64) -> String {
-    if q.abs() >= 100.0 {
+    if q.abs() >= 1e15 || (q != 0.0 && q.abs() < 1.0) {
+        sci(q)
+    } else if q.abs() >= 100.0 {
         fmt_num(q, 0)
     } else if q.abs() >= 1.0 {
         fmt_num(q, 2)
-    } else if q == 0.0 {
-        "0".into()
     } else {
-        format!("{q:.3e}")
+        "0".into()
     }
+}
+
+/// `q` as `a.bcd × 10ⁿ` with a superscript exponent.
+fn sci(q: f64) -> String {
+    let s = format!("{q:.3e}");
+    let (mantissa, exp) = s.split_once('e').unwrap_or((s.as_str(), "0"));
+    let sup: String = exp
+        .chars()
+        .map(|c| match c {
+            '-' => '⁻',
+            '0' => '⁰',
+            '1' => '¹',
+            '2' => '²',
+            '3' => '³',
+            '4' => '⁴',
+            '5' => '⁵',
+            '6' => '⁶',
+            '7' => '⁷',
+            '8' => '⁸',
+            '9' => '⁹',
+            other => other,
+        })
+        .collect();
+    format!("{mantissa} × 10{sup}")
 }
 
 /// The counties card: how many were computed, "of how many" when some failed.
@@ -1729,6 +1754,17 @@ fn checks_view(input: &ReportInput, lang: Lang) -> (Vec<CheckLevel>, Vec<CheckRo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quantities_beyond_1e15_and_below_1_are_scientific() {
+        // 3.4020785667e25 ions: mantissa rounded to 4 significant digits by hand.
+        assert_eq!(fmt_quantity(3.402_078_566_7e25), "3.402 × 10²⁵");
+        assert_eq!(fmt_quantity(0.000_125), "1.250 × 10⁻⁴");
+        assert_eq!(fmt_quantity(999_999_999_999_999.0), "999,999,999,999,999");
+        assert_eq!(fmt_quantity(38_250_246_961.4), "38,250,246,961");
+        assert_eq!(fmt_quantity(12.345), "12.35");
+        assert_eq!(fmt_quantity(0.0), "0");
+    }
     use geo_types::polygon;
 
     #[test]

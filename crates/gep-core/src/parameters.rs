@@ -486,24 +486,25 @@ impl ParameterSet {
         self.parameters.iter().any(|p| p.service == service)
     }
 
-    /// A copy with every row of `service`/`parameter` set to `value` (the sensitivity
-    /// table's low and high runs), marked in its source.
-    pub fn with_value(&self, service: &str, parameter: &str, pick: Bound) -> ParameterSet {
+    /// A copy with every row of `service`/`parameter` set to its `low` or `high` (the
+    /// sensitivity table's runs), or `None` when the parameter has no row or a row lacks that
+    /// bound: moving some rows and keeping others at their value would mix a low run with the
+    /// base and understate the parameter's effect.
+    pub fn with_value(&self, service: &str, parameter: &str, pick: Bound) -> Option<ParameterSet> {
         let mut s = self.clone();
+        let mut any = false;
         for p in s
             .parameters
             .iter_mut()
             .filter(|p| p.service == service && p.parameter == parameter)
         {
-            let v = match pick {
+            p.value = match pick {
                 Bound::Low => p.low,
                 Bound::High => p.high,
-            };
-            if let Some(v) = v {
-                p.value = v;
-            }
+            }?;
+            any = true;
         }
-        s
+        any.then_some(s)
     }
 }
 
@@ -657,14 +658,22 @@ climate_regulation,hot_days,county:330127,63,d,,,,true,,x\n"
                 .unwrap()
                 .value
         };
-        assert_eq!(
-            v(&s.with_value("water_conservation", "reservoir_cost", Bound::Low)),
-            6.11
-        );
-        assert_eq!(
-            v(&s.with_value("water_conservation", "reservoir_cost", Bound::High)),
-            8.47
-        );
+        let moved = |b| {
+            s.with_value("water_conservation", "reservoir_cost", b)
+                .unwrap()
+        };
+        assert_eq!(v(&moved(Bound::Low)), 6.11);
+        assert_eq!(v(&moved(Bound::High)), 8.47);
         assert_eq!(v(&s), 7.06);
+        // A second row (one county) without a range: no half-moved set.
+        let partial =
+            format!("{text}water_conservation,reservoir_cost,county:331125,7.50,元/m3,2010,,,true,,y\n");
+        let p = ParameterSet::from_csv_str(&partial, "t.csv").unwrap();
+        assert!(p
+            .with_value("water_conservation", "reservoir_cost", Bound::Low)
+            .is_none());
+        assert!(s
+            .with_value("water_conservation", "no_such", Bound::Low)
+            .is_none());
     }
 }

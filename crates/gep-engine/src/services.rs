@@ -401,19 +401,18 @@ fn sensitivity(
         if !base.iter().any(|v| v.service == service) {
             continue;
         }
-        let ranged = set.parameters.iter().any(|p| {
-            p.service == service
-                && p.parameter == parameter
-                && (p.low.is_some() || p.high.is_some())
-        });
-        if !ranged {
+        // Only parameters whose every row has both bounds: a half-moved set would understate
+        // the effect (docs/models.md, "Sensitivity").
+        let (Some(low_set), Some(high_set)) = (
+            set.with_value(service, parameter, Bound::Low),
+            set.with_value(service, parameter, Bound::High),
+        ) else {
             continue;
-        }
-        let run = |b: Bound| -> Result<HashMap<String, f64>, EngineError> {
-            let s = set.with_value(service, parameter, b);
-            Ok(by_zone(&service_values(zones, inputs, &s, valuation)?))
         };
-        let (lo, hi) = (run(Bound::Low)?, run(Bound::High)?);
+        let run = |s: &ParameterSet| -> Result<HashMap<String, f64>, EngineError> {
+            Ok(by_zone(&service_values(zones, inputs, s, valuation)?))
+        };
+        let (lo, hi) = (run(&low_set)?, run(&high_set)?);
         let mut totals = [0.0f64; 3];
         for z in &top {
             let g = gep.get(z.id.as_str()).copied().unwrap_or(0.0);

@@ -666,8 +666,9 @@ climate_regulation,hot_days,county:330127,63,d,,,,true,,x\n"
         assert_eq!(v(&moved(Bound::High)), 8.47);
         assert_eq!(v(&s), 7.06);
         // A second row (one county) without a range: no half-moved set.
-        let partial =
-            format!("{text}water_conservation,reservoir_cost,county:331125,7.50,元/m3,2010,,,true,,y\n");
+        let partial = format!(
+            "{text}water_conservation,reservoir_cost,county:331125,7.50,元/m3,2010,,,true,,y\n"
+        );
         let p = ParameterSet::from_csv_str(&partial, "t.csv").unwrap();
         assert!(p
             .with_value("water_conservation", "reservoir_cost", Bound::Low)
